@@ -1,0 +1,1 @@
+"""voicecore bridge (layer 1): filled by later issues."""

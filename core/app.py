@@ -1,0 +1,96 @@
+"""Composition of the long-lived parts, started in order and stopped in reverse.
+
+Start: embedded nats-server (unless a URL is given) → connection → streams →
+one worker per primitive. Stop (``AsyncExitStack``, last in first out): workers
+finish or nak in-flight work → the connection drains → the server exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from core import primitive as registry
+from core.bus import Bus
+from core.config import Settings
+from core.errors import ConfigError
+from core.natsserver import EmbeddedNats
+from core.primitive import Primitive
+from core.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    settings: Settings
+    nats_url: str
+    bus: Bus
+    workers: list[Worker] = field(default_factory=list)
+    server: EmbeddedNats | None = None
+
+
+def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
+    """The named primitives (all registered ones when ``names`` is empty)."""
+    wanted = list(names or [])
+    if not wanted:
+        return registry.all_primitives()
+    chosen = []
+    for name in wanted:
+        prim = registry.get(name)
+        if prim is None:
+            known = ", ".join(p.name for p in registry.all_primitives())
+            raise ConfigError(f"unknown primitive {name!r} (known: {known})")
+        chosen.append(prim)
+    return chosen
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, primitives: Iterable[Primitive] | None = None
+) -> AsyncIterator[Running]:
+    async with AsyncExitStack() as stack:
+        server: EmbeddedNats | None = None
+        url = settings.nats_url
+        if url is None:
+            server = EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port)
+            url = await server.start()
+            stack.push_async_callback(server.stop)
+        bus = await Bus.connect(url)
+        stack.push_async_callback(bus.drain)
+        await bus.ensure_streams(settings.streams)
+        state = Running(settings=settings, nats_url=url, bus=bus, server=server)
+        stack.push_async_callback(_stop_workers, state.workers)
+        for prim in registry.all_primitives() if primitives is None else primitives:
+            worker = Worker(bus, prim, settings.worker)
+            await worker.start()
+            state.workers.append(worker)
+        yield state
+
+
+async def _stop_workers(workers: list[Worker]) -> None:
+    await asyncio.gather(*(w.stop() for w in workers))
+
+
+async def serve_until_signalled(
+    settings: Settings,
+    primitives: Iterable[Primitive] | None,
+    on_ready: Callable[[Running], None],
+) -> None:
+    """Run until SIGINT/SIGTERM, then stop in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(settings, primitives) as state:
+            on_ready(state)
+            await stop.wait()
+            log.info("stopping")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

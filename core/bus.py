@@ -1,0 +1,169 @@
+"""The bus: one NATS connection, the JetStream streams, and publishing events.
+
+Publishing is the single tracing middleware on the producer side: every event
+leaves through :meth:`Bus.publish`, which opens the PRODUCER span, writes
+``Nats-Msg-Id`` (= event id, so JetStream drops duplicates), ``traceparent`` and
+``Vc-Event-Type`` headers, and maps NATS errors to :mod:`core.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from core import subjects, tracing
+from core.config import StreamLimits, WorkerOptions
+from core.errors import BusUnavailable, nats_errors
+from schemas.events import Event, encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    subject: str
+    sequence: int
+    duplicate: bool
+
+
+def messaging_attributes(subject: str, event: Event, operation: str) -> dict[str, Any]:
+    """OpenTelemetry messaging semantic-convention attributes for one event."""
+    return {
+        "messaging.system": "nats",
+        "messaging.operation.name": operation,
+        "messaging.operation.type": "send" if operation == "publish" else "process",
+        "messaging.destination.name": subject,
+        "messaging.destination.template": "vc.ev.{conversation_id}." + event.event_type,
+        "messaging.message.id": event.id,
+        "messaging.message.conversation_id": event.conversation_id,
+        "voicecore.trace_id": event.trace_id,
+    }
+
+
+class Bus:
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str = "voicecore") -> Bus:
+        """Connect (comma-separated URLs = a cluster); reconnects forever once connected."""
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats: %s", exc)
+
+        async def on_disconnect() -> None:
+            log.info("nats: disconnected")
+
+        with nats_errors():
+            nc = await nats.connect(
+                servers=[u.strip() for u in url.split(",") if u.strip()],
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                # nats-py retries a *first* connect forever when this is -1: fail fast instead,
+                max_reconnect_attempts=2,
+                reconnect_time_wait=0.5,
+                error_cb=on_error,
+                disconnected_cb=on_disconnect,
+            )
+        # ...then, once connected, ride out server restarts for as long as it takes.
+        nc.options["max_reconnect_attempts"] = -1
+        return cls(nc)
+
+    async def ensure_streams(self, limits: StreamLimits) -> None:
+        """Create or update the streams (idempotent; safe from several processes)."""
+        await self._ensure_stream(
+            js_api.StreamConfig(
+                name=subjects.EVENTS_STREAM,
+                description="voicecore events: vc.ev.<conversation>.<source>.<event>",
+                subjects=[f"{subjects.EVENT_PREFIX}.>"],
+                storage=js_api.StorageType.FILE,
+                retention=js_api.RetentionPolicy.LIMITS,
+                discard=js_api.DiscardPolicy.OLD,
+                max_age=limits.max_age_s,
+                max_bytes=limits.max_bytes,
+                duplicate_window=limits.duplicate_window_s,
+                allow_direct=True,
+            )
+        )
+        await self._ensure_stream(
+            js_api.StreamConfig(
+                name=subjects.DLQ_STREAM,
+                description="dead-lettered requests: original body, reason in headers",
+                subjects=[f"{subjects.DLQ_PREFIX}.>"],
+                storage=js_api.StorageType.FILE,
+                retention=js_api.RetentionPolicy.LIMITS,
+                max_age=limits.dlq_max_age_s,
+                duplicate_window=limits.duplicate_window_s,
+            )
+        )
+
+    async def _ensure_stream(self, config: js_api.StreamConfig) -> None:
+        with nats_errors():
+            try:
+                await self.js.stream_info(str(config.name))
+            except NotFoundError:
+                await self.js.add_stream(config)
+            else:
+                await self.js.update_stream(config)
+
+    async def ensure_consumer(self, primitive: str, options: WorkerOptions) -> str:
+        """The durable pull consumer all workers of ``primitive`` share (create or update)."""
+        name = subjects.consumer_name(primitive)
+        config = js_api.ConsumerConfig(
+            name=name,
+            durable_name=name,
+            description=f"workers of primitive {primitive}",
+            filter_subject=subjects.requests_filter(primitive),
+            deliver_policy=js_api.DeliverPolicy.ALL,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            ack_wait=options.ack_wait_s,
+            max_deliver=options.max_deliver,
+            max_ack_pending=max(1000, options.concurrency * 64),
+        )
+        with nats_errors():
+            await self.js.add_consumer(subjects.EVENTS_STREAM, config)
+        return name
+
+    async def publish(self, event: Event, *, subject: str | None = None) -> Published:
+        """Publish one event to JetStream inside a PRODUCER span; waits for the stream's ack."""
+        subject = subject or subjects.event_subject(event.conversation_id, event.event_type)
+        body = encode(event)
+        span = tracing.tracer().start_as_current_span(
+            f"publish {event.event_type}",
+            context=tracing.parent_context(event.trace_id),
+            kind=tracing.PRODUCER,
+            attributes=messaging_attributes(subject, event, "publish"),
+        )
+        with span:
+            headers = {
+                subjects.HEADER_MSG_ID: event.id,
+                subjects.HEADER_EVENT_TYPE: event.event_type,
+            }
+            tracing.inject(headers)
+            return await self.publish_raw(subject, body, headers)
+
+    async def publish_raw(self, subject: str, body: bytes, headers: dict[str, str]) -> Published:
+        if not self.nc.is_connected:
+            raise BusUnavailable("NATS unavailable: not connected")
+        with nats_errors():
+            ack = await self.js.publish(subject, body, headers=headers)
+        return Published(subject=subject, sequence=ack.seq, duplicate=bool(ack.duplicate))
+
+    async def drain(self) -> None:
+        """Flush what is buffered and close; never raises on an already-closed connection."""
+        if self.nc.is_closed:
+            return
+        try:
+            await self.nc.drain()
+        except Exception as exc:  # a drain during shutdown must not mask the real exit path
+            log.warning("nats drain: %s", exc)
+            await self.nc.close()

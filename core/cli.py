@@ -1,0 +1,169 @@
+"""The ``voicecore`` command line.
+
+Errors a user can cause (bad flags, busy port, unreachable NATS) end in one line
+on stderr and exit status 1 (2 for usage), never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core import primitive as registry
+from core.app import Running, select_primitives, serve_until_signalled
+from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
+from core.errors import ConfigError, VoiceCoreError
+
+app = typer.Typer(
+    name="voicecore",
+    help="Event-sourced voice primitives over NATS JetStream.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or "
+                 "~/.local/share/voicecore]"),
+]
+NatsUrl = Annotated[
+    str | None,
+    typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
+                 help="Use this NATS server/cluster (comma-separated) instead of the embedded one"),
+]
+Plugins = Annotated[
+    list[str] | None,
+    typer.Option("--plugin", help="Import MODULE to register extra primitives (repeatable)"),
+]
+
+
+def _settings(data_dir: Path | None, nats_url: str | None, **changes: Any) -> Settings:
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    return dataclasses.replace(Settings(nats_url=nats_url or None), **changes)
+
+
+def _load_plugins(plugins: list[str] | None) -> None:
+    env = [m for m in os.environ.get("VOICECORE_PLUGINS", "").split(",") if m.strip()]
+    try:
+        registry.load_plugins([*env, *(plugins or [])])
+    except ImportError as exc:
+        raise ConfigError(f"cannot import plugin: {exc}") from exc
+
+
+def _ready_line(state: Running) -> None:
+    names = ", ".join(w.primitive.name for w in state.workers) or "none"
+    where = "embedded" if state.server else "external"
+    print(f"voicecore ready: nats {state.nats_url} ({where}), primitives: {names}, "
+          f"data: {state.settings.data_dir}", flush=True)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    nats_url: NatsUrl = None,
+    nats_port: Annotated[int, typer.Option(help="Port of the embedded nats-server")] = (
+        DEFAULT_NATS_PORT
+    ),
+    grpc_addr: Annotated[str, typer.Option(help="Address of the gRPC bridge")] = DEFAULT_GRPC_ADDR,
+    plugin: Plugins = None,
+) -> None:
+    """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
+    _load_plugins(plugin)
+    settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(serve_until_signalled(settings, None, _ready_line))
+    print("voicecore stopped", flush=True)
+
+
+@app.command()
+def worker(
+    primitives: Annotated[
+        list[str] | None, typer.Argument(help="Primitives to serve [all]")
+    ] = None,
+    nats_url: NatsUrl = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 16,
+    ack_wait: Annotated[float, typer.Option(min=0.1, help="Seconds before redelivery")] = 10.0,
+    max_deliver: Annotated[int, typer.Option(min=1, help="Attempts per request")] = 5,
+    plugin: Plugins = None,
+) -> None:
+    """Run extra worker processes against a running NATS (they share the work)."""
+    if not nats_url:
+        raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
+    _load_plugins(plugin)
+    options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
+    settings = Settings(nats_url=nats_url, worker=options)
+    chosen = select_primitives(primitives)
+    asyncio.run(serve_until_signalled(settings, chosen, _ready_line))
+
+
+@app.command("primitives")
+def list_primitives(
+    plugin: Plugins = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """List the registered primitives and their subjects."""
+    _load_plugins(plugin)
+    prims = registry.all_primitives()
+    if as_json:
+        rows = [{"name": p.name, "description": p.description, "timeout_s": p.timeout_s,
+                 "request_subject": f"vc.ev.<conversation_id>.{p.name}.requested"} for p in prims]
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("primitive", "description", "request subject", "timeout")
+    for p in prims:
+        table.add_row(p.name, p.description, f"vc.ev.<conversation_id>.{p.name}.requested",
+                      f"{p.timeout_s:g}s")
+    out.print(table)
+
+
+@app.command()
+def doctor(
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check the environment and say what to fix."""
+    from core.doctor import run_checks
+
+    settings = _settings(data_dir, nats_url)
+    ok = asyncio.run(run_checks(settings, out))
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of every event type."""
+    from schemas.events import json_schema
+
+    registry.all_primitives()
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("VOICECORE_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app()
+    except VoiceCoreError as exc:
+        print(f"voicecore: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

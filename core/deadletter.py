@@ -1,0 +1,94 @@
+"""The poison-message path: answer the caller if we can, copy the body to VC_DLQ, terminate.
+
+A dead-lettered message keeps its original body byte for byte and its original
+headers; the reason, original subject, stream sequence and delivery count are
+added as ``Vc-Dlq-*`` headers, so ``nats stream view VC_DLQ`` explains itself.
+Its ``Nats-Msg-Id`` is ``VC_EVENTS:<sequence>``: dead-lettering the same message
+twice (a worker crashed in between) stores it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from core import subjects
+from core.bus import Bus
+from core.errors import BusError
+from core.primitive import Primitive
+from schemas import events, ids
+from schemas.payloads import Failure
+
+log = logging.getLogger(__name__)
+
+_MAX_REASON = 800
+
+
+def one_line(text: str) -> str:
+    """Header values must be one line; keep them short too."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 1] + "…"
+
+
+async def dead_letter(
+    bus: Bus,
+    primitive: Primitive,
+    *,
+    body: bytes,
+    headers: dict[str, str] | None,
+    subject: str,
+    stream_sequence: int,
+    deliveries: int,
+    reason: str,
+) -> None:
+    """Answer with ``<primitive>.failed`` when the envelope allows, then copy to the DLQ."""
+    reason = one_line(reason)
+    await answer_failure(bus, primitive, body, reason, deliveries)
+    dlq_headers = {k: v for k, v in (headers or {}).items() if k != subjects.HEADER_MSG_ID}
+    dlq_headers.update(
+        {
+            subjects.HEADER_MSG_ID: f"{subjects.EVENTS_STREAM}:{stream_sequence}",
+            subjects.HEADER_DLQ_REASON: reason,
+            subjects.HEADER_DLQ_SUBJECT: subject,
+            subjects.HEADER_DLQ_SEQUENCE: str(stream_sequence),
+            subjects.HEADER_DLQ_DELIVERIES: str(deliveries),
+        }
+    )
+    await bus.publish_raw(subjects.dlq_subject(primitive.name), body, dlq_headers)
+    log.warning("dead-lettered %s seq=%d: %s", primitive.name, stream_sequence, reason)
+
+
+async def answer_failure(
+    bus: Bus, primitive: Primitive, body: bytes, reason: str, deliveries: int
+) -> None:
+    """Publish ``failed`` for a request whose envelope is readable, so no caller waits forever."""
+    envelope = _readable_request(primitive, body)
+    if envelope is None:
+        return
+    code = "PRIMITIVE_FAILED" if reason.startswith("max deliveries") else "INVALID_PARAMS"
+    failure = events.new_event(
+        primitive.failed,
+        conversation_id=envelope.conversation_id,
+        trace_id=envelope.trace_id,
+        causation_id=envelope.id,
+        event_id=ids.derive_id(envelope.id, "result"),
+        attempt=deliveries,
+        data=Failure(code=code, message=reason, retryable=False),
+    )
+    try:
+        await bus.publish(failure)
+    except BusError as exc:  # the DLQ copy below still keeps the request
+        log.warning("could not answer dead-lettered request %s: %s", envelope.id, exc)
+
+
+def _readable_request(primitive: Primitive, body: bytes) -> Any:
+    try:
+        envelope = events.decode_envelope(body)
+        subjects.check_conversation_id(envelope.conversation_id)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return None
+    if envelope.type != events.type_of(primitive.requested) or not envelope.trace_id:
+        return None
+    return envelope

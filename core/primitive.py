@@ -1,0 +1,81 @@
+"""What a primitive is, and the registry of the ones this process can run.
+
+A primitive is a name, three event classes (``<name>.requested``/``.completed``/
+``.failed``) and one handler: ``params -> result data`` or ``None`` (nothing
+captured → ``NO_MATCH``). Handlers never see NATS. A plain ``def`` handler is
+treated as blocking and runs in a worker thread; an ``async def`` runs on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.subjects import check_name
+from schemas import events
+from schemas.events import Event
+
+Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    description: str
+    requested: type[Event]
+    completed: type[Event]
+    failed: type[Event]
+    handler: Handler
+    timeout_s: float = 30.0
+    """Default execution timeout of one attempt (a request's ``timeout_s`` overrides it)."""
+    blocking: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        for cls, suffix in ((self.requested, "requested"), (self.completed, "completed"),
+                            (self.failed, "failed")):
+            if events.type_of(cls) != f"{self.name}.{suffix}":
+                raise ValueError(f"{cls.__name__} must be tagged {self.name}.{suffix}")
+        object.__setattr__(self, "blocking", not inspect.iscoroutinefunction(self.handler))
+
+    async def execute(self, params: Any) -> Any:
+        if self.blocking:
+            return await asyncio.to_thread(self.handler, params)
+        return await self.handler(params)
+
+
+_registry: dict[str, Primitive] = {}
+
+
+def register(primitive: Primitive) -> Primitive:
+    known = _registry.get(primitive.name)
+    if known is not None and known != primitive:
+        raise ValueError(f"primitive {primitive.name!r} is already registered")
+    events.register(primitive.requested, primitive.completed, primitive.failed)
+    _registry[primitive.name] = primitive
+    return primitive
+
+
+def get(name: str) -> Primitive | None:
+    _load_builtins()
+    return _registry.get(name)
+
+
+def all_primitives() -> list[Primitive]:
+    _load_builtins()
+    return sorted(_registry.values(), key=lambda p: p.name)
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import modules that call :func:`register` (``--plugin`` / ``VOICECORE_PLUGINS``)."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def _load_builtins() -> None:
+    # Imported lazily so `core.primitive` stays importable without the capture stack.
+    importlib.import_module("core.captures")

@@ -1,0 +1,108 @@
+"""OpenTelemetry at the bus edge: trace ids, ``traceparent`` headers, messaging spans.
+
+Every event carries a ``trace_id`` string. Its OpenTelemetry trace id is:
+
+* the id itself when it is 32 hex digits (a W3C trace id, not all zeros);
+* otherwise the first 16 bytes of ``sha256("voicecore-trace:" + trace_id)``, so a
+  caller's own id (``test-trace-123``) maps to the same OTel trace everywhere.
+
+Spans are always created through an SDK ``TracerProvider`` (the API's no-op
+tracer would drop the context we need to propagate). Exporting is opt-in:
+``VOICECORE_TRACE_EXPORTER=console`` or ``otlp`` (standard ``OTEL_EXPORTER_OTLP_*``
+variables apply; needs the ``voicecore[otlp]`` extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Mapping, MutableMapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from core.errors import ConfigError
+
+_W3C_TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
+_propagator = TraceContextTextMapPropagator()
+_provider: TracerProvider | None = None
+
+PRODUCER = SpanKind.PRODUCER
+CONSUMER = SpanKind.CONSUMER
+
+
+def provider() -> TracerProvider:
+    """The process's SDK provider, installed on first use (exporter from the environment)."""
+    global _provider
+    if _provider is None:
+        _provider = TracerProvider()
+        exporter = os.environ.get("VOICECORE_TRACE_EXPORTER", "none").strip().lower()
+        processor = _exporting_processor(exporter)
+        if processor is not None:
+            _provider.add_span_processor(processor)
+        trace.set_tracer_provider(_provider)
+    return _provider
+
+
+def _exporting_processor(name: str) -> SpanProcessor | None:
+    if name in ("", "none"):
+        return None
+    if name == "console":
+        return BatchSpanProcessor(ConsoleSpanExporter())
+    if name == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        except ImportError as exc:
+            raise ConfigError("OTLP export needs: pip install 'voicecore[otlp]'") from exc
+        return BatchSpanProcessor(OTLPSpanExporter())
+    raise ConfigError(f"VOICECORE_TRACE_EXPORTER={name!r}: use none, console or otlp")
+
+
+def tracer() -> trace.Tracer:
+    return provider().get_tracer("voicecore")
+
+
+def new_trace_id() -> str:
+    return secrets.token_hex(16)
+
+
+def otel_trace_id(trace_id: str) -> int:
+    if _W3C_TRACE_ID.fullmatch(trace_id) and int(trace_id, 16) != 0:
+        return int(trace_id, 16)
+    digest = hashlib.sha256(f"voicecore-trace:{trace_id}".encode()).digest()
+    return int.from_bytes(digest[:16], "big") or 1
+
+
+def inject(headers: MutableMapping[str, str]) -> None:
+    """Write the current span's ``traceparent`` (and ``tracestate``) into ``headers``."""
+    _propagator.inject(headers)
+
+
+def parent_context(trace_id: str, headers: Mapping[str, str] | None = None) -> otel_context.Context:
+    """The context to start a span in, for an event with ``trace_id``.
+
+    Continues ``traceparent`` from ``headers`` (or the current span) when it belongs
+    to the same trace; otherwise starts from a remote parent on the mapped trace id,
+    so the OTel trace id always matches the event's ``trace_id``.
+    """
+    wanted = otel_trace_id(trace_id)
+    if headers:
+        ctx = _propagator.extract(headers)
+        if trace.get_current_span(ctx).get_span_context().trace_id == wanted:
+            return ctx
+    current = otel_context.get_current()
+    if trace.get_current_span(current).get_span_context().trace_id == wanted:
+        return current
+    remote = SpanContext(
+        trace_id=wanted,
+        span_id=int.from_bytes(secrets.token_bytes(8), "big") or 1,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(remote))

@@ -1,0 +1,222 @@
+"""Worker runtime: one durable pull consumer per primitive, shared by every worker process.
+
+Delivery semantics:
+
+* explicit ack after the result event is stored, so a crash before that means a
+  redelivery after ``ack_wait``; long work sends progress heartbeats meanwhile;
+* the result id is derived from the request id, so a redelivered request that
+  was already answered is de-duplicated by JetStream: one result per request;
+* a failed attempt (exception, timeout) is retried with backoff (``nak`` with a
+  delay) until ``max_deliver``, then answered with ``<primitive>.failed``;
+* a body that does not decode or validate is dead-lettered and terminated;
+* stop: no new fetches, in-flight work gets ``shutdown_grace_s`` to finish, the
+  rest is nak'ed at once so another worker takes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import msgspec
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from core import subjects, tracing
+from core.bus import Bus, messaging_attributes
+from core.config import WorkerOptions
+from core.deadletter import dead_letter
+from core.errors import BusError, PrimitiveError
+from core.primitive import Primitive
+from schemas import events, ids
+from schemas.events import Event
+from schemas.payloads import Failure
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, bus: Bus, primitive: Primitive, options: WorkerOptions) -> None:
+        self.bus = bus
+        self.primitive = primitive
+        self.options = options
+        self.completed = 0
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = await self.bus.ensure_consumer(self.primitive.name, self.options)
+        self._sub = await self.bus.js.pull_subscribe_bind(
+            durable=consumer, stream=subjects.EVENTS_STREAM
+        )
+        self._loop = asyncio.create_task(self._fetch_loop(), name=f"fetch {self.primitive.name}")
+
+    async def stop(self) -> None:
+        """Stop fetching, let in-flight work finish within the grace period, nak the rest."""
+        self._stopping.set()
+        if self._loop is not None:
+            await self._loop
+        if self._inflight:
+            _, late = await asyncio.wait(self._inflight, timeout=self.options.shutdown_grace_s)
+            for task in late:
+                task.cancel()  # _handle naks on cancellation
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _fetch_loop(self) -> None:
+        assert self._sub is not None
+        while not self._stopping.is_set():
+            free = self.options.concurrency - len(self._inflight)
+            if free <= 0:
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                batch = await self._sub.fetch(free, timeout=self.options.fetch_timeout_s)
+            except nats.errors.TimeoutError:
+                continue
+            except Exception as exc:  # connection trouble: back off and keep serving
+                log.warning("%s: fetch failed: %s", self.primitive.name, exc)
+                await asyncio.sleep(self.options.fetch_timeout_s)
+                continue
+            for msg in batch:
+                task = asyncio.create_task(self._handle(msg))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+
+    async def _handle(self, msg: Msg) -> None:
+        if self._stopping.is_set():
+            await _quietly(msg.nak())  # fetched during shutdown: hand it to another worker
+            return
+        try:
+            event = events.decode(msg.data)
+            if not isinstance(event, self.primitive.requested):
+                raise msgspec.ValidationError(
+                    f"expected {events.type_of(self.primitive.requested)}, got {event.event_type}"
+                )
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._reject(msg, f"invalid event: {exc}")
+            return
+        span = tracing.tracer().start_as_current_span(
+            f"process {event.event_type}",
+            context=tracing.parent_context(event.trace_id, msg.headers),
+            kind=tracing.CONSUMER,
+            attributes={
+                **messaging_attributes(msg.subject, event, "process"),
+                "messaging.consumer.group.name": subjects.consumer_name(self.primitive.name),
+                "messaging.message.delivery_count": msg.metadata.num_delivered or 1,
+            },
+        )
+        with span:
+            try:
+                await self._execute(msg, event)
+            except asyncio.CancelledError:
+                await _quietly(msg.nak())
+                raise
+
+    async def _execute(self, msg: Msg, request: Event) -> None:
+        attempt = msg.metadata.num_delivered or 1
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            timeout = request.data.timeout_s or self.primitive.timeout_s
+            result = await asyncio.wait_for(self.primitive.execute(request.data.params), timeout)
+        except PrimitiveError as exc:
+            outcome = self._failure(request, attempt, exc.code, str(exc), retryable=False)
+        except TimeoutError:
+            if await self._retry_later(msg, attempt, f"timed out after {timeout:g}s"):
+                return
+            outcome = self._failure(request, attempt, "TIMEOUT", f"no result in {timeout:g}s")
+        except Exception as exc:
+            log.exception("%s failed on %s", self.primitive.name, request.id)
+            if await self._retry_later(msg, attempt, repr(exc)):
+                return
+            outcome = self._failure(request, attempt, "PRIMITIVE_FAILED", f"{exc!r}")
+        else:
+            outcome = self._result(request, attempt, result)
+        finally:
+            heartbeat.cancel()
+        await self._answer(msg, outcome)
+
+    def _result(self, request: Event, attempt: int, result: Any) -> Event:
+        if result is None:
+            return self._failure(
+                request, attempt, "NO_MATCH", "nothing to capture in the transcript", True
+            )
+        return self._reply(self.primitive.completed, request, attempt, result)
+
+    def _failure(
+        self, request: Event, attempt: int, code: str, message: str, retryable: bool = False
+    ) -> Event:
+        failure = Failure(code=code, message=message, retryable=retryable)
+        return self._reply(self.primitive.failed, request, attempt, failure)
+
+    @staticmethod
+    def _reply(cls: type[Event], request: Event, attempt: int, data: Any) -> Event:
+        return events.new_event(
+            cls,
+            conversation_id=request.conversation_id,
+            trace_id=request.trace_id,
+            causation_id=request.id,
+            event_id=ids.derive_id(request.id, "result"),
+            attempt=attempt,
+            data=data,
+        )
+
+    async def _answer(self, msg: Msg, outcome: Event) -> None:
+        try:
+            await self.bus.publish(outcome)
+        except BusError as exc:
+            # Not stored, so not acked: JetStream redelivers and the derived id keeps one result.
+            log.warning("%s: result not stored (%s); will be redelivered", self.primitive.name, exc)
+            await _quietly(msg.nak(delay=self.options.backoff_s[0]))
+            return
+        await _quietly(msg.ack())
+        self.completed += 1
+
+    async def _retry_later(self, msg: Msg, attempt: int, why: str) -> bool:
+        if attempt >= self.options.max_deliver:
+            return False
+        backoff = self.options.backoff_s
+        delay = backoff[min(attempt - 1, len(backoff) - 1)]
+        log.warning("%s attempt %d failed (%s); retry in %gs", self.primitive.name, attempt, why,
+                    delay)
+        await _quietly(msg.nak(delay=delay))
+        return True
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_s)
+            await _quietly(msg.in_progress())
+
+    async def _reject(self, msg: Msg, reason: str) -> None:
+        md = msg.metadata
+        try:
+            await dead_letter(
+                self.bus,
+                self.primitive,
+                body=msg.data,
+                headers=msg.headers,
+                subject=msg.subject,
+                stream_sequence=md.sequence.stream,
+                deliveries=md.num_delivered or 1,
+                reason=reason,
+            )
+        except BusError as exc:  # not copied yet: leave it to redelivery rather than lose it
+            log.warning("dead-letter failed (%s); will retry", exc)
+            await _quietly(msg.nak(delay=self.options.backoff_s[0]))
+            return
+        await _quietly(msg.term())
+
+
+async def _quietly(ack: Any) -> None:
+    """Acks are best effort: if the connection is gone, JetStream redelivers anyway."""
+    try:
+        await ack
+    except Exception as exc:
+        log.debug("ack not sent: %s", exc)

@@ -1,0 +1,1 @@
+"""voicecore orchestrator (layer 2): filled by later issues."""

@@ -1,0 +1,1 @@
+"""Event schemas of voicecore: the envelope, every event type, and their codec."""

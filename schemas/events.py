@@ -1,0 +1,253 @@
+"""Every voicecore event: one envelope, one tagged union, one codec.
+
+An event is a frozen ``msgspec.Struct`` whose JSON looks like::
+
+    {"type": "capture_email.completed", "id": "0193…", "conversation_id": "c42",
+     "trace_id": "…", "causation_id": "0193…", "occurred_at": "2026-11-23T16:39:27.1Z",
+     "producer": "voicecore/worker@host:123", "schema_version": 1, "data": {…}}
+
+``type`` is ``<source>.<event>`` and is the msgspec tag, so decoding picks the
+right class and validates ``data`` against it in one pass.
+
+Schema evolution rules (held by the golden files in ``tests/golden/``):
+
+1. Additive only. Never rename, retype or remove a field, and never reuse a
+   ``type`` tag for a different shape.
+2. Every new field has a default, so events written before it still decode.
+3. Readers ignore unknown fields, so older readers accept newer events.
+4. A golden file, once committed, is never edited: a new shape gets a new file.
+5. ``schema_version`` is bumped only for a change of the envelope itself; a
+   reader treats any version it does not know as "newer, read what you can".
+
+Primitives outside this module (plugins, tests) add their event classes with
+:func:`register`; the decoder is rebuilt once after registration, not per call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Iterable
+from typing import Annotated, Any, TypeVar, Union
+
+import msgspec
+
+from schemas import ids
+from schemas.payloads import (
+    CaptureParams,
+    CaptureResult,
+    DateParams,
+    Failure,
+    PhoneParams,
+    Request,
+)
+
+SCHEMA_VERSION = 1
+
+ConversationId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+"""One NATS subject token: letters, digits, ``_`` and ``-``, at most 128 characters."""
+TraceId = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,64}$")]
+"""Up to 64 printable ASCII characters; a 32-hex id is also the OpenTelemetry trace id."""
+
+PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The envelope every event shares. Subclasses add a typed ``data`` and a tag."""
+
+    id: str
+    conversation_id: ConversationId
+    trace_id: TraceId
+    causation_id: str | None = None
+    """Id of the event this one answers (a result names its request)."""
+    occurred_at: dt.datetime
+    producer: str = ""
+    schema_version: int = SCHEMA_VERSION
+    attempt: int = 1
+    """On a result: which delivery of its request produced it (1 = first try)."""
+
+    data: Any
+
+    @property
+    def event_type(self) -> str:
+        return type_of(type(self))
+
+    @property
+    def source(self) -> str:
+        return self.event_type.rsplit(".", 1)[0]
+
+
+def type_of(cls: type[Event]) -> str:
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str), f"{cls.__name__} has no type tag"
+    return tag
+
+
+# --- Capture primitives -----------------------------------------------------------
+
+
+class CaptureEmailRequested(Event, frozen=True, kw_only=True, tag="capture_email.requested"):
+    data: Request[CaptureParams]
+
+
+class CaptureEmailCompleted(Event, frozen=True, kw_only=True, tag="capture_email.completed"):
+    data: CaptureResult
+
+
+class CaptureEmailFailed(Event, frozen=True, kw_only=True, tag="capture_email.failed"):
+    data: Failure
+
+
+class CapturePhoneRequested(Event, frozen=True, kw_only=True, tag="capture_phone.requested"):
+    data: Request[PhoneParams]
+
+
+class CapturePhoneCompleted(Event, frozen=True, kw_only=True, tag="capture_phone.completed"):
+    data: CaptureResult
+
+
+class CapturePhoneFailed(Event, frozen=True, kw_only=True, tag="capture_phone.failed"):
+    data: Failure
+
+
+class CaptureConfirmationRequested(
+    Event, frozen=True, kw_only=True, tag="capture_confirmation.requested"
+):
+    data: Request[CaptureParams]
+
+
+class CaptureConfirmationCompleted(
+    Event, frozen=True, kw_only=True, tag="capture_confirmation.completed"
+):
+    data: CaptureResult
+
+
+class CaptureConfirmationFailed(
+    Event, frozen=True, kw_only=True, tag="capture_confirmation.failed"
+):
+    data: Failure
+
+
+class CaptureDateRequested(Event, frozen=True, kw_only=True, tag="capture_date.requested"):
+    data: Request[DateParams]
+
+
+class CaptureDateCompleted(Event, frozen=True, kw_only=True, tag="capture_date.completed"):
+    data: CaptureResult
+
+
+class CaptureDateFailed(Event, frozen=True, kw_only=True, tag="capture_date.failed"):
+    data: Failure
+
+
+BUILTIN_EVENTS: tuple[type[Event], ...] = (
+    CaptureEmailRequested,
+    CaptureEmailCompleted,
+    CaptureEmailFailed,
+    CapturePhoneRequested,
+    CapturePhoneCompleted,
+    CapturePhoneFailed,
+    CaptureConfirmationRequested,
+    CaptureConfirmationCompleted,
+    CaptureConfirmationFailed,
+    CaptureDateRequested,
+    CaptureDateCompleted,
+    CaptureDateFailed,
+)
+
+# --- Registry and codec -----------------------------------------------------------
+
+_registry: dict[str, type[Event]] = {type_of(c): c for c in BUILTIN_EVENTS}
+_decoder: msgspec.json.Decoder[Any] | None = None
+_encoder = msgspec.json.Encoder()
+
+
+class EnvelopeOnly(msgspec.Struct, frozen=True, kw_only=True):
+    """The envelope with ``data`` left undecoded: for events whose type is unknown here."""
+
+    type: str
+    id: str
+    conversation_id: str
+    trace_id: str = ""
+    causation_id: str | None = None
+    occurred_at: dt.datetime | None = None
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_envelope_decoder = msgspec.json.Decoder(EnvelopeOnly)
+
+
+def register(*classes: type[Event]) -> None:
+    """Add event classes to the union (plugins). Re-registering the same class is a no-op."""
+    global _decoder
+    for cls in classes:
+        tag = type_of(cls)
+        known = _registry.get(tag)
+        if known is not None and known is not cls:
+            raise ValueError(f"event type {tag!r} is already registered to {known.__name__}")
+        _registry[tag] = cls
+    _decoder = None
+
+
+def event_classes() -> tuple[type[Event], ...]:
+    return tuple(_registry.values())
+
+
+def event_union() -> Any:
+    return Union[tuple(_registry.values())]  # noqa: UP007 -- built at run time
+
+
+def encode(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode(body: bytes) -> Event:
+    """Decode and validate one event; raises ``msgspec.DecodeError``/``ValidationError``."""
+    global _decoder
+    if _decoder is None:
+        _decoder = msgspec.json.Decoder(event_union())
+    event: Event = _decoder.decode(body)
+    return event
+
+
+def decode_envelope(body: bytes) -> EnvelopeOnly:
+    """Decode only the envelope (any ``type``); raises like :func:`decode`."""
+    return _envelope_decoder.decode(body)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+E = TypeVar("E", bound=Event)
+
+
+def new_event(
+    cls: type[E],
+    *,
+    conversation_id: str,
+    trace_id: str,
+    data: Any,
+    causation_id: str | None = None,
+    event_id: str | None = None,
+    attempt: int = 1,
+) -> E:
+    """Build an event with a fresh UUIDv7 (or the given id), the current UTC time and producer."""
+    return cls(
+        id=event_id or ids.uuid7(),
+        conversation_id=conversation_id,
+        trace_id=trace_id,
+        causation_id=causation_id,
+        occurred_at=now(),
+        producer=PRODUCER,
+        attempt=attempt,
+        data=data,
+    )
+
+
+def json_schema(classes: Iterable[type[Event]] | None = None) -> dict[str, Any]:
+    """JSON Schema (2020-12) of the event union, for consumers in other languages."""
+    members = tuple(classes) if classes is not None else event_classes()
+    schema: dict[str, Any] = msgspec.json.schema(Union[members])  # noqa: UP007
+    return schema

@@ -1,0 +1,76 @@
+"""Payloads carried in ``Event.data``: primitive parameters, results and failures.
+
+The evolution rules of :mod:`schemas.events` apply here too: fields are only
+ever added, every added field has a default, and nothing is renamed or retyped.
+Unknown fields are ignored on decode so an older reader accepts a newer writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, Literal, TypeVar
+
+import msgspec
+
+Language = Literal["en", "es", "fr", "de"]
+"""Languages the capture primitives understand (ISO 639-1)."""
+
+Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Transcript = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+P = TypeVar("P")
+
+
+class CaptureParams(msgspec.Struct, frozen=True, kw_only=True):
+    """Parameters every capture primitive takes."""
+
+    transcript: Transcript
+    language: Language = "en"
+
+
+class PhoneParams(CaptureParams, frozen=True, kw_only=True):
+    """``capture_phone``: numbers without a country code are read in ``default_region``."""
+
+    default_region: RegionCode = "US"
+
+
+class DateParams(CaptureParams, frozen=True, kw_only=True):
+    """``capture_date``: relative dates ("tomorrow") resolve against ``reference_date``.
+
+    ``None`` means the worker's current UTC date at execution time.
+    """
+
+    reference_date: dt.date | None = None
+
+
+class CaptureResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a capture primitive answers when it captured something."""
+
+    value: str
+    """Canonical value: lowercase email, E.164 phone, ``yes``/``no``, ISO date."""
+    confidence: Confidence
+    needs_confirmation: bool
+    readback: str
+    """Text fit to be spoken back to the caller, in the request's language."""
+
+
+class Failure(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a primitive produced no result.
+
+    Codes: ``NO_MATCH`` (nothing captured; retryable), ``INVALID_PARAMS``,
+    ``TIMEOUT``, ``PRIMITIVE_FAILED``.
+    """
+
+    code: str
+    message: str
+    retryable: bool = False
+
+
+class Request(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
+    """Data of every ``<primitive>.requested`` event."""
+
+    params: P
+    purpose: str = ""
+    """Why the orchestrator asks (free text, e.g. ``"billing email"``); for audit."""
+    timeout_s: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
+    """Execution timeout for one attempt; 0 means the primitive's default."""

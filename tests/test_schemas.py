@@ -1,0 +1,123 @@
+"""Schemas: round trips, golden files (schema evolution), JSON Schema export."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from schemas import events as ev
+from schemas import ids
+from tests.samples import DATA, sample
+
+GOLDEN = Path(__file__).parent / "golden"
+JSON_SCHEMA = Path(__file__).parents[1] / "schemas" / "json" / "events.schema.json"
+
+
+def test_every_builtin_event_type_has_a_sample() -> None:
+    assert set(DATA) == set(ev.BUILTIN_EVENTS)
+
+
+@pytest.mark.parametrize("cls", ev.BUILTIN_EVENTS, ids=ev.type_of)
+def test_round_trip(cls: type[ev.Event]) -> None:
+    event = sample(cls)
+    assert ev.decode(ev.encode(event)) == event
+    body = json.loads(ev.encode(event))
+    assert body["type"] == ev.type_of(cls)
+    assert body["occurred_at"] == "2026-11-23T16:39:27.123456Z"
+    assert list(body)[:9] == ["type", "id", "conversation_id", "trace_id", "causation_id",
+                              "occurred_at", "producer", "schema_version", "attempt"]
+
+
+@pytest.mark.parametrize("cls", ev.BUILTIN_EVENTS, ids=ev.type_of)
+def test_golden_v1(cls: type[ev.Event]) -> None:
+    """A golden file is never edited: today's encoder must still write, and read, the same bytes."""
+    path = GOLDEN / "v1" / f"{ev.type_of(cls)}.json"
+    encoded = ev.encode(sample(cls))
+    if not path.exists() and os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
+        path.write_bytes(encoded + b"\n")
+    assert path.exists(), f"missing golden {path.name}: create it with VOICECORE_WRITE_GOLDEN=1"
+    golden = path.read_bytes().strip()
+    assert ev.decode(golden) == sample(cls)
+    assert encoded == golden
+
+
+def test_all_golden_files_still_decode() -> None:
+    files = sorted(GOLDEN.glob("*/*.json"))
+    assert len(files) >= len(ev.BUILTIN_EVENTS)
+    for path in files:
+        ev.decode(path.read_bytes())
+
+
+def test_readers_ignore_unknown_fields_and_default_missing_ones() -> None:
+    body = json.loads(ev.encode(sample(ev.CaptureEmailCompleted)))
+    body["added_in_a_future_version"] = {"x": 1}
+    body["data"]["future_field"] = 3
+    del body["attempt"]  # written before the field existed
+    event = ev.decode(json.dumps(body).encode())
+    assert event.attempt == 1
+    assert event.data == DATA[ev.CaptureEmailCompleted]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("conversation_id", "c.42", "conversation_id"),
+        ("conversation_id", "", "conversation_id"),
+        ("trace_id", "x" * 65, "trace_id"),
+        ("type", "capture_email.exploded", "Invalid value 'capture_email.exploded'"),
+        ("occurred_at", "yesterday", "occurred_at"),
+    ],
+)
+def test_invalid_envelopes_are_rejected(field: str, value: str, message: str) -> None:
+    body = json.loads(ev.encode(sample(ev.CaptureEmailRequested)))
+    body[field] = value
+    with pytest.raises(msgspec.ValidationError, match=message):
+        ev.decode(json.dumps(body).encode())
+
+
+def test_invalid_params_are_rejected() -> None:
+    body = json.loads(ev.encode(sample(ev.CaptureEmailRequested)))
+    body["data"]["params"]["language"] = "it"
+    with pytest.raises(msgspec.ValidationError, match="language"):
+        ev.decode(json.dumps(body).encode())
+    body["data"]["params"]["language"] = "en"
+    del body["data"]["params"]["transcript"]
+    with pytest.raises(msgspec.ValidationError, match="transcript"):
+        ev.decode(json.dumps(body).encode())
+
+
+def test_registering_a_clashing_type_fails() -> None:
+    class Other(ev.Event, frozen=True, kw_only=True, tag="capture_email.completed"):
+        data: int
+
+    with pytest.raises(ValueError, match="already registered"):
+        ev.register(Other)
+
+
+def test_committed_json_schema_is_current() -> None:
+    current = ev.json_schema(ev.BUILTIN_EVENTS)
+    if os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
+        JSON_SCHEMA.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert json.loads(JSON_SCHEMA.read_text()) == current
+    names = {d["properties"]["type"]["enum"][0] for d in current["$defs"].values()
+             if "type" in d.get("properties", {}) and "enum" in d["properties"]["type"]}
+    assert {"capture_email.requested", "capture_date.failed"} <= names
+
+
+def test_uuid7_is_time_ordered_and_unique() -> None:
+    made = [ids.uuid7() for _ in range(5000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    assert all(m[14] == "7" for m in made)
+
+
+def test_derived_id_is_deterministic_and_keeps_the_timestamp() -> None:
+    request = ids.uuid7()
+    result = ids.derive_id(request, "result")
+    assert result == ids.derive_id(request, "result")
+    assert result != ids.derive_id(request, "other")
+    assert result[:13] == request[:13]
