@@ -57,7 +57,8 @@ class Bus:
         """Connect (comma-separated URLs = a cluster); reconnects forever once connected."""
 
         async def on_error(exc: Exception) -> None:
-            log.warning("nats: %s", exc)
+            # Refused connections while (re)connecting are expected; `disconnected` says it once.
+            log.log(logging.INFO if isinstance(exc, OSError) else logging.WARNING, "nats: %s", exc)
 
         async def on_disconnect() -> None:
             log.info("nats: disconnected")

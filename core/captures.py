@@ -1,7 +1,9 @@
 """The four built-in capture primitives, registered with their event types.
 
 The parsing lives in :mod:`core.capture`; this module only adapts typed params
-to those functions and turns argument errors into ``INVALID_PARAMS``.
+to those functions and turns argument errors into ``INVALID_PARAMS``. The parsers
+are pure and take ~0.1 ms on an utterance, so short transcripts run ``inline`` on
+the event loop rather than paying for a thread hop; long ones go to a thread.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from core.errors import InvalidParams
 from core.primitive import Primitive, register
 from schemas import events as ev
 from schemas.payloads import CaptureParams, CaptureResult, DateParams, PhoneParams
+
+
+def _short(params: CaptureParams) -> bool:
+    """Utterance-sized transcripts parse in ~0.1 ms: cheaper on the loop than a thread hop.
+    Long ones (up to 4,000 characters take up to ~10 ms) go to a thread."""
+    return len(params.transcript) <= 400
 
 
 def _email(params: CaptureParams) -> CaptureResult | None:
@@ -32,7 +40,10 @@ def _confirmation(params: CaptureParams) -> CaptureResult | None:
 
 def _date(params: DateParams) -> CaptureResult | None:
     reference = params.reference_date or dt.datetime.now(dt.UTC).date()
-    return capture_date(params.transcript, params.language, reference)
+    try:
+        return capture_date(params.transcript, params.language, reference)
+    except ValueError as exc:  # e.g. a reference_date outside the supported years
+        raise InvalidParams(str(exc)) from exc
 
 
 CAPTURE_EMAIL = register(
@@ -43,6 +54,7 @@ CAPTURE_EMAIL = register(
         completed=ev.CaptureEmailCompleted,
         failed=ev.CaptureEmailFailed,
         handler=_email,
+        inline=_short,
     )
 )
 CAPTURE_PHONE = register(
@@ -53,6 +65,7 @@ CAPTURE_PHONE = register(
         completed=ev.CapturePhoneCompleted,
         failed=ev.CapturePhoneFailed,
         handler=_phone,
+        inline=_short,
     )
 )
 CAPTURE_CONFIRMATION = register(
@@ -63,6 +76,7 @@ CAPTURE_CONFIRMATION = register(
         completed=ev.CaptureConfirmationCompleted,
         failed=ev.CaptureConfirmationFailed,
         handler=_confirmation,
+        inline=_short,
     )
 )
 CAPTURE_DATE = register(
@@ -73,5 +87,6 @@ CAPTURE_DATE = register(
         completed=ev.CaptureDateCompleted,
         failed=ev.CaptureDateFailed,
         handler=_date,
+        inline=_short,
     )
 )

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import msgspec
+from nats.aio.msg import Msg
 
 from core import subjects
 from core.bus import Bus
@@ -92,3 +93,33 @@ def _readable_request(primitive: Primitive, body: bytes) -> Any:
     if envelope.type != events.type_of(primitive.requested) or not envelope.trace_id:
         return None
     return envelope
+
+
+def exhausted_advisory_subject(primitive: Primitive) -> str:
+    consumer = subjects.consumer_name(primitive.name)
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.EVENTS_STREAM}.{consumer}"
+
+
+async def on_exhausted(bus: Bus, primitive: Primitive, advisory: Msg) -> None:
+    """JetStream gave up on a request (every delivery died unacked, e.g. the worker was killed).
+
+    The request is answered with ``PRIMITIVE_FAILED`` and copied to the DLQ, so neither the
+    caller nor the record is left hanging. Workers listen in one queue group: one handles it.
+    """
+    try:
+        info = msgspec.json.decode(advisory.data)
+        sequence, deliveries = int(info["stream_seq"]), int(info["deliveries"])
+        stored = await bus.js.get_msg(subjects.EVENTS_STREAM, sequence)
+    except Exception as exc:  # an advisory we cannot act on is logged, never fatal
+        log.warning("max-deliveries advisory not handled: %s", exc)
+        return
+    await dead_letter(
+        bus,
+        primitive,
+        body=stored.data or b"",
+        headers=stored.headers,
+        subject=stored.subject or "",
+        stream_sequence=sequence,
+        deliveries=deliveries,
+        reason=f"max deliveries ({deliveries}) exhausted without an ack",
+    )

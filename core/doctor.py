@@ -39,6 +39,9 @@ async def run_checks(settings: Settings, console: Console) -> bool:
         status = "[green]ok" if c.ok else ("[red]FAIL" if c.required else "[yellow]missing")
         table.add_row(c.name, status, c.detail, c.fix)
     console.print(table)
+    for c in checks:
+        if c.fix:  # repeated unwrapped: the table may be narrow in a pipe or a log
+            console.print(f"fix {c.name}: {c.fix}", soft_wrap=True, highlight=False)
     failed = [c for c in checks if c.required and not c.ok]
     console.print("[red]doctor: problems found" if failed else "[green]doctor: all required "
                   "checks passed")

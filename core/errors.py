@@ -68,6 +68,8 @@ _UNAVAILABLE = (
     nats.errors.TimeoutError,
     nats.errors.StaleConnectionError,
     nats.errors.OutboundBufferLimitError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
     nats.js.errors.NoStreamResponseError,
     nats.js.errors.ServiceUnavailableError,
     asyncio.TimeoutError,

@@ -3,7 +3,8 @@
 A primitive is a name, three event classes (``<name>.requested``/``.completed``/
 ``.failed``) and one handler: ``params -> result data`` or ``None`` (nothing
 captured → ``NO_MATCH``). Handlers never see NATS. A plain ``def`` handler is
-treated as blocking and runs in a worker thread; an ``async def`` runs on the loop.
+treated as blocking and runs in a worker thread (unless declared ``inline``); an
+``async def`` runs on the loop.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Primitive:
     handler: Handler
     timeout_s: float = 30.0
     """Default execution timeout of one attempt (a request's ``timeout_s`` overrides it)."""
+    inline: Callable[[Any], bool] | None = None
+    """For a plain ``def`` handler: run it on the event loop when ``inline(params)`` is true.
+    Only for pure functions that then finish in well under a millisecond, where a thread hop
+    costs more than the work (measured: ~140 µs of CPU per capture_email event)."""
     blocking: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -40,12 +45,14 @@ class Primitive:
                             (self.failed, "failed")):
             if events.type_of(cls) != f"{self.name}.{suffix}":
                 raise ValueError(f"{cls.__name__} must be tagged {self.name}.{suffix}")
-        object.__setattr__(self, "blocking", not inspect.iscoroutinefunction(self.handler))
+        is_async = inspect.iscoroutinefunction(self.handler)
+        object.__setattr__(self, "blocking", not is_async)
 
     async def execute(self, params: Any) -> Any:
-        if self.blocking:
+        if self.blocking and not (self.inline is not None and self.inline(params)):
             return await asyncio.to_thread(self.handler, params)
-        return await self.handler(params)
+        result = self.handler(params)
+        return await result if inspect.isawaitable(result) else result
 
 
 _registry: dict[str, Primitive] = {}

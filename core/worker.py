@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
 import msgspec
 import nats.errors
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
 from core.config import WorkerOptions
-from core.deadletter import dead_letter
+from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import BusError, PrimitiveError
 from core.primitive import Primitive
 from schemas import events, ids
@@ -48,11 +50,18 @@ class Worker:
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._loop: asyncio.Task[None] | None = None
+        self._exhausted: Subscription | None = None
+        self._min_fetch = max(1, options.concurrency // 4)
 
     async def start(self) -> None:
         consumer = await self.bus.ensure_consumer(self.primitive.name, self.options)
         self._sub = await self.bus.js.pull_subscribe_bind(
             durable=consumer, stream=subjects.EVENTS_STREAM
+        )
+        self._exhausted = await self.bus.nc.subscribe(
+            exhausted_advisory_subject(self.primitive),
+            queue=f"vc_exhausted_{self.primitive.name}",
+            cb=functools.partial(on_exhausted, self.bus, self.primitive),
         )
         self._loop = asyncio.create_task(self._fetch_loop(), name=f"fetch {self.primitive.name}")
 
@@ -66,23 +75,25 @@ class Worker:
             for task in late:
                 task.cancel()  # _handle naks on cancellation
             await asyncio.gather(*late, return_exceptions=True)
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        for sub in (self._exhausted, self._sub):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
 
     async def _fetch_loop(self) -> None:
         assert self._sub is not None
         while not self._stopping.is_set():
             free = self.options.concurrency - len(self._inflight)
-            if free <= 0:
+            if free < self._min_fetch and self._inflight:
+                # One pull round trip for several slots rather than one per freed slot.
                 await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
                 batch = await self._sub.fetch(free, timeout=self.options.fetch_timeout_s)
-            except nats.errors.TimeoutError:
-                continue
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue  # no work within fetch_timeout_s
             except Exception as exc:  # connection trouble: back off and keep serving
-                log.warning("%s: fetch failed: %s", self.primitive.name, exc)
+                log.warning("%s: fetch failed: %r", self.primitive.name, exc)
                 await asyncio.sleep(self.options.fetch_timeout_s)
                 continue
             for msg in batch:

@@ -39,7 +39,8 @@ async def test_wire_format_is_readable_by_the_nats_cli(bus: Bus) -> None:
     assert headers["Nats-Msg-Id"] == event.id
     assert headers["Vc-Event-Type"] == "capture_email.requested"
     version, trace_hex, span_hex, flags = headers["traceparent"].split("-")
-    assert (version, trace_hex, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert (version, trace_hex) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736")
+    assert flags in ("00", "01")  # sampled only while spans are exported
     assert len(span_hex) == 16
 
 

@@ -13,7 +13,7 @@ from schemas import events as ev
 from schemas.payloads import Request
 from tests.support import proc
 from tests.support.plugin import SleepyParams, SleepyRequested
-from tests.support.streams import results_for, wait_for_events
+from tests.support.streams import results_for, stream_messages, wait_for_events
 
 
 def sleepy(text: str, seconds: float = 0.0) -> SleepyRequested:
@@ -39,7 +39,7 @@ async def test_two_worker_processes_share_the_work(bus: Bus, nats_server: Embedd
         found = await wait_for_events(
             bus, lambda f: len(results_for(f, {r.id for r in sent})) == len(sent))
     finally:
-        codes = [proc.stop(w) for w in workers]
+        codes = [proc.stop(w).returncode for w in workers]
     assert codes == [0, 0]
     results = results_for(found, {r.id for r in sent})
     assert len({e.causation_id for e in results}) == len(sent)
@@ -54,14 +54,14 @@ async def test_sigkill_mid_work_is_redelivered_and_completed_once(
     r = sleepy("survives-sigkill", seconds=1.5)
     await bus.publish(r)
     await wait_until_taken(bus)
-    assert proc.stop(doomed, signal.SIGKILL) == -signal.SIGKILL
+    assert proc.stop(doomed, signal.SIGKILL).returncode == -signal.SIGKILL
     survivor = proc.worker(nats_server.url, "sleepy", "--ack-wait", "1")
     try:
         found = await wait_for_events(bus, lambda f: bool(results_for(f, {r.id})))
         await asyncio.sleep(2.5)  # past another ack_wait: no second result may appear
         found = await wait_for_events(bus, lambda f: bool(results_for(f, {r.id})))
     finally:
-        assert proc.stop(survivor) == 0
+        assert proc.stop(survivor).returncode == 0
     [result] = results_for(found, {r.id})
     assert result.event_type == "sleepy.completed"
     assert result.attempt == 2
@@ -75,7 +75,7 @@ async def test_sigterm_finishes_in_flight_work_before_exiting(
     r = sleepy("finish-me", seconds=1.0)
     await bus.publish(r)
     await wait_until_taken(bus)
-    assert proc.stop(w) == 0
+    assert proc.stop(w).returncode == 0
     found = await wait_for_events(bus, lambda f: bool(results_for(f, {r.id})), timeout=1)
     [result] = results_for(found, {r.id})
     assert result.producer.endswith(f":{w.pid}")
@@ -127,3 +127,26 @@ def test_process_helper_reports_a_failed_start() -> None:
     with pytest.raises(AssertionError, match="needs --nats-url"):
         proc.wait_ready(child)
     assert child.poll() is not None or child.wait(5) is not None
+
+
+async def test_a_request_whose_deliveries_all_die_is_answered_and_dead_lettered(
+    bus: Bus, nats_server: EmbeddedNats
+) -> None:
+    flags = ("sleepy", "--ack-wait", "0.5", "--max-deliver", "1")
+    doomed = proc.worker(nats_server.url, *flags)
+    r = sleepy("dies-every-time", seconds=30)
+    await bus.publish(r)
+    await wait_until_taken(bus)
+    # The advisory goes to whoever listens when ack_wait runs out: a live worker must be there.
+    survivor = proc.worker(nats_server.url, *flags)
+    proc.stop(doomed, signal.SIGKILL)
+    try:
+        found = await wait_for_events(bus, lambda f: bool(results_for(f, {r.id})))
+    finally:
+        proc.stop(survivor)
+    [result] = results_for(found, {r.id})
+    assert result.event_type == "sleepy.failed"
+    assert result.data.code == "PRIMITIVE_FAILED"
+    assert result.data.message == "max deliveries (1) exhausted without an ack"
+    dead = await stream_messages(bus, "VC_DLQ")
+    assert [m.data for m in dead] == [ev.encode(r)]

@@ -210,7 +210,7 @@ async def test_two_workers_share_one_consumer(bus: Bus, nats_server: EmbeddedNat
 
 async def test_consumer_continues_the_producer_trace(bus: Bus) -> None:
     exporter = InMemorySpanExporter()
-    tracing.provider().add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.add_span_processor(SimpleSpanProcessor(exporter))
     r = request("traced")
     async with worker(bus):
         await bus.publish(r)

@@ -45,10 +45,14 @@ def wait_ready(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     return line
 
 
-def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+def stop(
+    proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Signal the process, collect its exit status and the rest of its output."""
     if proc.poll() is None:
         proc.send_signal(sig)
-    return proc.wait(timeout=timeout)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def worker(url: str, *extra: str) -> subprocess.Popen[str]:

@@ -33,7 +33,7 @@ async def stream_messages(bus: Bus, stream: str = subjects.EVENTS_STREAM,
         while True:
             try:
                 batch = await sub.fetch(500, timeout=0.3)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                 break
             found.extend(batch)
     finally:

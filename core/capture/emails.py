@@ -1,0 +1,300 @@
+"""capture_email: an email address from a transcript, lower-cased.
+
+Rules
+-----
+* An address STT already formatted ("John.Smith@Gmail.com") is taken as is.
+* Otherwise the spoken symbols are mapped in the request language, with the English words
+  accepted everywhere: at/arroba/arobase/"at"/Klammeraffe → "@"; dot/punto/point/Punkt →
+  "."; underscore/guion bajo/tiret bas/Unterstrich → "_"; dash/hyphen/guion/tiret/
+  Bindestrich → "-"; plus/más → "+". Punctuation STT writes *inside* a word ("gmail.com",
+  "john_smith") is literal; hyphens and periods between single letters ("J-O-H-N",
+  "J. O. H. N.") only mark spelling and are dropped.
+* Spelled letters are joined ("j o h n" → "john"); "j as in juliet" / "b de Barcelona" /
+  "c comme Céline" / "w wie Wilhelm" keep only the letter; "double l" → "ll"; "double u"
+  (fr "double v", es "doble ve") → "w"; "capital"/"mayúscula"/... are ignored; digit words
+  become digits; "oh" is 0 next to digits, else the letter o.
+* The local part is what precedes the last "@" back to a preamble word ("my email is",
+  "mi correo es", "c'est", "meine Adresse ist"); words are joined without separator
+  ("john smith" → "johnsmith"). The domain is labels joined by "."; the last label is one
+  word, so trailing talk ("dot com thanks") is dropped. With no dot at all, a well-known
+  provider gets its usual domain ("at gmail" → gmail.com) at low confidence.
+* The address must have the shape local@domain.tld (RFC 5321 lengths, no empty labels).
+* Self-corrections: the last segment with an address wins; a later segment with only a
+  domain ("sorry, yahoo dot com") or only spelled letters replaces that part.
+
+Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when several words were joined in the
+local part (a dot or underscore may have gone unsaid), for a TLD STT misheard ("dot calm")
+or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when spelled letter by
+letter; 0.7 for an unknown TLD or a part replaced by a correction; 0.6 for an inferred
+domain; −0.1 after a self-correction. needs_confirmation when confidence < 0.85, which
+makes every spelled address read back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import NamedTuple
+
+from schemas.payloads import CaptureResult, Language
+
+from .common import build_result, check_language, check_transcript
+from .email_words import (
+    CASE_WORDS,
+    DOUBLE,
+    LETTER_NAMES,
+    PREAMBLE,
+    SPELLING_AIDS,
+    SPOKEN_SYMBOLS,
+    SYMBOLS,
+    TLD_SOUNDS,
+    TLDS,
+    provider_domain,
+)
+from .numwords import Number, read_numbers
+from .text import drop_fillers, prepare, replace_phrases, split_corrections, tokenize
+
+_FORMATTED = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_LOCAL_OK = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*")
+_DOMAIN_OK = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}")
+_EMAIL_WORD = re.compile(r"\be[\s-]?mail\b")
+_INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
+_MARKS = {".": "\x01", "_": "\x02", "-": "\x03"}
+_UNMARK = {mark: symbol for symbol, mark in _MARKS.items()}
+# A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
+_SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
+_END = "\x04"
+_UMLAUTS = re.compile("[äöüÄÖÜ]")
+_GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+class _Reading(NamedTuple):
+    """What one segment says: a local part, a domain, or both."""
+
+    local: str | None
+    domain: str | None
+    confidence: float
+    spelled: bool = False
+
+
+def _is_letter(token: str) -> bool:
+    return len(token) == 1 and token.isalpha()
+
+
+def _drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
+    """Turn in-word marks back into symbols, except hyphens that only separate spelled letters."""
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []
+        if token == _MARKS["-"] and len(neighbours) == 2 and all(map(_is_letter, neighbours)):
+            continue
+        out.append(_UNMARK.get(token, token))
+    return out
+
+
+def _drop_spelling_aids(tokens: Sequence[str], lang: Language) -> list[str]:
+    """Drop the example in "j as in juliet" (only when it starts with the spelled letter)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        out.append(token)
+        i += 1
+        if not _is_letter(token):
+            continue
+        for aid in SPELLING_AIDS[lang]:
+            end = i + len(aid)
+            example = tokens[end] if end < len(tokens) else ""
+            if tuple(tokens[i:end]) == aid and len(example) > 1 and example.startswith(token):
+                i = end + 1
+                break
+    return out
+
+
+def _spoken_items(segment: str, lang: Language) -> list[str]:
+    """The segment as address pieces: words, digit strings and the symbols "@._-+"."""
+    text = _INSIDE_WORD.sub(lambda m: f" {_MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
+    text = _SENTENCE_END.sub(f" {_END} ", text)
+    tokens = _drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(_MARKS.values())))
+    tokens = _drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
+    tokens = drop_fillers([t for t in tokens if t not in CASE_WORDS], lang)
+    doubled: list[str] = []
+    for token in tokens:
+        if _is_letter(token) and doubled and doubled[-1] in DOUBLE:
+            doubled[-1] = token * 2  # "double l"
+        else:
+            doubled.append(token)
+    items = [i.digits if isinstance(i, Number) else i for i in read_numbers(doubled, lang)]
+    return [_oh(items, i) if item == "oh" else item for i, item in enumerate(items)]
+
+
+def _oh(items: Sequence[str], i: int) -> str:
+    """Spoken "oh" is a zero between digits ("bond oh oh seven") and the letter o elsewhere."""
+    neighbours = [items[j] for j in (i - 1, i + 1) if 0 <= j < len(items)]
+    return "0" if any(n.isdigit() or n == "oh" for n in neighbours) else "o"
+
+
+def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | None:
+    """(local part, spelled?, words joined?) from the items before "@"."""
+    taken: list[str] = []
+    for item in reversed(items):
+        if item in ("@", _END) or item in PREAMBLE[lang]:
+            break
+        taken.append(item)
+    taken = _spelled_once(_letter_names(taken[::-1]) if lang == "en" else taken[::-1])
+    while taken and taken[0] in ".-+":
+        taken.pop(0)
+    while taken and taken[-1] in ".-+":
+        taken.pop()
+    local = "".join(taken)
+    if not local or len(local) > 64 or not _LOCAL_OK.fullmatch(local):
+        return None
+    spelled = sum(map(_is_letter, taken)) >= 3
+    joined = any(
+        len(a) > 1 and len(b) > 1 and a.isalpha() and b.isalpha() for a, b in pairwise(taken)
+    )
+    return local, spelled, joined
+
+
+def _letter_names(tokens: list[str]) -> list[str]:
+    """Letter names to letters ("jay dee" → "j d"), only next to other spelled letters."""
+    def spelled(j: int) -> bool:
+        return 0 <= j < len(tokens) and (_is_letter(tokens[j]) or tokens[j] in LETTER_NAMES)
+
+    return [
+        LETTER_NAMES[t] if t in LETTER_NAMES and (spelled(i - 1) or spelled(i + 1)) else t
+        for i, t in enumerate(tokens)
+    ]
+
+
+def _spelled_once(tokens: list[str]) -> list[str]:
+    """Keep only the letters of "jennifer j e n n i f e r": the word was said, then spelled."""
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        size = len(token)
+        letters = tokens[i + 1 : i + 1 + size]
+        if size > 1 and all(map(_is_letter, letters)) and "".join(letters) == token:
+            continue
+        out.append(token)
+    return out
+
+
+def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
+    """(domain, confidence cap) from the items after "@"."""
+    labels: list[list[str]] = [[]]
+    for item in items:
+        if item in ("@", "_", "+", _END):
+            break
+        if item == ".":
+            if labels[-1]:
+                labels.append([])
+        else:
+            labels[-1].append(item)
+    labels = [label for label in labels if label]
+    if len(labels) >= 2:
+        tld = TLD_SOUNDS.get(labels[-1][0], labels[-1][0])
+        parts = ["".join(label) for label in labels[:-1]] + [tld]  # drop trailing talk
+        misheard = tld != labels[-1][0]
+        domain, cap = ".".join(parts), 0.7 if tld not in TLDS else 0.8 if misheard else 0.9
+    elif labels and (provider := provider_domain(labels[0][0], lang)):
+        domain, cap = provider, 0.6
+    else:
+        return None
+    return (domain, cap) if len(domain) <= 253 and _DOMAIN_OK.fullmatch(domain) else None
+
+
+def _read_segment(segment: str, lang: Language) -> _Reading | None:
+    formatted = _FORMATTED.findall(segment)
+    if formatted:
+        local, _, domain = formatted[-1].partition("@")
+        if _LOCAL_OK.fullmatch(local) and _DOMAIN_OK.fullmatch(domain):
+            return _Reading(local, domain, 0.95)
+    items = _spoken_items(segment, lang)
+    ats = [i for i, item in enumerate(items) if item == "@"]
+    for at in reversed(ats):
+        domain = _domain(items[at + 1 :], lang)
+        if domain is None:
+            continue
+        local = _local(items[:at], lang)
+        if local is None:
+            return _Reading(None, domain[0], 0.7)
+        confidence = min(domain[1], 0.75 if local[1] else 0.8 if local[2] else 0.9)
+        return _Reading(local[0], domain[0], confidence, spelled=local[1])
+    return _partial(items, lang)
+
+
+def _partial(items: Sequence[str], lang: Language) -> _Reading | None:
+    """A correction that repeats only the domain ("yahoo dot com") or spelled letters."""
+    if "." in items:
+        found = _domain(_after_preamble(items, lang), lang)
+        if found and found[1] >= 0.9:
+            return _Reading(None, found[0], 0.7)
+    local = _local(items, lang)
+    if local and local[1] and all(len(i) == 1 or i.isdigit() for i in _after_preamble(items, lang)):
+        return _Reading(local[0], None, 0.7, spelled=True)
+    return None
+
+
+def _after_preamble(items: Sequence[str], lang: Language) -> Sequence[str]:
+    stops = PREAMBLE[lang] | {_END}
+    cut = max((i + 1 for i, item in enumerate(items) if item in stops), default=0)
+    return items[cut:]
+
+
+def _say(address: str, lang: Language, spelled: bool) -> str:
+    local, _, domain = address.partition("@")
+    at = SPOKEN_SYMBOLS[lang]["@"]
+    words = [*_say_part(local, lang, spelled), at, *_say_part(domain, lang, False)]
+    return " ".join(words)
+
+
+def _unpronounceable(chunk: str) -> bool:
+    """Letter clusters TTS would mangle as a word: "uk", "de", "gmx" (but "co" reads fine)."""
+    return (len(chunk) <= 2 and chunk != "co") or not re.search("[aeiouy]", chunk)
+
+
+def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
+    """Words as words, digits one by one, letter clusters TTS cannot say letter by letter."""
+    said: list[str] = []
+    for chunk in re.findall(r"[a-z]+|[0-9]+|[^a-z0-9]", part):
+        if chunk in SPOKEN_SYMBOLS[lang]:
+            said.append(SPOKEN_SYMBOLS[lang][chunk])
+        elif chunk.isdigit() or spell or _unpronounceable(chunk):
+            said.extend(chunk)
+        else:
+            said.append(chunk)
+    return said
+
+
+def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
+    text = prepare(transcript, lang)
+    readings = [_read_segment(s, lang) for s in split_corrections(text, lang, "punctuated")]
+    said = [r for r in readings if r is not None]
+    full = [i for i, r in enumerate(said) if r.local and r.domain]
+    if not full:
+        return None
+    local, domain, confidence, spelled = said[full[-1]]
+    for later in said[full[-1] + 1 :]:
+        local, domain = later.local or local, later.domain or domain
+        confidence, spelled = min(confidence, later.confidence), later.spelled or spelled
+    if full[-1] > 0:
+        confidence -= 0.1
+    address = f"{local}@{domain}"
+    return (address, confidence, spelled) if len(address) <= 254 else None
+
+
+def capture_email(transcript: str, language: Language = "en") -> CaptureResult | None:
+    """The email address in ``transcript``, lower-cased; None if there is none."""
+    lang = check_language(language)
+    transcript = check_transcript(transcript)
+    found = _capture(transcript, lang)
+    if lang == "de" and found and _UMLAUTS.search(transcript):
+        # "Müller" is usually "mueller" in an address, but not always: read it back.
+        ascii_found = _capture(transcript.translate(_GERMAN_ASCII), lang)
+        if ascii_found and ascii_found[0] != found[0]:
+            found = (ascii_found[0], min(ascii_found[1], 0.8), ascii_found[2])
+    if found is None:
+        return None
+    address, confidence, spelled = found
+    return build_result(address, confidence, _say(address, lang, spelled))
