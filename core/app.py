@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from core import primitive as registry
+from core import tracing
 from core.bus import Bus
 from core.config import Settings
 from core.errors import ConfigError
@@ -53,6 +54,7 @@ def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
 async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None
 ) -> AsyncIterator[Running]:
+    tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     async with AsyncExitStack() as stack:
         server: EmbeddedNats | None = None
         url = settings.nats_url

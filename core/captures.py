@@ -12,7 +12,7 @@ import datetime as dt
 
 from core.capture import capture_confirmation, capture_date, capture_email, capture_phone
 from core.errors import InvalidParams
-from core.primitive import Primitive, register
+from core.primitive import Handler, Primitive, register
 from schemas import events as ev
 from schemas.payloads import CaptureParams, CaptureResult, DateParams, PhoneParams
 
@@ -46,47 +46,25 @@ def _date(params: DateParams) -> CaptureResult | None:
         raise InvalidParams(str(exc)) from exc
 
 
-CAPTURE_EMAIL = register(
-    Primitive(
-        name="capture_email",
-        description="Email address from a caller's words (spoken or spelled), lowercased",
-        requested=ev.CaptureEmailRequested,
-        completed=ev.CaptureEmailCompleted,
-        failed=ev.CaptureEmailFailed,
-        handler=_email,
-        inline=_short,
-    )
-)
-CAPTURE_PHONE = register(
-    Primitive(
-        name="capture_phone",
-        description="Phone number, validated against numbering plans, as E.164",
-        requested=ev.CapturePhoneRequested,
-        completed=ev.CapturePhoneCompleted,
-        failed=ev.CapturePhoneFailed,
-        handler=_phone,
-        inline=_short,
-    )
-)
-CAPTURE_CONFIRMATION = register(
-    Primitive(
-        name="capture_confirmation",
-        description="Yes/no answer, with self-corrections resolved",
-        requested=ev.CaptureConfirmationRequested,
-        completed=ev.CaptureConfirmationCompleted,
-        failed=ev.CaptureConfirmationFailed,
-        handler=_confirmation,
-        inline=_short,
-    )
-)
-CAPTURE_DATE = register(
-    Primitive(
-        name="capture_date",
-        description="Calendar date (absolute or relative to reference_date), as ISO 8601",
-        requested=ev.CaptureDateRequested,
-        completed=ev.CaptureDateCompleted,
-        failed=ev.CaptureDateFailed,
-        handler=_date,
-        inline=_short,
-    )
-)
+def _capture(
+    name: str, description: str, classes: tuple[type[ev.Event], ...], handler: Handler
+) -> Primitive:
+    requested, completed, failed = classes
+    return register(Primitive(name=name, description=description, requested=requested,
+                              completed=completed, failed=failed, handler=handler,
+                              inline=_short))
+
+
+CAPTURE_EMAIL = _capture(
+    "capture_email", "Email address from a caller's words (spoken or spelled), lowercased",
+    (ev.CaptureEmailRequested, ev.CaptureEmailCompleted, ev.CaptureEmailFailed), _email)
+CAPTURE_PHONE = _capture(
+    "capture_phone", "Phone number, validated against numbering plans, as E.164",
+    (ev.CapturePhoneRequested, ev.CapturePhoneCompleted, ev.CapturePhoneFailed), _phone)
+CAPTURE_CONFIRMATION = _capture(
+    "capture_confirmation", "Yes/no answer, with self-corrections resolved",
+    (ev.CaptureConfirmationRequested, ev.CaptureConfirmationCompleted,
+     ev.CaptureConfirmationFailed), _confirmation)
+CAPTURE_DATE = _capture(
+    "capture_date", "Calendar date (absolute or relative to reference_date), as ISO 8601",
+    (ev.CaptureDateRequested, ev.CaptureDateCompleted, ev.CaptureDateFailed), _date)

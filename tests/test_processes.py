@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from core import tracing
 from core.bus import Bus
 from core.natsserver import EmbeddedNats
 from schemas import events as ev
@@ -150,3 +151,26 @@ async def test_a_request_whose_deliveries_all_die_is_answered_and_dead_lettered(
     assert result.data.message == "max deliveries (1) exhausted without an ack"
     dead = await stream_messages(bus, "VC_DLQ")
     assert [m.data for m in dead] == [ev.encode(r)]
+
+
+async def test_console_trace_export_is_opt_in(bus: Bus, nats_server: EmbeddedNats) -> None:
+    traced = proc.voicecore("worker", "sleepy", "--nats-url", nats_server.url,
+                            "--plugin", "tests.support.plugin",
+                            env={"VOICECORE_TRACE_EXPORTER": "console"})
+    proc.wait_ready(traced)
+    r = sleepy("exported")
+    await bus.publish(r)
+    await wait_for_events(bus, lambda f: bool(results_for(f, {r.id})))
+    stopped = proc.stop(traced)
+    assert stopped.returncode == 0
+    assert '"name": "process sleepy.requested"' in stopped.stdout
+    assert '"name": "publish sleepy.completed"' in stopped.stdout
+    assert f'"trace_id": "0x{tracing.otel_trace_id(r.trace_id):032x}"' in stopped.stdout
+
+
+def test_unknown_trace_exporter_is_a_one_line_error(nats_server: EmbeddedNats) -> None:
+    done = proc.run("worker", "sleepy", "--nats-url", nats_server.url,
+                    "--plugin", "tests.support.plugin", env={"VOICECORE_TRACE_EXPORTER": "jaeger"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "voicecore: error: VOICECORE_TRACE_EXPORTER='jaeger': use none, console or otlp")

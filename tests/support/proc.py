@@ -28,9 +28,11 @@ def voicecore(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
     )
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(*args: str, timeout: float = 60,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=timeout, check=False)
+                          capture_output=True, timeout=timeout, check=False,
+                          env={**os.environ, **(env or {})})
 
 
 def wait_ready(proc: subprocess.Popen[str], timeout: float = 30) -> str:
