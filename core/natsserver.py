@@ -10,6 +10,7 @@ back from the server's ports file.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import nats
 from core.errors import EmbeddedServerError
 
 _START_TIMEOUT_S = 15.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def server_binary() -> Path | None:
@@ -37,6 +39,15 @@ def server_binary() -> Path | None:
             return path
     found = shutil.which("nats-server")
     return Path(found) if found else None
+
+
+def _stop_with_parent() -> None:
+    """In the child: SIGTERM it if we die, even by SIGKILL, so no orphan keeps the port.
+
+    (The signal follows the *thread* that spawned it: we spawn from the loop's thread.)
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -83,6 +94,7 @@ class EmbeddedNats:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
+                preexec_fn=_stop_with_parent,
             )
         try:
             await self._wait_ready(ports_dir / f"nats-server_{self._proc.pid}.ports")

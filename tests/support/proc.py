@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
@@ -61,3 +63,16 @@ def worker(url: str, *extra: str) -> subprocess.Popen[str]:
     proc = voicecore("worker", *extra, "--nats-url", url, "--plugin", "tests.support.plugin")
     wait_ready(proc)
     return proc
+
+
+@contextmanager
+def started(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``voicecore ARGS`` until its ready line; killed on the way out if a test failed early."""
+    child = voicecore(*args)
+    line = wait_ready(child)
+    try:
+        yield child, line
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate(timeout=10)
