@@ -26,6 +26,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/capture_accuracy.py
 	$(BIN)/python benchmarks/bench_worker.py
+	$(BIN)/python benchmarks/bench_bridge.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,8 +1,10 @@
 """Composition of the long-lived parts, started in order and stopped in reverse.
 
 Start: embedded nats-server (unless a URL is given) → connection → streams →
-one worker per primitive. Stop (``AsyncExitStack``, last in first out): workers
-finish or nak in-flight work → the connection drains → the server exits.
+one worker per primitive → the gRPC bridge (``voicecore up``). Stop
+(``AsyncExitStack``, last in first out): bridge health NOT_SERVING and gRPC stop
+with a grace period → workers finish or nak in-flight work → the connection
+drains → the server exits.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from core import primitive as registry
 from core import tracing
@@ -33,6 +36,8 @@ class Running:
     bus: Bus
     workers: list[Worker] = field(default_factory=list)
     server: EmbeddedNats | None = None
+    bridge: Any = None
+    """The gRPC bridge (``bridge.server.Bridge``) when one was started."""
 
 
 def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
@@ -52,7 +57,8 @@ def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, primitives: Iterable[Primitive] | None = None
+    settings: Settings, primitives: Iterable[Primitive] | None = None, *,
+    grpc_bridge: bool = False,
 ) -> AsyncIterator[Running]:
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     async with AsyncExitStack() as stack:
@@ -71,6 +77,11 @@ async def running(
             worker = Worker(bus, prim, settings.worker)
             await worker.start()
             state.workers.append(worker)
+        if grpc_bridge:
+            from bridge.server import BridgeOptions, serve_bridge
+
+            state.bridge = await stack.enter_async_context(
+                serve_bridge(bus, settings.grpc_addr, BridgeOptions(token=settings.grpc_token)))
         yield state
 
 
@@ -82,6 +93,8 @@ async def serve_until_signalled(
     settings: Settings,
     primitives: Iterable[Primitive] | None,
     on_ready: Callable[[Running], None],
+    *,
+    grpc_bridge: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -89,7 +102,7 @@ async def serve_until_signalled(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running(settings, primitives) as state:
+        async with running(settings, primitives, grpc_bridge=grpc_bridge) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bridge.cli import register as register_bridge_commands
 from core import primitive as registry
 from core.app import Running, select_primitives, serve_until_signalled
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
@@ -79,7 +80,8 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 def _ready_line(state: Running) -> None:
     names = ", ".join(w.primitive.name for w in state.workers) or "none"
     where = "embedded" if state.server else "external"
-    print(f"voicecore ready: nats {state.nats_url} ({where}), primitives: {names}, "
+    grpc = f"grpc {state.bridge.address}, " if state.bridge is not None else ""
+    print(f"voicecore ready: nats {state.nats_url} ({where}), {grpc}primitives: {names}, "
           f"data: {state.settings.data_dir}", flush=True)
 
 
@@ -91,13 +93,17 @@ def up(
         DEFAULT_NATS_PORT
     ),
     grpc_addr: Annotated[str, typer.Option(help="Address of the gRPC bridge")] = DEFAULT_GRPC_ADDR,
+    grpc_token: Annotated[str | None, typer.Option(
+        envvar="VOICECORE_GRPC_TOKEN", help="Require 'authorization: Bearer TOKEN' on gRPC"),
+    ] = None,
     plugin: Plugins = None,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     _load_plugins(plugin)
-    settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr)
+    settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
+                         grpc_token=grpc_token)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    run_async(serve_until_signalled(settings, None, _ready_line))
+    run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True))
     print("voicecore stopped", flush=True)
 
 
@@ -162,6 +168,9 @@ def schema() -> None:
 
     registry.all_primitives()
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+register_bridge_commands(app)  # exec, events, bridge (bridge/cli.py)
 
 
 def main() -> None:

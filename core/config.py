@@ -59,6 +59,8 @@ class Settings:
     nats_host: str = DEFAULT_NATS_HOST
     nats_port: int = DEFAULT_NATS_PORT
     grpc_addr: str = DEFAULT_GRPC_ADDR
+    grpc_token: str | None = None
+    """When set, gRPC callers must send ``authorization: Bearer <token>`` (bridge/server.py)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
 

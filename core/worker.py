@@ -32,6 +32,7 @@ from core.bus import Bus, messaging_attributes
 from core.config import WorkerOptions
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import BusError, PrimitiveError
+from core.presence import Announcer
 from core.primitive import Primitive
 from schemas import events, ids
 from schemas.events import Event
@@ -50,6 +51,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._loop: asyncio.Task[None] | None = None
+        self._presence: Announcer | None = None
         self._exhausted: Subscription | None = None
         self._min_fetch = max(1, options.concurrency // 4)
 
@@ -64,9 +66,13 @@ class Worker:
             cb=functools.partial(on_exhausted, self.bus, self.primitive),
         )
         self._loop = asyncio.create_task(self._fetch_loop(), name=f"fetch {self.primitive.name}")
+        self._presence = Announcer(self.bus.nc, self.primitive.name)
+        await self._presence.start()  # the bridge answers PRIMITIVE_NOT_FOUND without one
 
     async def stop(self) -> None:
         """Stop fetching, let in-flight work finish within the grace period, nak the rest."""
+        if self._presence is not None:
+            await self._presence.stop()  # no new callers are sent our way
         self._stopping.set()
         if self._loop is not None:
             await self._loop

@@ -1,0 +1,230 @@
+"""ExecutePrimitive: one request event published, one result event answered.
+
+Outcomes of the primitive are answered with gRPC OK and ``success=false``
+(``PRIMITIVE_NOT_FOUND``, ``INVALID_PARAMS``, ``NO_MATCH``, ``TIMEOUT``,
+``PRIMITIVE_FAILED``); problems with the call itself raise :class:`CallError`,
+which the server turns into a gRPC status.
+
+Params that do not validate against the primitive's typed params are answered
+with ``INVALID_PARAMS`` at once and **not published**: no event is stored for a
+request no worker could run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+import grpc
+import msgspec
+
+from bridge import convert
+from bridge._proto import voice_core_pb2 as pb
+from bridge.errors import CallError
+from bridge.reader import find_stored
+from bridge.router import ResultsRouter
+from bridge.tracecontext import server_span
+from core import primitive as registry
+from core import subjects
+from core.bus import Bus
+from core.errors import BusError, BusUnavailable, InvalidConversationId
+from core.presence import PresenceTracker
+from core.primitive import Primitive
+from schemas import events, ids
+
+DEFAULT_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 300.0
+"""``timeout_seconds`` above this is cut to it (5 minutes)."""
+
+
+class ResultEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    id: str
+    attempt: int = 1
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_result_decoder = msgspec.json.Decoder(ResultEnvelope)
+_data_types: dict[str, Any] = {}
+
+
+def request_data_type(prim: Primitive) -> Any:
+    """The type of ``data`` in ``prim``'s request event (``Request[Params]``), cached."""
+    found = _data_types.get(prim.name)
+    if found is None:
+        found = _data_types[prim.name] = get_type_hints(prim.requested)["data"]
+    return found
+
+
+@dataclass
+class Call:
+    """One ExecutePrimitive in progress."""
+
+    started: float
+    trace_id: str
+    conversation_id: str
+    request_id: str = ""
+    result_id: str = ""
+
+    def response(self, **fields: Any) -> pb.ExecutePrimitiveResponse:
+        resp = pb.ExecutePrimitiveResponse(**fields)
+        md = resp.metadata
+        md.duration_ms = (time.perf_counter() - self.started) * 1000.0
+        md.trace_id = self.trace_id
+        md.request_event_id = self.request_id
+        if not md.state:
+            md.state = "failed"
+        return resp
+
+    def failure(self, code: str, message: str, retryable: bool = False,
+                state: str = "failed") -> pb.ExecutePrimitiveResponse:
+        return self.response(
+            success=False,
+            error=pb.PrimitiveError(code=code, message=message, retryable=retryable),
+            metadata=pb.ExecutionMetadata(state=state),
+        )
+
+    def answer(self, body: bytes) -> pb.ExecutePrimitiveResponse:
+        """The response for a stored result event."""
+        env = _result_decoder.decode(body)
+        data = msgspec.json.decode(env.data)
+        md = pb.ExecutionMetadata(retry_count=max(env.attempt - 1, 0), result_event_id=env.id)
+        if env.type.endswith(".completed"):
+            md.state = "completed"
+            confidence = data.get("confidence") if isinstance(data, dict) else None
+            if isinstance(confidence, int | float):
+                md.confidence = float(confidence)
+            resp = self.response(success=True, metadata=md)
+            convert.fill_struct(resp.data, data)
+            return resp
+        failure = data if isinstance(data, dict) else {}
+        code = str(failure.get("code", "PRIMITIVE_FAILED"))
+        md.state = "timeout" if code == "TIMEOUT" else "failed"
+        error = pb.PrimitiveError(code=code, message=str(failure.get("message", "")),
+                                  retryable=bool(failure.get("retryable", False)))
+        return self.response(success=False, error=error, metadata=md)
+
+
+class Executor:
+    def __init__(self, bus: Bus, router: ResultsRouter, presence: PresenceTracker, *,
+                 default_timeout_s: float = DEFAULT_TIMEOUT_S,
+                 max_timeout_s: float = MAX_TIMEOUT_S) -> None:
+        self.bus = bus
+        self.router = router
+        self.presence = presence
+        self.default_timeout_s = default_timeout_s
+        self.max_timeout_s = max_timeout_s
+
+    async def execute(self, req: pb.ExecutePrimitiveRequest, trace_id: str,
+                      metadata: Mapping[str, str],
+                      time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
+        """Answer one call; ``trace_id`` comes from :func:`bridge.tracecontext.resolve_trace_id`."""
+        call = Call(started=time.perf_counter(), trace_id=trace_id,
+                    conversation_id=self._conversation(req))
+        with server_span("ExecutePrimitive", trace_id, metadata):
+            return await self._execute(req, call, time_remaining)
+
+    def _conversation(self, req: pb.ExecutePrimitiveRequest) -> str:
+        if not req.objective_type:
+            raise CallError(grpc.StatusCode.INVALID_ARGUMENT, "objective_type is required")
+        if not req.conversation_id:
+            if req.idempotency_key:
+                raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
+                                "idempotency_key needs a conversation_id")
+            return f"bridge-{ids.uuid7().replace('-', '')}"
+        try:
+            return subjects.check_conversation_id(req.conversation_id)
+        except InvalidConversationId as exc:
+            raise CallError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+
+    async def _execute(self, req: pb.ExecutePrimitiveRequest, call: Call,
+                       time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
+        if not self.bus.nc.is_connected:
+            raise CallError(grpc.StatusCode.UNAVAILABLE, "NATS unavailable: not connected")
+        prim = registry.get(req.objective_type)
+        if prim is None:
+            return call.failure("PRIMITIVE_NOT_FOUND",
+                                f"unknown primitive {req.objective_type!r}")
+        if not await self.presence.serves(prim.name):
+            return call.failure("PRIMITIVE_NOT_FOUND",
+                                f"no live worker serves primitive {prim.name!r}")
+        timeout = self._timeout(req.timeout_seconds)
+        caller_bound = time_remaining is not None and time_remaining < timeout
+        wait = min(timeout, time_remaining) if time_remaining is not None else timeout
+        try:
+            data = msgspec.convert(
+                {"params": convert.from_struct(req.params), "purpose": req.purpose,
+                 "timeout_s": timeout}, request_data_type(prim))
+        except msgspec.ValidationError as exc:
+            return call.failure("INVALID_PARAMS", f"{prim.name}: {exc}")
+        call.request_id = (_idempotent_id(call.conversation_id, req.idempotency_key)
+                           if req.idempotency_key else ids.uuid7())
+        call.result_id = ids.derive_id(call.request_id, "result")
+        request = events.new_event(prim.requested, conversation_id=call.conversation_id,
+                                   trace_id=call.trace_id, data=data, event_id=call.request_id)
+        fut = self.router.expect(call.result_id)
+        try:
+            return await self._publish_and_wait(call, request, fut, wait, caller_bound,
+                                                bool(req.idempotency_key))
+        finally:
+            self.router.forget(call.result_id, fut)
+
+    def _timeout(self, requested: float) -> float:
+        timeout = requested if requested > 0 else self.default_timeout_s
+        return min(timeout, self.max_timeout_s)
+
+    async def _publish_and_wait(self, call: Call, request: events.Event,
+                                fut: asyncio.Future[Any], wait: float, caller_bound: bool,
+                                idempotent: bool) -> pb.ExecutePrimitiveResponse:
+        try:
+            if idempotent:
+                stored = await self._lookup(call, {call.request_id, call.result_id})
+                if call.result_id in stored:
+                    return call.answer(stored[call.result_id])
+                if call.request_id not in stored:
+                    await self.bus.publish(request)
+            else:
+                await self.bus.publish(request)
+        except BusUnavailable as exc:
+            raise CallError(grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
+        except BusError as exc:
+            raise CallError(grpc.StatusCode.INTERNAL, str(exc)) from exc
+        try:
+            msg = await asyncio.wait_for(fut, wait)
+        except TimeoutError:
+            return await self._timed_out(call, wait, caller_bound)
+        return call.answer(msg.data)
+
+    async def _timed_out(self, call: Call, wait: float,
+                         caller_bound: bool) -> pb.ExecutePrimitiveResponse:
+        if caller_bound:
+            raise CallError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                            f"the caller's deadline passed after {wait:g}s")
+        # A result stored while our subscription was reconnecting never reached the router.
+        if self.bus.nc.is_connected:
+            try:
+                stored = await self._lookup(call, {call.result_id})
+            except BusError:
+                stored = {}
+            if call.result_id in stored:
+                return call.answer(stored[call.result_id])
+        return call.failure("TIMEOUT", f"no result in {wait:g}s", retryable=True,
+                            state="timeout")
+
+    async def _lookup(self, call: Call, wanted: set[str]) -> dict[str, bytes]:
+        found = await find_stored(self.bus, [subjects.conversation_filter(call.conversation_id)],
+                                  wanted)
+        return {msg_id: stored.data for msg_id, stored in found.items()}
+
+
+def _idempotent_id(conversation_id: str, key: str) -> str:
+    """The request id for ``key`` in a conversation: the same on every call and every bridge.
+
+    JetStream drops a second publish of it (``Nats-Msg-Id``), and the stored
+    request/result are found by it after the de-duplication window. The id is
+    UUIDv7-shaped but, being derived, carries no timestamp (its time field is 0).
+    """
+    return ids.derive_id(f"idempotency/{conversation_id}/{key}", "request")

@@ -1,0 +1,125 @@
+"""Health: the VoiceCore HealthCheck RPC and the standard ``grpc.health.v1`` statuses.
+
+HealthCheck reports NATS (connected), JetStream (the event stream answers),
+each registered primitive's live workers (from presence), and the event log's
+sink consumers when one is deployed (``eventlog:<consumer>``: pending events,
+and whether a sink is pulling). Overall: NOT_SERVING
+when NATS or JetStream is down, DEGRADED when a primitive has no live worker,
+else SERVING. The standard service reports SERVING/NOT_SERVING for ``""`` and
+``voicecore.v1.VoiceCore`` from the NATS connection, refreshed every second,
+and NOT_SERVING from the start of shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from grpc_health.v1 import health_pb2
+from grpc_health.v1.health import aio as health_aio
+
+from bridge._proto import voice_core_pb2 as pb
+from core import primitive as registry
+from core import subjects
+from core.bus import Bus
+from core.presence import PresenceTracker
+
+SERVICE_NAME = "voicecore.v1.VoiceCore"
+EVENT_LOG_CONSUMER_PREFIX = "eventlog_"
+"""Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
+ComponentCheck = Callable[[], Awaitable[pb.ComponentHealth]]
+
+
+class Health:
+    def __init__(self, bus: Bus, presence: PresenceTracker, version: str,
+                 extra: list[ComponentCheck] | None = None) -> None:
+        self.bus = bus
+        self.presence = presence
+        self.version = version
+        self.extra = list(extra or [])
+        """More components (e.g. the event log) as async checks."""
+        self.standard = health_aio.HealthServicer()
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> pb.HealthCheckResponse:
+        components = [self._nats(), await self._jetstream()]
+        live = self.presence.live()
+        names = sorted({p.name for p in registry.all_primitives()} | set(live))
+        for name in names:
+            count = live.get(name, 0)
+            components.append(pb.ComponentHealth(
+                name=f"primitive:{name}",
+                status=pb.SERVING if count else pb.NOT_SERVING,
+                detail=f"{count} live worker{'s' if count != 1 else ''}"))
+        components += await self._event_log()
+        components += [await check() for check in self.extra]
+        return pb.HealthCheckResponse(status=_overall(components), components=components,
+                                      primitives=sorted(live), version=self.version)
+
+    def _nats(self) -> pb.ComponentHealth:
+        nc = self.bus.nc
+        if nc.is_connected:
+            where = nc.connected_url.netloc if nc.connected_url else ""
+            return pb.ComponentHealth(name="nats", status=pb.SERVING,
+                                      detail=f"{where} (server {nc.connected_server_version})")
+        return pb.ComponentHealth(name="nats", status=pb.NOT_SERVING, detail="not connected")
+
+    async def _jetstream(self) -> pb.ComponentHealth:
+        try:
+            info = await asyncio.wait_for(self.bus.js.stream_info(subjects.EVENTS_STREAM), 1.0)
+        except Exception as exc:
+            return pb.ComponentHealth(name="jetstream", status=pb.NOT_SERVING,
+                                      detail=f"{subjects.EVENTS_STREAM}: {exc!r}")
+        return pb.ComponentHealth(name="jetstream", status=pb.SERVING,
+                                  detail=f"{subjects.EVENTS_STREAM}: {info.state.messages} events")
+
+    async def _event_log(self) -> list[pb.ComponentHealth]:
+        """The DuckDB event log's sink consumers (``eventlog_*``), when one is deployed."""
+        try:
+            infos = await asyncio.wait_for(
+                self.bus.js.consumers_info(subjects.EVENTS_STREAM), 1.0)
+        except Exception:
+            return []
+        found = []
+        for info in infos:
+            name = info.name or ""
+            if name.startswith(EVENT_LOG_CONSUMER_PREFIX):
+                live = bool(info.num_waiting)
+                found.append(pb.ComponentHealth(
+                    name=f"eventlog:{name}", status=pb.SERVING if live else pb.NOT_SERVING,
+                    detail=f"{info.num_pending} events not yet logged"
+                           + ("" if live else ", no live sink")))
+        return found
+
+    async def start(self, interval_s: float = 1.0) -> None:
+        await self._publish_standard()
+        self._task = asyncio.create_task(self._refresh(interval_s), name="bridge health")
+
+    async def stop(self) -> None:
+        """Report NOT_SERVING from now on (first step of shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.standard.enter_graceful_shutdown()
+
+    async def _refresh(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await self._publish_standard()
+
+    async def _publish_standard(self) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if self.bus.nc.is_connected
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for service in ("", SERVICE_NAME):
+            await self.standard.set(service, status)
+
+
+def _overall(components: list[pb.ComponentHealth]) -> pb.ServingStatus:
+    core = [c for c in components if c.name in ("nats", "jetstream")]
+    if any(c.status != pb.SERVING for c in core):
+        return pb.NOT_SERVING
+    if any(c.status != pb.SERVING for c in components):
+        return pb.DEGRADED
+    return pb.SERVING

@@ -1,0 +1,235 @@
+"""The gRPC bridge server (grpc.aio): VoiceCore, grpc.health.v1 and server reflection.
+
+:func:`serve_bridge` starts it for a connected :class:`~core.bus.Bus` and stops it
+in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
+finish) → results router and presence unsubscribe. The bus itself belongs to
+the caller (``core.app.running`` drains it after the workers).
+
+Auth (optional): with a token (``--grpc-token`` / ``VOICECORE_GRPC_TOKEN``) every
+VoiceCore call needs ``authorization: Bearer <token>`` metadata, else
+UNAUTHENTICATED. Health and reflection stay open, for probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from bridge._proto import voice_core_pb2 as pb
+from bridge.errors import CallError
+from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
+from bridge.health import SERVICE_NAME, Health
+from bridge.router import ResultsRouter
+from bridge.streaming import stream_events
+from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
+from core.bus import Bus
+from core.errors import ConfigError
+from core.presence import PresenceTracker
+
+log = logging.getLogger(__name__)
+
+STREAM_READY_HEADER = "vc-stream-ready"
+"""StreamEvents sends it as initial metadata once its consumer exists (live starts there)."""
+
+
+def _version() -> str:
+    try:
+        return version("voicecore")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class BridgeOptions:
+    token: str | None = None
+    default_timeout_s: float = DEFAULT_TIMEOUT_S
+    max_timeout_s: float = MAX_TIMEOUT_S
+    grace_s: float = 5.0
+    """On stop, in-flight calls get this long to finish."""
+
+
+def metadata_of(context: Any) -> dict[str, str]:
+    pairs = context.invocation_metadata() or ()
+    return {str(k).lower(): v for k, v in pairs if isinstance(v, str)}
+
+
+class VoiceCoreService:
+    def __init__(self, bus: Bus, executor: Executor, health: Health, token: str | None) -> None:
+        self.bus = bus
+        self.executor = executor
+        self.health = health
+        self._auth = f"Bearer {token}".encode() if token else None
+        self._closing = asyncio.Event()
+
+    def end_streams(self) -> None:
+        """Shutdown: StreamEvents never finish on their own, so end them now (UNAVAILABLE)."""
+        self._closing.set()
+
+    async def _authorize(self, context: Any, metadata: dict[str, str]) -> None:
+        if self._auth is None:
+            return
+        given = metadata.get("authorization", "").encode()
+        if not hmac.compare_digest(given, self._auth):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or wrong 'authorization: Bearer <token>' metadata")
+
+    async def execute_primitive(self, request: pb.ExecutePrimitiveRequest,
+                                context: Any) -> pb.ExecutePrimitiveResponse:
+        metadata = metadata_of(context)
+        await self._authorize(context, metadata)
+        try:
+            trace_id = resolve_trace_id(request.trace_id, metadata)
+            context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
+            return await self.executor.execute(request, trace_id, metadata,
+                                               context.time_remaining())
+        except CallError as exc:
+            await context.abort(exc.code, str(exc))
+            raise  # unreachable: abort raises
+
+    async def stream_events(self, request: pb.StreamEventsRequest,
+                            context: Any) -> AsyncIterator[pb.Event]:
+        await self._authorize(context, metadata_of(context))
+
+        async def ready() -> None:
+            await context.send_initial_metadata(((STREAM_READY_HEADER, "1"),))
+
+        events = stream_events(self.bus, request, ready)
+        closing = asyncio.ensure_future(self._closing.wait())
+        step: asyncio.Future[pb.Event] | None = None
+        try:
+            while True:
+                step = asyncio.ensure_future(anext(events))
+                await asyncio.wait((step, closing), return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    await _cancel(step)  # runs the generator's cleanup (deletes its consumer)
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "bridge shutting down")
+                try:
+                    event = step.result()
+                except StopAsyncIteration:
+                    return
+                yield event
+        except CallError as exc:
+            await context.abort(exc.code, str(exc))
+        finally:  # also when the client cancels: stop the pending step before closing
+            closing.cancel()
+            if step is not None:
+                await _cancel(step)
+            await events.aclose()
+
+    async def health_check(self, request: pb.HealthCheckRequest,
+                           context: Any) -> pb.HealthCheckResponse:
+        await self._authorize(context, metadata_of(context))
+        return await self.health.check()
+
+    def handler(self) -> Any:
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+            "ExecutePrimitive": grpc.unary_unary_rpc_method_handler(
+                self.execute_primitive,
+                request_deserializer=pb.ExecutePrimitiveRequest.FromString,
+                response_serializer=pb.ExecutePrimitiveResponse.SerializeToString),
+            "StreamEvents": grpc.unary_stream_rpc_method_handler(
+                self.stream_events,
+                request_deserializer=pb.StreamEventsRequest.FromString,
+                response_serializer=pb.Event.SerializeToString),
+            "HealthCheck": grpc.unary_unary_rpc_method_handler(
+                self.health_check,
+                request_deserializer=pb.HealthCheckRequest.FromString,
+                response_serializer=pb.HealthCheckResponse.SerializeToString),
+        })
+
+
+async def _cancel(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.cancel()
+    await asyncio.gather(future, return_exceptions=True)
+
+
+@dataclass
+class Bridge:
+    server: Any
+    port: int
+    host: str
+    executor: Executor
+    health: Health
+    router: ResultsRouter
+    presence: PresenceTracker
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _split(addr: str) -> tuple[str, int]:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"gRPC address {addr!r}: use HOST:PORT (e.g. 127.0.0.1:50051)")
+    return host, int(port)
+
+
+def _check_free(addr: str, host: str, port: int) -> None:
+    """A clear error for a busy port before gRPC core logs its own multi-line one."""
+    if port == 0:
+        return
+    bind_host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind_host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {addr} for gRPC (in use?): pass --grpc-addr") from exc
+
+
+@asynccontextmanager
+async def serve_bridge(bus: Bus, addr: str,
+                       options: BridgeOptions | None = None) -> AsyncIterator[Bridge]:
+    """Serve the bridge on ``addr`` (``HOST:0`` picks a free port) until the block exits."""
+    options = options or BridgeOptions()
+    host, port = _split(addr)
+    _check_free(addr, host, port)
+    presence = PresenceTracker(bus.nc)
+    router = ResultsRouter(bus.nc)
+    await presence.start()
+    await router.start()
+    executor = Executor(bus, router, presence, default_timeout_s=options.default_timeout_s,
+                        max_timeout_s=options.max_timeout_s)
+    health = Health(bus, presence, _version())
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    service = VoiceCoreService(bus, executor, health, options.token)
+    server.add_generic_rpc_handlers((service.handler(),))
+    health_pb2_grpc.add_HealthServicer_to_server(health.standard, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    try:
+        port = server.add_insecure_port(addr)
+    except RuntimeError as exc:
+        port = 0
+        log.debug("bind %s: %s", addr, exc)
+    if not port:  # taken between the check and now
+        await router.stop()
+        await presence.stop()
+        raise ConfigError(f"cannot listen on {addr} for gRPC (in use?): pass --grpc-addr")
+    await server.start()
+    await health.start()
+    bridge = Bridge(server, port, host, executor, health, router, presence)
+    try:
+        yield bridge
+    finally:
+        await health.stop()
+        service.end_streams()
+        await server.stop(options.grace_s)
+        await router.stop()
+        await presence.stop()

@@ -1,0 +1,58 @@
+"""Where a call's trace id comes from, and the bridge's SERVER span.
+
+Order: the request's ``trace_id`` field, a W3C ``traceparent`` metadata header,
+a ``trace-id`` metadata header, else a new 32-hex trace id. Any id of 1-64
+printable ASCII characters is accepted and echoed verbatim; its OpenTelemetry
+trace id is the id itself when it is 32 hex digits, else
+``sha256("voicecore-trace:" + id)[:16]`` (see :mod:`core.tracing`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import grpc
+from opentelemetry.trace import SpanKind
+
+from bridge.errors import CallError
+from core import tracing
+
+TRACE_ID_HEADER = "trace-id"
+TRACEPARENT_HEADER = "traceparent"
+_TRACE_ID = re.compile(r"[\x21-\x7e]{1,64}")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}.*")
+
+
+def resolve_trace_id(field: str, metadata: Mapping[str, str]) -> str:
+    if field:
+        if not _TRACE_ID.fullmatch(field):
+            raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
+                            "trace_id must be 1-64 printable ASCII characters")
+        return field
+    parent = _TRACEPARENT.fullmatch(metadata.get(TRACEPARENT_HEADER, "").strip().lower())
+    if parent and int(parent.group(1), 16) != 0:
+        return parent.group(1)
+    header = metadata.get(TRACE_ID_HEADER, "").strip()
+    if header:
+        if not _TRACE_ID.fullmatch(header):
+            raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
+                            "trace-id header must be 1-64 printable ASCII characters")
+        return header
+    return tracing.new_trace_id()
+
+
+@contextmanager
+def server_span(name: str, trace_id: str, metadata: Mapping[str, str]) -> Iterator[None]:
+    """A SERVER span continuing the caller's ``traceparent`` when it is the same trace."""
+    headers = {TRACEPARENT_HEADER: metadata[TRACEPARENT_HEADER]} \
+        if TRACEPARENT_HEADER in metadata else None
+    with tracing.tracer().start_as_current_span(
+        f"voicecore.v1.VoiceCore/{name}",
+        context=tracing.parent_context(trace_id, headers),
+        kind=SpanKind.SERVER,
+        attributes={"rpc.system": "grpc", "rpc.service": "voicecore.v1.VoiceCore",
+                    "rpc.method": name, "voicecore.trace_id": trace_id},
+    ):
+        yield
