@@ -36,6 +36,7 @@ from typing import Any
 
 import grpc
 import uvloop
+from bench_worker import TRANSCRIPTS, cpu_seconds  # same inputs and CPU clock as that bench
 from rich.console import Console
 from rich.table import Table
 
@@ -48,18 +49,6 @@ from core.natsserver import EmbeddedNats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support.plugin (the sleepy primitive), from any cwd
 RESULTS = Path(__file__).parent / "results"
-TRANSCRIPTS = [
-    ("my email is john dot smith at gmail dot com", "en"),
-    ("um it's j o h n underscore doe at yahoo dot co dot uk thanks", "en"),
-    ("sure, mary-ann at example dot org", "en"),
-    ("maria punto lopez arroba gmail punto com", "es"),
-    ("no wait, it's peter at outlook dot com", "en"),
-]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def params_for(primitive: str, i: int) -> dict[str, Any]:
