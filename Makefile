@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/capture_accuracy.py
 	$(BIN)/python benchmarks/bench_worker.py
 	$(BIN)/python benchmarks/bench_bridge.py
+	$(BIN)/python benchmarks/bench_eventlog.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,10 +1,12 @@
 """Composition of the long-lived parts, started in order and stopped in reverse.
 
 Start: embedded nats-server (unless a URL is given) → connection → streams →
-one worker per primitive → the gRPC bridge (``voicecore up``). Stop
-(``AsyncExitStack``, last in first out): bridge health NOT_SERVING and gRPC stop
-with a grace period → workers finish or nak in-flight work → the connection
-drains → the server exits.
+one worker per primitive → the gRPC bridge (``voicecore up``); with
+``event_log``, the DuckDB file opens before the connection and the sink starts
+before the workers. Stop (``AsyncExitStack``, last in first out): bridge health
+NOT_SERVING and gRPC stop with a grace period → workers finish or nak in-flight
+work → the sink stores and acks what it fetched → the connection drains → the
+DuckDB file closes → the server exits.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Running:
     server: EmbeddedNats | None = None
     bridge: Any = None
     """The gRPC bridge (``bridge.server.Bridge``) when one was started."""
+    event_log: Any = None
+    """The event log sink (``core.eventlog.sink.Sink``) when one was started."""
 
 
 def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
@@ -58,7 +62,7 @@ def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
 @asynccontextmanager
 async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
-    grpc_bridge: bool = False,
+    grpc_bridge: bool = False, event_log: bool = False,
 ) -> AsyncIterator[Running]:
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     async with AsyncExitStack() as stack:
@@ -68,10 +72,19 @@ async def running(
             server = EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port)
             url = await server.start()
             stack.push_async_callback(server.stop)
+        database = None
+        if event_log:  # opened before the bus so it closes last, after NATS drained
+            from core.eventlog.sink import LogDatabase
+
+            database = await stack.enter_async_context(await LogDatabase.open(settings.data_dir))
         bus = await Bus.connect(url)
         stack.push_async_callback(bus.drain)
         await bus.ensure_streams(settings.streams)
         state = Running(settings=settings, nats_url=url, bus=bus, server=server)
+        if database is not None:  # stops after the workers, so it stores their last results
+            from core.eventlog.sink import Sink
+
+            state.event_log = await stack.enter_async_context(Sink(bus, database, nats_url=url))
         stack.push_async_callback(_stop_workers, state.workers)
         for prim in registry.all_primitives() if primitives is None else primitives:
             worker = Worker(bus, prim, settings.worker)
@@ -95,6 +108,7 @@ async def serve_until_signalled(
     on_ready: Callable[[Running], None],
     *,
     grpc_bridge: bool = False,
+    event_log: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -102,7 +116,8 @@ async def serve_until_signalled(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running(settings, primitives, grpc_bridge=grpc_bridge) as state:
+        async with running(settings, primitives, grpc_bridge=grpc_bridge,
+                           event_log=event_log) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

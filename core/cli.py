@@ -25,6 +25,7 @@ from core import primitive as registry
 from core.app import Running, select_primitives, serve_until_signalled
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
+from core.eventlog.cli import register as register_eventlog_commands
 
 T = TypeVar("T")
 
@@ -103,7 +104,8 @@ def up(
     settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
                          grpc_token=grpc_token)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True))
+    run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True,
+                                    event_log=True))
     print("voicecore stopped", flush=True)
 
 
@@ -171,6 +173,7 @@ def schema() -> None:
 
 
 register_bridge_commands(app)  # exec, events, bridge (bridge/cli.py)
+register_eventlog_commands(app)  # log …, replay (core/eventlog/cli.py)
 
 
 def main() -> None:

@@ -9,8 +9,10 @@
     ├── BusError                  talking to NATS / JetStream failed
     │   ├── BusUnavailable        no connection, timed out, no responders
     │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
-    └── PrimitiveError            raised by a primitive's handler
-        └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
+    ├── PrimitiveError            raised by a primitive's handler
+    │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
+    └── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
+        └── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
 
 Malformed *events* are not exceptions a caller sees: the worker dead-letters them.
 """
@@ -59,6 +61,14 @@ class PrimitiveError(VoiceCoreError):
 
 class InvalidParams(PrimitiveError, ValueError):
     code = "INVALID_PARAMS"
+
+
+class EventLogError(VoiceCoreError):
+    pass
+
+
+class LogQueryError(EventLogError):
+    pass
 
 
 _UNAVAILABLE = (

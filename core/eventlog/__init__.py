@@ -1,0 +1,12 @@
+"""The DuckDB event log: the permanent, tamper-evident record of every event.
+
+* :mod:`~core.eventlog.sink` (+ :mod:`~core.eventlog.puller`) copies VC_EVENTS into
+  ``<data dir>/eventlog.duckdb`` exactly once; :mod:`~core.eventlog.store` writes
+  Arrow batches; :mod:`~core.eventlog.schema` holds the tables and views;
+* :mod:`~core.eventlog.service` answers read-only queries while the sink runs, and
+  :mod:`~core.eventlog.client` picks the file or that service for the CLI;
+* :mod:`~core.eventlog.chain`/:mod:`~core.eventlog.verify`: hash chains and their check;
+* :mod:`~core.eventlog.redact`: what redaction removes;
+* :mod:`~core.eventlog.replay` (+ :mod:`~core.eventlog.rerun_all`): fold, rerun and
+  republish a logged conversation; :mod:`~core.eventlog.cli`: ``voicecore log …``/``replay``.
+"""

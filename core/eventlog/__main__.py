@@ -1,0 +1,58 @@
+"""``python -m core.eventlog sink --nats-url URL [--data-dir DIR]``: the sink on its own.
+
+For running the log writer as a separate process (tests kill it mid-batch; an
+operator may run it next to ``voicecore worker`` processes on an external NATS).
+Prints one ready line, stops cleanly on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+from core.bus import Bus
+from core.config import StreamLimits, default_data_dir
+from core.errors import VoiceCoreError
+from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+
+
+async def serve(nats_url: str, data_dir: Path, options: SinkOptions) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    database = await LogDatabase.open(data_dir)
+    try:
+        bus = await Bus.connect(nats_url, name="voicecore-eventlog")
+        try:
+            await bus.ensure_streams(StreamLimits())
+            async with Sink(bus, database, options, nats_url=nats_url) as sink:
+                print(f"eventlog ready: {database.store.path} consumer {sink.consumer}",
+                      flush=True)
+                await stop.wait()
+        finally:
+            await bus.drain()
+    finally:
+        await database.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m core.eventlog")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sink = sub.add_parser("sink", help="copy VC_EVENTS into <data-dir>/eventlog.duckdb")
+    sink.add_argument("--nats-url", required=True)
+    sink.add_argument("--data-dir", type=Path, default=None)
+    sink.add_argument("--fetch-batch", type=int, default=SinkOptions.fetch_batch)
+    sink.add_argument("--max-batch", type=int, default=SinkOptions.max_batch)
+    args = parser.parse_args()
+    options = SinkOptions(fetch_batch=args.fetch_batch, max_batch=args.max_batch)
+    try:
+        asyncio.run(serve(args.nats_url, args.data_dir or default_data_dir(), options))
+    except VoiceCoreError as exc:
+        raise SystemExit(f"voicecore: error: {exc}") from exc
+
+
+if __name__ == "__main__":
+    main()

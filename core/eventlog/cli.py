@@ -1,0 +1,255 @@
+"""``voicecore log …`` and ``voicecore replay``: audit and replay from the DuckDB log.
+
+Every command takes ``--data-dir`` (default as ``voicecore up``). The log is read
+from the file when nothing holds it, else from the running sink over NATS
+(:mod:`core.eventlog.client`). Replay without ``--rerun``/``--to-stream`` needs
+no NATS at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import json
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from core.config import DEFAULT_NATS_PORT, default_data_dir
+from core.errors import ConfigError
+from core.eventlog import render
+from core.eventlog.client import LogSource, open_log, service_url
+from core.eventlog.replay import check_rerunnable, replay_state
+from core.eventlog.rerun_all import recorded_conversations, rerun_all, rerun_one
+
+log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
+                      "export, verify, redact.", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or ~/.local/share/voicecore]")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+Since = Annotated[str | None, typer.Option(
+    "--since", help="ISO time (2026-11-23T10:00Z) or age (90s, 15m, 2h, 7d)")]
+Until = Annotated[str | None, typer.Option("--until", help="ISO time or age, like --since")]
+NatsUrl = Annotated[str | None, typer.Option(
+    "--nats-url", envvar="VOICECORE_NATS_URL",
+    help="NATS for --rerun/--to-stream [default: the running voicecore's, else 127.0.0.1:4222]")]
+
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Format(enum.StrEnum):
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    age = _AGE.match(text.strip())
+    if age:
+        seconds = float(age.group(1)) * _UNITS[age.group(2)]
+        return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"not a time: {text!r} (use ISO 8601 or an age like 2h)") from exc
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@contextmanager
+def _log(data_dir: Path | None, write: bool = False) -> Any:
+    source = open_log(data_dir or default_data_dir(), write=write)
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+@log_app.command("conversations")
+def conversations(data_dir: DataDir = None, since: Since = None, until: Until = None,
+                  limit: Annotated[int | None, typer.Option(help="At most N rows")] = None,
+                  as_json: AsJson = False) -> None:
+    """One row per conversation: first/last time, events, primitives used, outcome."""
+    with _log(data_dir) as source:
+        table = source.table("conversations", since=parse_time(since), until=parse_time(until),
+                             limit=limit)
+    if as_json:
+        print(render.rows_json(table))
+    else:
+        console.print(render.conversations_table(table))
+
+
+@log_app.command("show")
+def show(conversation_id: str, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """A conversation's timeline: offsets, trace ids, request→result durations."""
+    with _log(data_dir) as source:
+        table = source.table("timeline", conversation_id=conversation_id)
+    if table.num_rows == 0:
+        raise ConfigError(f"no conversation {conversation_id!r} in the event log")
+    if as_json:
+        print(render.rows_json(table))
+    else:
+        console.print(render.timeline_table(conversation_id, table))
+
+
+@log_app.command("query")
+def query(sql: Annotated[str, typer.Argument(help="One SELECT over events, conversations, "
+                                             "primitive_executions")],
+          data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Read-only SQL over the documented views."""
+    with _log(data_dir) as source:
+        table = source.table("query", sql=sql)
+    if as_json:
+        print(render.rows_json(table))
+    else:
+        console.print(render.generic_table(table))
+
+
+@log_app.command("export")
+def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or jsonl")],
+           conversation: Annotated[str | None, typer.Option(
+               "--conversation", help="Only this conversation")] = None,
+           since: Since = None,
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="File to write [default: voicecore-events-<time>.<format>]")
+           ] = None,
+           data_dir: DataDir = None,
+           page_rows: Annotated[int, typer.Option(hidden=True)] = 50_000) -> None:
+    """Export rows (every column) as Parquet or JSON lines, with a progress bar."""
+    start = parse_time(since)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
+    with _log(data_dir) as source:
+        total = source.call("count", conversation_id=conversation, since=start)
+        with Progress(console=console, transient=True, disable=total < page_rows) as bar:
+            task = bar.add_task(f"exporting to {path}", total=total)
+            written = _export_pages(source, fmt, path, conversation, start, page_rows,
+                                    lambda n: bar.advance(task, n))
+    console.print(f"exported {written} event(s) to {path}")
+
+
+def _export_pages(source: LogSource, fmt: Format, path: Path, conversation: str | None,
+                  since: dt.datetime | None, page_rows: int, advance: Any) -> int:
+    after, written = 0, 0
+    writer: pq.ParquetWriter | None = None
+    with path.open("wb") as out:
+        while True:
+            page: pa.Table = source.table("page", after_pos=after, limit=page_rows,
+                                          conversation_id=conversation, since=since)
+            if page.num_rows == 0 and (written or fmt is Format.jsonl):
+                break
+            if fmt is Format.parquet:
+                writer = writer or pq.ParquetWriter(out, page.schema, compression="zstd")
+                writer.write_table(page)
+            else:
+                for row in page.to_pylist():
+                    row["data"] = json.loads(row["data"])
+                    row["headers"] = json.loads(row["headers"])
+                    out.write(json.dumps(row, default=render._json_default).encode() + b"\n")
+            if page.num_rows == 0:
+                break
+            written += page.num_rows
+            advance(page.num_rows)
+            after = page.column("pos")[-1].as_py()
+        if writer is not None:
+            writer.close()
+    return written
+
+
+@log_app.command("verify")
+def verify(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Recompute the hash chains; name the first broken link (exit 1 when broken)."""
+    with _log(data_dir) as source:
+        report = source.call("verify")
+    if as_json:
+        print(render.dumps(report))
+    elif report["ok"]:
+        console.print(f"ok: {report['rows']} row(s), {report['conversations']} conversation "
+                      f"chain(s) intact; log head {report['log_head']}")
+    else:
+        b = report["broken"]
+        where = ", ".join(f"{k} {b[k]}" for k in ("pos", "seq", "event_id", "conversation_id")
+                          if b.get(k) is not None)
+        console.print(f"[red]BROKEN[/] {b['chain']} chain at {where}: {b['reason']}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+@log_app.command("redact")
+def redact(conversation_id: str, data_dir: DataDir = None,
+           reason: Annotated[str, typer.Option(help="Recorded in the redaction event")] = "",
+           as_json: AsJson = False) -> None:
+    """Remove personal values from a conversation; keep structure, timing and chains."""
+    with _log(data_dir, write=True) as source:
+        result = source.call("redact", conversation_id=conversation_id, reason=reason)
+    if as_json:
+        print(render.dumps(result))
+        return
+    console.print(f"redacted {result['redacted_events']} event(s) of {conversation_id} "
+                  f"({', '.join(result['fields']) or 'nothing personal found'}); redaction "
+                  f"{result['redaction_id']}, chain re-anchored: {result['previous_head'][:16]}… "
+                  f"→ {result['head'][:16]}…")
+    if not result.get("stream_purged"):
+        console.print("note: copies in the NATS stream were not purged (voicecore is not "
+                      "running); they expire with the stream's retention")
+
+
+def replay(
+    conversation_id: Annotated[str | None, typer.Argument(help="Conversation to replay")] = None,
+    data_dir: DataDir = None,
+    rerun: Annotated[bool, typer.Option(
+        "--rerun", help="Re-drive recorded requests through today's primitives; diff")] = False,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Rerun every conversation in --since/--until")] = False,
+    since: Since = None, until: Until = None,
+    to_stream: Annotated[bool, typer.Option(
+        "--to-stream", help="Republish the recorded events to vc.replay.<conversation>.>")
+    ] = False,
+    nats_url: NatsUrl = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for rerun results")] = 30.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Conversations rerun at once")] = 8,
+    as_json: AsJson = False,
+) -> None:
+    """Fold a conversation's events into its state; or rerun / republish it."""
+    if all_:
+        rerun = True
+    elif conversation_id is None:
+        raise ConfigError("replay needs a conversation id (or --all)")
+    base = data_dir or default_data_dir()
+    url = nats_url or service_url(base) or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+    with _log(base) as source:
+        if all_:
+            tables = recorded_conversations(source, parse_time(since), parse_time(until))
+            code = asyncio.run(rerun_all(tables, url, timeout, concurrency, as_json, console))
+            raise typer.Exit(code)
+        assert conversation_id is not None
+        table = source.table("conversation_events", conversation_id=conversation_id)
+    if table.num_rows == 0:
+        raise ConfigError(f"no conversation {conversation_id!r} in the event log")
+    if rerun or to_stream:
+        if rerun:
+            check_rerunnable(table, conversation_id)
+        code = asyncio.run(rerun_one(table, conversation_id, url, rerun, to_stream, timeout,
+                                     as_json, console))
+        raise typer.Exit(code)
+    state = replay_state(table, conversation_id)
+    if as_json:
+        print(render.state_json(state))
+    else:
+        render.print_state(console, state)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``log …`` and ``replay`` to the ``voicecore`` app (core/cli.py)."""
+    app.add_typer(log_app, name="log")
+    app.command("replay")(replay)

@@ -1,0 +1,165 @@
+"""How the CLI reaches the log: the file itself, or the running sink over NATS.
+
+:func:`open_log` opens ``<data dir>/eventlog.duckdb`` directly (read-only, or
+read-write for a redaction) when no process holds it. When ``voicecore up``
+holds it, the open fails on DuckDB's lock; the CLI then reads
+``eventlog.service.json`` and sends the same operations to the running sink
+(:mod:`core.eventlog.service`). Both sources answer the same operations with
+the same Arrow tables, so every command works the same either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import nats
+import pyarrow as pa
+
+from core.errors import EventLogError, LogQueryError, nats_errors
+from core.eventlog import reading
+from core.eventlog.schema import DB_FILE
+from core.eventlog.service import (
+    HEADER_ERROR,
+    HEADER_KIND,
+    HEADER_STATUS,
+    SERVICE_FILE,
+    from_ipc,
+)
+from core.eventlog.store import LogStore
+
+
+class LogSource(Protocol):
+    via: str
+
+    def table(self, op: str, **args: Any) -> pa.Table: ...
+
+    def call(self, op: str, **args: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class DirectSource:
+    via = "file"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store: LogStore | None = None) -> None:
+        self.con = con
+        self.store = store
+
+    def table(self, op: str, **args: Any) -> pa.Table:
+        result: pa.Table = reading.OPS[op](self.con, **args)
+        return result
+
+    def call(self, op: str, **args: Any) -> Any:
+        if op == "redact":
+            if self.store is None:
+                raise EventLogError("the event log was opened read-only")
+            result = self.store.redact(**args)
+            result["stream_purged"] = False
+            return result
+        return reading.JSON_OPS[op](self.con, **args)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class ServiceSource:
+    """The running sink, over NATS request-reply (sync API for the CLI)."""
+
+    via = "service"
+
+    def __init__(self, nats_url: str, subject: str, timeout: float = 300.0) -> None:
+        self.subject = subject
+        self.timeout = timeout
+        self.loop = asyncio.new_event_loop()
+        try:
+            with nats_errors():
+                self.nc = self.loop.run_until_complete(
+                    nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
+                                 name="voicecore-log-client"))
+        except BaseException:
+            self.loop.close()
+            raise
+
+    def _request(self, op: str, args: dict[str, Any]) -> tuple[str, bytes]:
+        body = json.dumps({"op": op, "args": {k: _arg(v) for k, v in args.items()}}).encode()
+        with nats_errors():
+            reply = self.loop.run_until_complete(
+                self.nc.request(self.subject, body, timeout=self.timeout))
+        headers = reply.headers or {}
+        if headers.get(HEADER_STATUS) != "ok":
+            message = headers.get(HEADER_ERROR, "no reason given")
+            error = LogQueryError if op == "query" else EventLogError
+            raise error(message)
+        return headers.get(HEADER_KIND, "json"), reply.data
+
+    def table(self, op: str, **args: Any) -> pa.Table:
+        kind, body = self._request(op, args)
+        if kind == "file":
+            path = Path(body.decode())
+            try:
+                return from_ipc(path.read_bytes())
+            finally:
+                path.unlink(missing_ok=True)
+        return from_ipc(body)
+
+    def call(self, op: str, **args: Any) -> Any:
+        _, body = self._request(op, args)
+        return json.loads(body)
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.nc.close())
+        finally:
+            self.loop.close()
+
+
+def _arg(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def log_path(data_dir: Path) -> Path:
+    return data_dir / DB_FILE
+
+
+def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None) -> LogSource:
+    """The log of ``data_dir``: the file when free, else the running sink's service."""
+    path = log_path(data_dir)
+    if not path.exists():
+        raise EventLogError(f"no event log at {path} (it is created by `voicecore up`)")
+    try:
+        if write:
+            store = LogStore.open(path, wait_s=0.0)
+            return DirectSource(store.con, store)
+        return DirectSource(duckdb.connect(str(path), read_only=True))
+    except (duckdb.IOException, duckdb.ConnectionException, EventLogError) as exc:
+        # held by another process (file lock), or by a sink in this very process
+        held = "lock" in str(exc).lower() or "different configuration" in str(exc)
+        if not held:
+            raise EventLogError(f"cannot open the event log {path}: {exc}") from exc
+    return _service(data_dir, nats_url)
+
+
+def _service(data_dir: Path, nats_url: str | None) -> ServiceSource:
+    service_file = data_dir / SERVICE_FILE
+    try:
+        info = json.loads(service_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise EventLogError(
+            f"the event log in {data_dir} is locked by another process and no running "
+            f"voicecore answers for it ({service_file} missing); stop that process or retry"
+        ) from exc
+    return ServiceSource(nats_url or info["nats_url"], info["subject"])
+
+
+def service_url(data_dir: Path) -> str | None:
+    """The NATS URL a running ``voicecore up`` advertises for this data dir, if any."""
+    try:
+        url = json.loads((data_dir / SERVICE_FILE).read_text())["nats_url"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return str(url) if url else None

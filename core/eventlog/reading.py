@@ -1,0 +1,127 @@
+"""Read-only queries over the log, on any DuckDB connection (file or the sink's cursor).
+
+Every function returns an Arrow table (or a dict), so the same code answers the
+CLI directly and, through the running sink, over NATS request-reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from core.errors import LogQueryError
+from core.eventlog import db
+from core.eventlog.verify import verify
+
+ENVELOPE = ("seq, sub, pos, subject, id, type, conversation_id, trace_id, causation_id, "
+            "occurred_at, producer, schema_version, attempt, data, raw, redacted_by")
+
+
+def conversations(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = None,
+                  until: dt.datetime | None = None, limit: int | None = None) -> pa.Table:
+    sql = "SELECT * FROM conversations WHERE true"
+    params: list[Any] = []
+    if since is not None:
+        sql += " AND last_at >= ?"
+        params.append(since)
+    if until is not None:
+        sql += " AND first_at < ?"
+        params.append(until)
+    sql += " ORDER BY first_at, conversation_id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return db.table(con, sql, params)
+
+
+def timeline(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
+    """One conversation, event by event: offsets, trace ids, request→result durations."""
+    return db.table(
+        con,
+        "WITH c AS MATERIALIZED (SELECT seq, sub, id, type, source, kind, trace_id, causation_id, "
+        "occurred_at, attempt, data, redacted_by FROM log_events WHERE conversation_id = ?) "
+        "SELECT c.seq, c.sub, c.occurred_at, "
+        "(epoch_us(c.occurred_at) - min(epoch_us(c.occurred_at)) OVER ()) / 1000.0 AS offset_ms, "
+        "c.type, c.source AS primitive, c.kind, c.id, c.causation_id, c.trace_id, c.attempt, "
+        "CASE WHEN r.id IS NOT NULL THEN "
+        "(epoch_us(c.occurred_at) - epoch_us(r.occurred_at)) / 1000.0 END AS duration_ms, "
+        "c.data, c.redacted_by IS NOT NULL AS redacted "
+        "FROM c LEFT JOIN c AS r ON r.id = c.causation_id "
+        "ORDER BY c.seq, c.sub", [conversation_id])
+
+
+BODY = """'{"type":' || to_json(type) || ',"id":' || to_json(id)
+    || ',"conversation_id":' || to_json(conversation_id) || ',"trace_id":' || to_json(trace_id)
+    || ',"causation_id":' || coalesce(to_json(causation_id)::VARCHAR, 'null')
+    || ',"occurred_at":' || coalesce('"' || strftime(make_timestamp(epoch_us(occurred_at)),
+                                                     '%Y-%m-%dT%H:%M:%S.%fZ') || '"', 'null')
+    || ',"producer":' || to_json(producer) || ',"schema_version":' || schema_version
+    || ',"attempt":' || attempt || ',"data":' || data || '}'"""
+
+
+def conversation_events(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
+    """Every event of a conversation in log order: envelope, data, and ``body``, the event's
+    JSON rebuilt by DuckDB (vectorised), ready for the decoder (replay)."""
+    return db.table(
+        con, f"SELECT {ENVELOPE}, {BODY} AS body FROM log_events WHERE conversation_id = ? "
+        "ORDER BY seq, sub", [conversation_id])
+
+
+def page(con: duckdb.DuckDBPyConnection, after_pos: int, limit: int,
+         conversation_id: str | None = None, since: dt.datetime | None = None) -> pa.Table:
+    """Rows after ``after_pos`` (export, history), every column, in log order."""
+    sql = "SELECT * FROM events WHERE pos > ?"
+    params: list[Any] = [after_pos]
+    if conversation_id is not None:
+        sql += " AND conversation_id = ?"
+        params.append(conversation_id)
+    if since is not None:
+        sql += " AND occurred_at >= ?"
+        params.append(since)
+    sql += f" ORDER BY pos LIMIT {int(limit)}"
+    return db.table(con, sql, params)
+
+
+def count(con: duckdb.DuckDBPyConnection, conversation_id: str | None = None,
+          since: dt.datetime | None = None) -> int:
+    sql, params = "SELECT count(*) FROM log_events WHERE true", list[Any]()
+    if conversation_id is not None:
+        sql += " AND conversation_id = ?"
+        params.append(conversation_id)
+    if since is not None:
+        sql += " AND occurred_at >= ?"
+        params.append(since)
+    return int(db.rows(con, sql, params)[0][0])
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """Run one read-only statement (SELECT, WITH … SELECT, or a set operation)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise LogQueryError(str(exc).splitlines()[0]) from exc
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise LogQueryError("only one read-only SELECT statement is allowed "
+                            "(views: events, conversations, primitive_executions)")
+    try:
+        return db.table(con, sql)
+    except duckdb.Error as exc:
+        raise LogQueryError(str(exc).splitlines()[0]) from exc
+
+
+def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    rows = db.rows(con, "SELECT log_id, last_seq, last_pos, duplicates FROM log_meta")
+    found = rows[0] if rows else None
+    if found is None:
+        return {"log_id": None, "last_seq": 0, "rows": 0, "duplicates": 0}
+    return {"log_id": found[0], "last_seq": found[1], "rows": found[2], "duplicates": found[3]}
+
+
+OPS: dict[str, Callable[..., pa.Table]] = {
+    "conversations": conversations, "timeline": timeline,
+    "conversation_events": conversation_events, "page": page, "query": query,
+}
+JSON_OPS: dict[str, Callable[..., pa.Table]] = {"verify": verify, "count": count, "status": status}

@@ -1,0 +1,72 @@
+"""What redaction removes: personal values, found by key and by pattern.
+
+* Values under personal keys (``transcript``, ``value``, ``readback``, ``audio``,
+  ``text``, …) anywhere in an event's data become ``"[redacted]"`` (numbers too;
+  ``null`` and booleans are kept, they carry structure, not identity).
+* In every other string, email addresses become ``"[email]"`` and phone-like digit
+  runs (7+ digits) become ``"[phone]"``; ISO dates and times are left alone.
+
+Keys, types, timing, ids, confidence scores and failure codes stay, so a redacted
+conversation still shows what was asked, when, how long it took and how it ended.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+MASK = "[redacted]"
+PERSONAL_KEYS = frozenset({
+    "transcript", "value", "readback", "audio", "audio_b64", "text", "utterance",
+    "email", "phone", "phone_number", "name", "address",
+})
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w:])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w:])")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def scrub_text(text: str) -> str:
+    text = _EMAIL.sub("[email]", text)
+    return _PHONE.sub(_phone, text)
+
+
+def _phone(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return found if _ISO_DATE.search(found) else "[phone]"
+
+
+def scrub(value: Any, path: str, changed: set[str]) -> Any:
+    """``value`` without personal values; adds the path of everything removed to ``changed``."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if key in PERSONAL_KEYS and _identifying(item):
+                if item != MASK:
+                    changed.add(where)
+                out[key] = MASK
+            else:
+                out[key] = scrub(item, where, changed)
+        return out
+    if isinstance(value, list):
+        return [scrub(item, f"{path}[]", changed) for item in value]
+    if isinstance(value, str):
+        cleaned = scrub_text(value)
+        if cleaned != value:
+            changed.add(path)
+        return cleaned
+    return value
+
+
+def _identifying(item: Any) -> bool:
+    return item is not None and not isinstance(item, bool)
+
+
+def scrub_json(data: str, changed: set[str]) -> str:
+    """Redacted JSON text of an event's ``data`` (unchanged text when nothing was personal)."""
+    found: set[str] = set()
+    cleaned = scrub(msgspec.json.decode(data), "data", found)
+    changed |= found
+    return msgspec.json.encode(cleaned).decode() if found else data

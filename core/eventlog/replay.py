@@ -1,0 +1,245 @@
+"""Replay: fold a logged conversation, re-drive its requests, or re-feed its events.
+
+* :func:`replay_state` folds the logged events with :func:`orchestrator.state.fold`,
+  the same fold the orchestrator runs live: replayed and live state cannot disagree.
+* :func:`rerun` re-publishes each recorded request (same type and data, fresh ids)
+  under the conversation ``replay-<run>-<conversation id>``, so the live
+  conversation is never touched, waits for the primitives' answers and compares
+  them with the recorded results.
+* :func:`republish` copies the recorded events to ``vc.replay.<conversation id>.
+  <source>.<event>`` (stream ``VC_REPLAY``) so downstream consumers can be re-fed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from core import subjects
+from core.bus import Bus
+from core.errors import EventLogError, nats_errors
+from core.eventlog.schema import REDACTION_TYPE
+from orchestrator.state import ConversationState, fold
+from schemas import events, ids
+
+REPLAY_STREAM = "VC_REPLAY"
+REPLAY_PREFIX = "vc.replay"
+HEADER_REPLAY_RUN = "Vc-Replay-Run"
+HEADER_REPLAY_OF = "Vc-Replay-Of"
+
+
+class Stored(msgspec.Struct, kw_only=True):
+    """A logged row as the event it was (``data`` kept as raw JSON)."""
+
+    type: str
+    id: str
+    conversation_id: str
+    trace_id: str
+    causation_id: str | None = None
+    occurred_at: Any = None
+    producer: str = ""
+    schema_version: int = 1
+    attempt: int = 1
+    data: msgspec.Raw
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def stored_bodies(table: pa.Table) -> list[tuple[dict[str, Any], bytes]]:
+    """(row, event JSON) per decodable logged row, in log order."""
+    out = []
+    for row in table.to_pylist():
+        if row["raw"] is not None:
+            continue  # a body that never decoded is not an event
+        body = _encoder.encode(Stored(
+            type=row["type"], id=row["id"], conversation_id=row["conversation_id"],
+            trace_id=row["trace_id"], causation_id=row["causation_id"],
+            occurred_at=row["occurred_at"], producer=row["producer"],
+            schema_version=row["schema_version"], attempt=row["attempt"],
+            data=msgspec.Raw(row["data"].encode())))
+        out.append((row, body))
+    return out
+
+
+def to_events(bodies: Iterable[bytes]) -> list[events.Event | events.EnvelopeOnly]:
+    """Typed events where the type is registered here; envelopes otherwise."""
+    found: list[events.Event | events.EnvelopeOnly] = []
+    for body in bodies:
+        try:
+            found.append(events.decode(body))
+        except msgspec.MsgspecError:
+            found.append(events.decode_envelope(body))
+    return found
+
+
+def replay_state(table: pa.Table, conversation_id: str) -> ConversationState:
+    """Fold the logged events (``conversation_events``) of one conversation."""
+    undecodable = table.column("raw").is_null().to_pylist()
+    bodies = table.column("body").to_pylist()
+    return fold(to_events(b.encode() for b, ok in zip(bodies, undecodable, strict=True) if ok),
+                conversation_id)
+
+
+# --- rerun -----------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    request_id: str
+    primitive: str
+    params: Any
+    recorded: dict[str, Any] | None
+    now: dict[str, Any] | None
+
+    @property
+    def same(self) -> bool:
+        return self.recorded == self.now
+
+
+@dataclass
+class RerunReport:
+    conversation_id: str
+    replay_conversation_id: str
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def differs(self) -> bool:
+        return any(not c.same for c in self.comparisons)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id,
+                "replay_conversation_id": self.replay_conversation_id,
+                "differs": self.differs,
+                "requests": [{"request_id": c.request_id, "primitive": c.primitive,
+                              "params": c.params, "recorded": c.recorded, "now": c.now,
+                              "same": c.same} for c in self.comparisons]}
+
+
+def check_rerunnable(table: pa.Table, conversation_id: str) -> None:
+    """A redacted conversation no longer holds the inputs to re-drive."""
+    redacted = table.column("redacted_by").drop_null().to_pylist()
+    if redacted or REDACTION_TYPE in table.column("type").to_pylist():
+        raise EventLogError(f"conversation {conversation_id!r} was redacted: its recorded "
+                            "requests no longer hold the values to re-drive")
+
+
+def new_run_id() -> str:
+    return ids.uuid7().replace("-", "")[-8:]
+
+
+def replay_conversation_id(run: str, conversation_id: str) -> str:
+    candidate = f"replay-{run}-{conversation_id}"
+    if len(candidate) <= 128:
+        return candidate
+    return f"replay-{run}-{hashlib.sha256(conversation_id.encode()).hexdigest()[:32]}"
+
+
+def _outcome(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"kind": row["type"].rpartition(".")[2], "data": msgspec.json.decode(row["data"])}
+
+
+async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
+                timeout: float = 30.0) -> RerunReport:
+    """Re-drive the recorded requests of one conversation and compare the answers."""
+    check_rerunnable(table, conversation_id)
+    rows = [r for r, _ in stored_bodies(table)]
+    requests = [r for r in rows if r["type"].endswith(".requested")]
+    results = {r["causation_id"]: r for r in rows
+               if r["type"].endswith((".completed", ".failed")) and r["causation_id"]}
+    target = replay_conversation_id(run, conversation_id)
+    report = RerunReport(conversation_id, target)
+    answers = await _drive(bus, requests, target, run, timeout)
+    for request in requests:
+        data = msgspec.json.decode(request["data"])
+        report.comparisons.append(Comparison(
+            request_id=request["id"], primitive=request["type"].rpartition(".")[0],
+            params=data.get("params") if isinstance(data, dict) else data,
+            recorded=_outcome(results.get(request["id"])),
+            now=_outcome(answers.get(request["id"]))))
+    return report
+
+
+async def _drive(bus: Bus, requests: list[dict[str, Any]], target: str, run: str,
+                 timeout: float) -> dict[str, dict[str, Any]]:
+    """Publish fresh copies of ``requests``; map original request id → answer row."""
+    fresh = {ids.uuid7(): r for r in requests}
+    answers: dict[str, dict[str, Any]] = {}
+    done = asyncio.Event()
+
+    async def on_message(msg: Msg) -> None:
+        try:
+            env = events.decode_envelope(msg.data)
+        except msgspec.MsgspecError:
+            return
+        original = fresh.get(env.causation_id or "")
+        if original is None or not env.type.endswith((".completed", ".failed")):
+            return
+        answers[original["id"]] = {"type": env.type, "data": bytes(env.data).decode()}
+        if len(answers) == len(fresh):
+            done.set()
+
+    with nats_errors():
+        sub = await bus.nc.subscribe(subjects.conversation_filter(target), cb=on_message)
+    try:
+        for new_id, request in fresh.items():
+            await bus.publish_raw(*_fresh_request(new_id, request, target, run))
+        if fresh:
+            await asyncio.wait_for(done.wait(), timeout)
+    except TimeoutError:
+        pass  # unanswered requests show up as a difference ("now": null)
+    finally:
+        await sub.unsubscribe()
+    return answers
+
+
+def _fresh_request(new_id: str, request: dict[str, Any], target: str,
+                   run: str) -> tuple[str, bytes, dict[str, str]]:
+    body = _encoder.encode(Stored(
+        type=request["type"], id=new_id, conversation_id=target, trace_id=f"replay-{run}",
+        occurred_at=events.now(), producer=events.PRODUCER,
+        data=msgspec.Raw(request["data"].encode())))
+    headers = {subjects.HEADER_MSG_ID: new_id, subjects.HEADER_EVENT_TYPE: request["type"],
+               HEADER_REPLAY_RUN: run, HEADER_REPLAY_OF: request["id"]}
+    return subjects.event_subject(target, request["type"]), body, headers
+
+
+# --- to-stream -------------------------------------------------------------------
+
+
+async def ensure_replay_stream(bus: Bus) -> None:
+    config = js_api.StreamConfig(
+        name=REPLAY_STREAM, description="replayed conversations: vc.replay.<conversation>.>",
+        subjects=[f"{REPLAY_PREFIX}.>"], storage=js_api.StorageType.FILE,
+        retention=js_api.RetentionPolicy.LIMITS, max_age=24 * 3600.0,
+        duplicate_window=120.0)
+    with nats_errors():
+        try:
+            await bus.js.stream_info(REPLAY_STREAM)
+        except NotFoundError:
+            await bus.js.add_stream(config)
+
+
+async def republish(bus: Bus, table: pa.Table, run: str) -> int:
+    """Copy the recorded events to the replay subjects; returns how many were stored."""
+    await ensure_replay_stream(bus)
+    count = 0
+    for row, body in stored_bodies(table):
+        subject = f"{REPLAY_PREFIX}.{row['conversation_id']}.{row['type']}"
+        headers = {subjects.HEADER_MSG_ID: f"{run}:{row['id']}",
+                   subjects.HEADER_EVENT_TYPE: row["type"], HEADER_REPLAY_RUN: run,
+                   HEADER_REPLAY_OF: str(row["seq"])}
+        published = await bus.publish_raw(subject, body, headers)
+        count += 0 if published.duplicate else 1
+    return count

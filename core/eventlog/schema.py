@@ -1,0 +1,174 @@
+"""The log's tables and views, and how a stream message becomes a row.
+
+``log_events`` holds one row per event, keyed by ``(seq, sub)``: ``seq`` is the
+JetStream stream sequence and ``sub`` is 0 for a message of the stream; records
+the log writes itself (redactions) take the sequence of the last applied
+message and ``sub`` ≥ 1. ``pos`` is the contiguous log position (chain order).
+``log_meta`` holds the last applied sequence and the log chain's head, updated in
+the same transaction as the rows; ``log_heads`` the head of each conversation chain.
+
+Documented views (``voicecore log query``): ``events``, ``conversations``,
+``primitive_executions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+
+DB_FILE = "eventlog.duckdb"
+REDACTION_TYPE = "eventlog.redacted"
+
+COLUMNS: list[tuple[str, str, pa.DataType]] = [
+    ("pos", "BIGINT NOT NULL", pa.int64()),
+    ("seq", "BIGINT NOT NULL", pa.int64()),
+    ("sub", "INTEGER NOT NULL", pa.int32()),
+    ("subject", "VARCHAR NOT NULL", pa.string()),
+    ("id", "VARCHAR NOT NULL UNIQUE", pa.string()),
+    ("type", "VARCHAR NOT NULL", pa.string()),
+    ("source", "VARCHAR NOT NULL", pa.string()),
+    ("kind", "VARCHAR NOT NULL", pa.string()),
+    ("conversation_id", "VARCHAR NOT NULL", pa.string()),
+    ("trace_id", "VARCHAR NOT NULL", pa.string()),
+    ("causation_id", "VARCHAR", pa.string()),
+    ("occurred_at", "TIMESTAMPTZ", pa.timestamp("us", tz="UTC")),
+    ("producer", "VARCHAR NOT NULL", pa.string()),
+    ("schema_version", "INTEGER NOT NULL", pa.int32()),
+    ("attempt", "INTEGER NOT NULL", pa.int32()),
+    ("headers", "JSON NOT NULL", pa.string()),
+    ("data", "JSON NOT NULL", pa.string()),
+    ("raw", "VARCHAR", pa.string()),
+    ("redacted_by", "VARCHAR", pa.string()),
+    ("hash", "VARCHAR NOT NULL", pa.string()),
+    ("log_hash", "VARCHAR NOT NULL", pa.string()),
+    ("logged_at", "TIMESTAMPTZ NOT NULL", pa.timestamp("us", tz="UTC")),
+]
+ARROW_SCHEMA = pa.schema([(name, type_) for name, _, type_ in COLUMNS])
+NAMES = [name for name, _, _ in COLUMNS]
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS log_events ("
+    + ", ".join(f"{name} {sql}" for name, sql, _ in COLUMNS)
+    + ", PRIMARY KEY (seq, sub))",
+    "CREATE INDEX IF NOT EXISTS log_events_conversation ON log_events (conversation_id)",
+    "CREATE TABLE IF NOT EXISTS log_meta (one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "log_id VARCHAR NOT NULL, last_seq BIGINT NOT NULL, last_pos BIGINT NOT NULL, "
+    "log_head VARCHAR NOT NULL, duplicates BIGINT NOT NULL, updated_at TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS log_heads (conversation_id VARCHAR PRIMARY KEY, "
+    "head VARCHAR NOT NULL, last_pos BIGINT NOT NULL, events BIGINT NOT NULL)",
+]
+
+_EVENT_COLUMNS = ", ".join(n for n in NAMES if n not in ("raw",))
+VIEWS = [
+    f"CREATE OR REPLACE VIEW events AS SELECT {_EVENT_COLUMNS}, raw IS NOT NULL AS undecodable "
+    "FROM log_events",
+    """CREATE OR REPLACE VIEW primitive_executions AS
+    SELECT q.conversation_id, q.source AS primitive, q.id AS request_id, q.seq AS request_seq,
+           q.trace_id, q.occurred_at AS requested_at,
+           json_extract_string(q.data, '$.purpose') AS purpose,
+           r.id AS result_id, r.seq AS result_seq, r.occurred_at AS answered_at,
+           coalesce(r.kind, 'pending') AS outcome, r.attempt,
+           json_extract_string(r.data, '$.code') AS failure_code,
+           (epoch_us(r.occurred_at) - epoch_us(q.occurred_at)) / 1000.0 AS duration_ms
+    FROM log_events q
+    LEFT JOIN log_events r ON r.causation_id = q.id AND r.kind IN ('completed', 'failed')
+    WHERE q.kind = 'requested'""",
+    """CREATE OR REPLACE VIEW conversations AS
+    WITH per_primitive AS (
+        SELECT conversation_id, primitive, count(*) AS n,
+               arg_max(outcome, request_seq) AS last_outcome
+        FROM primitive_executions GROUP BY ALL),
+    agg AS (
+        SELECT conversation_id, list(primitive ORDER BY primitive) AS primitives,
+               sum(n)::BIGINT AS requests, bool_or(last_outcome = 'pending') AS open,
+               bool_or(last_outcome = 'failed') AS failed
+        FROM per_primitive GROUP BY ALL)
+    SELECT e.conversation_id, min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
+           count(*) AS events, coalesce(any_value(a.primitives), []) AS primitives,
+           coalesce(any_value(a.requests), 0) AS requests,
+           CASE WHEN any_value(a.open) THEN 'open' WHEN any_value(a.failed) THEN 'failed'
+                WHEN any_value(a.requests) IS NULL THEN 'no requests' ELSE 'completed' END
+               AS outcome,
+           bool_or(e.type = 'eventlog.redacted') AS redacted
+    FROM log_events e LEFT JOIN agg a USING (conversation_id)
+    GROUP BY e.conversation_id""",
+]
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """Every envelope field, ``data`` kept as raw JSON (any event type, known or not)."""
+
+    type: str
+    id: str
+    conversation_id: str
+    trace_id: str = ""
+    causation_id: str | None = None
+    occurred_at: dt.datetime | None = None
+    producer: str = ""
+    schema_version: int = 1
+    attempt: int = 1
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_envelope = msgspec.json.Decoder(Envelope)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def epoch_us(at: dt.datetime | None) -> int | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def row_from_message(seq: int, subject: str, body: bytes,
+                     headers: dict[str, str] | None) -> dict[str, Any]:
+    """A row without position and hashes (the writer adds those)."""
+    headers_json = msgspec.json.encode(headers or {}, order="sorted").decode()
+    try:
+        env = _envelope.decode(body)
+    except msgspec.MsgspecError:
+        return _undecodable(seq, subject, body, headers_json)
+    source, _, kind = env.type.rpartition(".")
+    return {
+        "seq": seq, "sub": 0, "subject": subject, "id": env.id, "type": env.type,
+        "source": source, "kind": kind, "conversation_id": env.conversation_id,
+        "trace_id": env.trace_id, "causation_id": env.causation_id,
+        "occurred_us": epoch_us(env.occurred_at), "producer": env.producer,
+        "schema_version": env.schema_version, "attempt": env.attempt,
+        "headers": headers_json, "data": bytes(env.data).decode(), "raw": None,
+        "redacted_by": None,
+    }
+
+
+def _undecodable(seq: int, subject: str, body: bytes, headers_json: str) -> dict[str, Any]:
+    tokens = subject.split(".")
+    conversation = tokens[2] if len(tokens) > 2 else ""
+    type_ = ".".join(tokens[3:]) or "?"
+    source, _, kind = type_.rpartition(".")
+    return {
+        "seq": seq, "sub": 0, "subject": subject, "id": f"undecodable-{seq}", "type": type_,
+        "source": source, "kind": kind, "conversation_id": conversation, "trace_id": "",
+        "causation_id": None, "occurred_us": None, "producer": "", "schema_version": 0,
+        "attempt": 0, "headers": headers_json, "data": "null",
+        "raw": body.decode("utf-8", errors="replace"), "redacted_by": None,
+    }
+
+
+def to_arrow(rows: list[dict[str, Any]], logged_us: int) -> pa.Table:
+    columns: dict[str, list[Any]] = {}
+    for name in NAMES:
+        if name == "occurred_at":
+            columns[name] = [row["occurred_us"] for row in rows]
+        elif name == "logged_at":
+            columns[name] = [logged_us] * len(rows)
+        else:
+            columns[name] = [row[name] for row in rows]
+    return pa.table(columns, schema=ARROW_SCHEMA)

@@ -1,0 +1,155 @@
+"""Reading the log while ``voicecore up`` runs: the sink answers over NATS request-reply.
+
+DuckDB allows one process to open the file for writing, and while it is open no
+other process may open it at all. So the running sink *is* the log's reader:
+it listens on ``vc.log.<log id>`` (core NATS, outside the event stream) and runs
+each query on a DuckDB cursor of its own connection, on reader threads, so
+queries never block ingest. It writes ``<data dir>/eventlog.service.json``
+(pid, NATS URL, subject) while it runs; the CLI finds the file locked, reads
+that, and asks. Results travel as Arrow IPC; one too large for a NATS message
+is written to ``<data dir>/tmp/`` and its path is sent instead.
+
+Request body: ``{"op": "...", "args": {...}}``. Reply headers: ``Vc-Log-Status``
+(``ok``/``error``), ``Vc-Log-Kind`` (``arrow``/``json``/``file``), ``Vc-Log-Error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import pyarrow as pa
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from core import subjects
+from core.errors import VoiceCoreError
+from core.eventlog import reading
+from schemas import ids
+
+if TYPE_CHECKING:
+    from core.eventlog.sink import Sink
+
+log = logging.getLogger(__name__)
+SERVICE_FILE = "eventlog.service.json"
+HEADER_STATUS = "Vc-Log-Status"
+HEADER_KIND = "Vc-Log-Kind"
+HEADER_ERROR = "Vc-Log-Error"
+DATETIME_ARGS = ("since", "until")
+
+
+def service_subject(log_id: str) -> str:
+    return f"vc.log.{log_id.replace('-', '')[:16]}"
+
+
+def to_ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def from_ipc(body: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+
+
+def decode_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: dt.datetime.fromisoformat(v) if k in DATETIME_ARGS and isinstance(v, str) else v
+            for k, v in args.items()}
+
+
+class LogService:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.data_dir = sink.db.store.path.parent
+        self.subject = service_subject(sink.db.store.log_id)
+        self._sub: Subscription | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def service_file(self) -> Path:
+        return self.data_dir / SERVICE_FILE
+
+    async def start(self) -> None:
+        nc = self.sink.bus.nc
+        self._sub = await nc.subscribe(self.subject, cb=self._on_request)
+        url = self.sink.nats_url or _connected_url(nc)
+        info = {"pid": os.getpid(), "nats_url": url, "subject": self.subject,
+                "log_id": self.sink.db.store.log_id}
+        tmp = self.service_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(self.service_file)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception as exc:
+                log.debug("unsubscribe: %s", exc)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.service_file.unlink(missing_ok=True)
+
+    async def _on_request(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        try:
+            request = json.loads(msg.data)
+            kind, body = await self._run(str(request["op"]), decode_args(request.get("args", {})))
+            headers = {HEADER_STATUS: "ok", HEADER_KIND: kind}
+        except (VoiceCoreError, KeyError, ValueError, TypeError) as exc:
+            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: str(exc)[:1000]}, b""
+        except Exception as exc:
+            log.exception("event log query failed")
+            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: repr(exc)[:1000]}, b""
+        try:
+            await self.sink.bus.nc.publish(msg.reply, body, headers=headers)
+        except Exception as exc:
+            log.warning("event log: reply not sent: %s", exc)
+
+    async def _run(self, op: str, args: dict[str, Any]) -> tuple[str, bytes]:
+        db = self.sink.db
+        if op == "redact":
+            return "json", msgspec.json.encode(await self.redact(**args))
+        if op in reading.JSON_OPS:
+            result = await db.read(lambda cur: reading.JSON_OPS[op](cur, **args))
+            return "json", msgspec.json.encode(result)
+        if op not in reading.OPS:
+            raise ValueError(f"unknown event log operation {op!r}")
+        table = await db.read(lambda cur: reading.OPS[op](cur, **args))
+        body = to_ipc(table)
+        if len(body) <= self.sink.bus.nc.max_payload - 8192:
+            return "arrow", body
+        path = self.data_dir / "tmp" / f"rpc-{ids.uuid7()}.arrow"
+        path.parent.mkdir(exist_ok=True)
+        await asyncio.to_thread(path.write_bytes, body)
+        return "file", str(path).encode()
+
+    async def redact(self, conversation_id: str, reason: str = "") -> dict[str, Any]:
+        """Redact on the writer thread; then purge the stream's copies the log already has."""
+        subjects.check_conversation_id(conversation_id)
+        store = self.sink.db.store
+        result: dict[str, Any] = await self.sink.db.write(store.redact, conversation_id, reason)
+        try:
+            await self.sink.bus.js.purge_stream(
+                subjects.EVENTS_STREAM, seq=store.last_seq + 1,
+                subject=subjects.conversation_filter(conversation_id))
+            result["stream_purged"] = True
+        except Exception as exc:
+            log.warning("event log: stream copies of %s not purged: %s", conversation_id, exc)
+            result["stream_purged"] = False
+        return result
+
+
+def _connected_url(nc: Any) -> str:
+    url = nc.connected_url
+    return f"nats://{url.hostname}:{url.port}" if url is not None else ""

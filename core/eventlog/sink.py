@@ -1,0 +1,258 @@
+"""The sink: a durable JetStream consumer that copies VC_EVENTS into the DuckDB log.
+
+Flow: a fetch task pulls batches (up to ``fetch_batch``) from the durable pull
+consumer ``eventlog_<log id>`` and queues them; an insert task takes what is
+queued (merged up to ``max_batch``), applies it on the log's single DB thread
+(off the event loop; DuckDB releases the GIL while it inserts, so fetching
+overlaps inserting) and acks the last message only after the transaction
+committed. The consumer acks with ``AckPolicy.ALL``, so that one ack covers
+the batch; a crash before it means redelivery, and the log skips what it
+already has (stream sequence at or below the committed one).
+
+While it runs, the sink also answers read-only queries (and redactions) over
+NATS request-reply, because DuckDB lets only one process open the file for
+writing: see :mod:`core.eventlog.service`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from nats.aio.msg import Msg
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from core import subjects
+from core.bus import Bus
+from core.errors import nats_errors
+from core.eventlog.puller import Puller
+from core.eventlog.schema import DB_FILE
+from core.eventlog.store import Incoming, LogStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    fetch_batch: int = 1000
+    """Messages per pull request (two requests stay outstanding)."""
+    max_batch: int = 10_000
+    """At most this many messages per transaction (whatever was delivered meanwhile)."""
+    fetch_timeout_s: float = 1.0
+    """Expiry of one pull request."""
+    ack_wait_s: float = 60.0
+    max_ack_pending: int = 30_000
+
+
+class LogDatabase:
+    """The open log file and the one thread that touches it for writing."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="eventlog-db")
+        self.readers = ThreadPoolExecutor(2, thread_name_prefix="eventlog-read")
+
+    @classmethod
+    async def open(cls, data_dir: Path, wait_s: float = 10.0) -> LogDatabase:
+        store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s)
+        return cls(store)
+
+    async def write(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(cursor, *args)`` on a reader thread with its own DuckDB cursor."""
+
+        def call() -> Any:
+            cursor = self.store.con.cursor()
+            try:
+                return fn(cursor, *args)
+            finally:
+                cursor.close()
+
+        return await asyncio.get_running_loop().run_in_executor(self.readers, call)
+
+    async def close(self) -> None:
+        """Close the file last (after the sink stopped and NATS drained)."""
+        await self.write(self.store.close)
+        self.writer.shutdown(wait=True)
+        self.readers.shutdown(wait=True)
+
+    async def __aenter__(self) -> LogDatabase:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Sink:
+    """``async with Sink(bus, database):`` copies the stream into the log until exit."""
+
+    def __init__(self, bus: Bus, database: LogDatabase, options: SinkOptions | None = None,
+                 *, nats_url: str | None = None) -> None:
+        self.bus = bus
+        self.db = database
+        self.options = options or SinkOptions()
+        self.nats_url = nats_url
+        self.applied = 0
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._puller: Puller | None = None
+        self._progress = asyncio.Condition()
+        self._service: Any = None
+
+    @property
+    def consumer(self) -> str:
+        return f"eventlog_{self.db.store.log_id.replace('-', '')[:16]}"
+
+    async def start(self) -> None:
+        await self._ensure_consumer()
+        o = self.options
+        self._puller = Puller(self.bus.nc, subjects.EVENTS_STREAM, self.consumer,
+                              batch=o.fetch_batch, max_buffer=o.max_ack_pending,
+                              expires_s=o.fetch_timeout_s)
+        with nats_errors():
+            await self._puller.start()
+        self._tasks = [
+            asyncio.create_task(self._puller.run(self._stopping), name="eventlog fetch"),
+            asyncio.create_task(self._insert_loop(), name="eventlog insert")]
+        from core.eventlog.service import LogService
+
+        self._service = LogService(self)
+        await self._service.start()
+
+    async def stop(self) -> None:
+        """Stop fetching, store and ack what was fetched, stop answering queries."""
+        if self._service is not None:
+            await self._service.stop()
+        self._stopping.set()
+        if self._puller is not None:
+            await self._puller.stop()  # no more deliveries; what arrived is stored below
+            self._puller.ready.set()
+        await asyncio.gather(*self._tasks)
+
+    async def __aenter__(self) -> Sink:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    async def _ensure_consumer(self) -> None:
+        """(Re)create the durable consumer at the log's next sequence.
+
+        The log knows exactly what it holds, so at every start the consumer begins
+        at ``last_seq + 1``: nothing a dead predecessor fetched is waiting for
+        redelivery, and delivery is in sequence order. The file lock guarantees
+        this is the only sink of this log.
+        """
+        with nats_errors():
+            with contextlib.suppress(NotFoundError):
+                await self.bus.js.delete_consumer(subjects.EVENTS_STREAM, self.consumer)
+            start = self.db.store.last_seq + 1
+            await self.bus.js.add_consumer(subjects.EVENTS_STREAM, js_api.ConsumerConfig(
+                name=self.consumer, durable_name=self.consumer,
+                description=f"event log {self.db.store.path}",
+                filter_subject=f"{subjects.EVENT_PREFIX}.>",
+                deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
+                ack_policy=js_api.AckPolicy.ALL, ack_wait=self.options.ack_wait_s,
+                max_ack_pending=self.options.max_ack_pending, max_waiting=16,
+            ))
+
+    async def _insert_loop(self) -> None:
+        puller = self._puller
+        assert puller is not None
+        while True:
+            if self._stopping.is_set() and not puller.buffer:
+                return
+            await puller.ready.wait()
+            batch = puller.take(self.options.max_batch)
+            if batch:
+                await self._apply(batch)
+
+    async def _apply(self, batch: list[Msg]) -> None:
+        if not batch:
+            return
+        while True:
+            try:
+                incoming = await self._with_gaps_filled([_incoming(m) for m in batch])
+                inserted = await self.db.write(self.db.store.apply, incoming)
+                break
+            except Exception:  # NATS or the file fail for now: retry, never ack unstored work
+                if self._stopping.is_set():  # not acked: the next start takes it from the stream
+                    log.exception("event log: batch not stored at stop; left in the stream")
+                    return
+                log.exception("event log: batch not stored; retrying")
+                await asyncio.sleep(1.0)
+        last = max(batch, key=lambda m: _seq(m))
+        with contextlib.suppress(Exception):
+            await last.ack()  # AckPolicy.ALL: acks every sequence up to it, all of them stored
+        self.applied += inserted
+        async with self._progress:
+            self._progress.notify_all()
+
+    async def _with_gaps_filled(self, incoming: list[Incoming]) -> list[Incoming]:
+        """Add the messages between the last applied sequence and this batch that it lacks.
+
+        The log applies the stream in sequence order and acks with ``AckPolicy.ALL``,
+        so a message still pending redelivery (fetched by a process that died) must
+        not be skipped: it is read from the stream directly. Sequences no longer in
+        the stream (expired, purged, deleted) are skipped.
+        """
+        have = {m[0] for m in incoming}
+        top = max(have)
+        missing = [s for s in range(self.db.store.last_seq + 1, top) if s not in have]
+        if not missing:
+            return incoming
+        with nats_errors():
+            first = (await self.bus.js.stream_info(subjects.EVENTS_STREAM)).state.first_seq
+        found = list(incoming)
+        for seq in missing:
+            if seq < first:
+                continue
+            with nats_errors():
+                try:
+                    raw = await self.bus.js.get_msg(subjects.EVENTS_STREAM, seq)
+                except NotFoundError:
+                    continue
+            found.append((seq, raw.subject or "", raw.data or b"", raw.headers))
+        log.info("event log: filled %d gap(s) from the stream", len(found) - len(incoming))
+        return found
+
+    async def wait_for(self, sequence: int, timeout: float = 30.0) -> None:
+        """Until the log has applied the stream up to ``sequence``."""
+
+        async def reached() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.db.store.last_seq >= sequence)
+
+        await asyncio.wait_for(reached(), timeout)
+
+
+def _seq(msg: Msg) -> int:
+    """The stream sequence from the ack subject (cheaper than parsing all of ``metadata``).
+
+    ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (9 tokens),
+    or the 12-token form with domain and account hash before the stream and a
+    random token at the end.
+    """
+    tokens = msg.reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) >= 11:
+        return int(tokens[7])
+    return int(msg.metadata.sequence.stream)
+
+
+def _incoming(msg: Msg) -> Incoming:
+    return (_seq(msg), msg.subject, msg.data, msg.headers)
+
