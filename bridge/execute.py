@@ -40,14 +40,6 @@ MAX_TIMEOUT_S = 300.0
 """``timeout_seconds`` above this is cut to it (5 minutes)."""
 
 
-class ResultEnvelope(msgspec.Struct, frozen=True, kw_only=True):
-    type: str
-    id: str
-    attempt: int = 1
-    data: msgspec.Raw = msgspec.Raw(b"null")
-
-
-_result_decoder = msgspec.json.Decoder(ResultEnvelope)
 _data_types: dict[str, Any] = {}
 
 
@@ -89,7 +81,7 @@ class Call:
 
     def answer(self, body: bytes) -> pb.ExecutePrimitiveResponse:
         """The response for a stored result event."""
-        env = _result_decoder.decode(body)
+        env = events.decode_envelope(body)
         data = msgspec.json.decode(env.data)
         md = pb.ExecutionMetadata(retry_count=max(env.attempt - 1, 0), result_event_id=env.id)
         if env.type.endswith(".completed"):

@@ -32,27 +32,27 @@ class VoiceCoreError(Exception):
 
 
 class ConfigError(VoiceCoreError):
-    pass
+    """Bad settings or command-line input."""
 
 
 class InvalidConversationId(VoiceCoreError, ValueError):
-    pass
+    """A conversation id that is not one NATS subject token."""
 
 
 class EmbeddedServerError(VoiceCoreError):
-    pass
+    """The embedded nats-server could not start or stop."""
 
 
 class BusError(VoiceCoreError):
-    pass
+    """Talking to NATS / JetStream failed."""
 
 
 class BusUnavailable(BusError):
-    pass
+    """No connection, a timeout, or no responders: retry later."""
 
 
 class StreamError(BusError):
-    pass
+    """JetStream refused an API call."""
 
 
 class PrimitiveError(VoiceCoreError):
@@ -64,11 +64,11 @@ class InvalidParams(PrimitiveError, ValueError):
 
 
 class EventLogError(VoiceCoreError):
-    pass
+    """The DuckDB event log: missing, busy, bad query, no such row."""
 
 
 class LogQueryError(EventLogError):
-    pass
+    """SQL rejected (not read-only) or failed in DuckDB."""
 
 
 _UNAVAILABLE = (

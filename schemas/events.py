@@ -172,6 +172,9 @@ class EnvelopeOnly(msgspec.Struct, frozen=True, kw_only=True):
     trace_id: str = ""
     causation_id: str | None = None
     occurred_at: dt.datetime | None = None
+    producer: str = ""
+    schema_version: int = SCHEMA_VERSION
+    attempt: int = 1
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 

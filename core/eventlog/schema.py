@@ -19,6 +19,8 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+from schemas import events
+
 DB_FILE = "eventlog.duckdb"
 REDACTION_TYPE = "eventlog.redacted"
 
@@ -98,22 +100,8 @@ VIEWS = [
 ]
 
 
-class Envelope(msgspec.Struct, frozen=True, kw_only=True):
-    """Every envelope field, ``data`` kept as raw JSON (any event type, known or not)."""
-
-    type: str
-    id: str
-    conversation_id: str
-    trace_id: str = ""
-    causation_id: str | None = None
-    occurred_at: dt.datetime | None = None
-    producer: str = ""
-    schema_version: int = 1
-    attempt: int = 1
-    data: msgspec.Raw = msgspec.Raw(b"null")
 
 
-_envelope = msgspec.json.Decoder(Envelope)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -133,7 +121,7 @@ def row_from_message(seq: int, subject: str, body: bytes,
     """A row without position and hashes (the writer adds those)."""
     headers_json = msgspec.json.encode(headers or {}, order="sorted").decode()
     try:
-        env = _envelope.decode(body)
+        env = events.decode_envelope(body)
     except msgspec.MsgspecError:
         return _undecodable(seq, subject, body, headers_json)
     source, _, kind = env.type.rpartition(".")
