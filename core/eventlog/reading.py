@@ -73,28 +73,29 @@ def conversation_events(con: duckdb.DuckDBPyConnection, conversation_id: str) ->
 def page(con: duckdb.DuckDBPyConnection, after_pos: int, limit: int,
          conversation_id: str | None = None, since: dt.datetime | None = None) -> pa.Table:
     """Rows after ``after_pos`` (export, history), every column, in log order."""
-    sql = "SELECT * FROM events WHERE pos > ?"
-    params: list[Any] = [after_pos]
-    if conversation_id is not None:
-        sql += " AND conversation_id = ?"
-        params.append(conversation_id)
-    if since is not None:
-        sql += " AND occurred_at >= ?"
-        params.append(since)
-    sql += f" ORDER BY pos LIMIT {int(limit)}"
+    where, params = _selection(conversation_id, since)
+    sql = f"SELECT * FROM events WHERE pos > ?{where} ORDER BY pos LIMIT {int(limit)}"
+    params.insert(0, after_pos)
     return db.table(con, sql, params)
 
 
 def count(con: duckdb.DuckDBPyConnection, conversation_id: str | None = None,
           since: dt.datetime | None = None) -> int:
-    sql, params = "SELECT count(*) FROM log_events WHERE true", list[Any]()
+    where, params = _selection(conversation_id, since)
+    return int(db.rows(con, f"SELECT count(*) FROM log_events WHERE true{where}", params)[0][0])
+
+
+def _selection(conversation_id: str | None,
+               since: dt.datetime | None) -> tuple[str, list[Any]]:
+    """The export selection (one conversation, events since a time) as SQL and parameters."""
+    where, params = "", list[Any]()
     if conversation_id is not None:
-        sql += " AND conversation_id = ?"
+        where += " AND conversation_id = ?"
         params.append(conversation_id)
     if since is not None:
-        sql += " AND occurred_at >= ?"
+        where += " AND occurred_at >= ?"
         params.append(since)
-    return int(db.rows(con, sql, params)[0][0])
+    return where, params
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
