@@ -9,8 +9,9 @@ Delivery semantics:
 * a failed attempt (exception, timeout) is retried with backoff (``nak`` with a
   delay) until ``max_deliver``, then answered with ``<primitive>.failed``;
 * a body that does not decode or validate is dead-lettered and terminated;
-* stop: no new fetches, in-flight work gets ``shutdown_grace_s`` to finish, the
-  rest is nak'ed at once so another worker takes it.
+* stop: no new fetches; what was already delivered to this worker (including a
+  pull that completes while stopping) is in flight and gets ``shutdown_grace_s``
+  to finish; the rest is nak'ed at once so another worker takes it.
 """
 
 from __future__ import annotations
@@ -108,9 +109,6 @@ class Worker:
                 task.add_done_callback(self._inflight.discard)
 
     async def _handle(self, msg: Msg) -> None:
-        if self._stopping.is_set():
-            await _quietly(msg.nak())  # fetched during shutdown: hand it to another worker
-            return
         try:
             event = events.decode(msg.data)
             if not isinstance(event, self.primitive.requested):
