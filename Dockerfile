@@ -1,12 +1,12 @@
 # Image of the voicecore services for compose.yaml (the nats service uses the official image).
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY core core
 COPY schemas schemas
 COPY orchestrator orchestrator
 COPY bridge bridge
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c constraints.txt .
 ENV VOICECORE_DATA_DIR=/data
 EXPOSE 50051
 CMD ["voicecore", "up", "--nats-url", "nats://nats:4222"]

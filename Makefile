@@ -5,12 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint bench clean lock
 
-$(STAMP): pyproject.toml
+# Installs are reproducible: every package at the version pinned in constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 up: $(STAMP)
@@ -28,6 +29,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_worker.py
 	$(BIN)/python benchmarks/bench_bridge.py
 	$(BIN)/python benchmarks/bench_eventlog.py
+
+# Re-resolve pyproject.toml's ranges to today's newest versions (on purpose, then commit).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q '.[dev]'
+	head -3 constraints.txt > constraints.txt.new
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^voicecore' \
+		>> constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .lock-venv build *.egg-info
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -40,7 +40,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 def check_conversation_id(conversation_id: str) -> str:
     if not _CONVERSATION_ID.fullmatch(conversation_id):
         raise InvalidConversationId(
-            f"conversation id {conversation_id!r} is not a NATS subject token: "
+            f"conversation id {preview(conversation_id)} is not a NATS subject token: "
             "use 1-128 of A-Z a-z 0-9 _ -"
         )
     return conversation_id
@@ -63,6 +63,31 @@ def conversation_filter(conversation_id: str) -> str:
 
 def requests_filter(primitive: str) -> str:
     return f"{EVENT_PREFIX}.*.{primitive}.requested"
+
+
+def body_mismatch(subject: str, conversation_id: str, event_type: str) -> str | None:
+    """Why a message's body disagrees with the subject it was published on (``None``: agrees).
+
+    ``vc.ev.<conversation_id>.<type>`` is the routing key every filter and
+    permission trusts, so a body naming another conversation or another type is
+    a forgery or a bug: consumers reject it instead of believing either half.
+    """
+    prefix, _, rest = subject.partition(f"{EVENT_PREFIX}.")
+    if prefix or not rest:
+        return f"subject {preview(subject)} is not under {EVENT_PREFIX}."
+    on_subject, _, type_on_subject = rest.partition(".")
+    if on_subject != conversation_id:
+        return (f"body names conversation {preview(conversation_id)} but the "
+                f"subject's is {preview(on_subject)}")
+    if type_on_subject != event_type:
+        return (f"body is a {preview(event_type)} event but the subject says "
+                f"{preview(type_on_subject)}")
+    return None
+
+
+def preview(text: str, limit: int = 64) -> str:
+    """``repr`` of untrusted text, cut to ``limit`` characters: never echo unbounded input."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def dlq_subject(primitive: str) -> str:

@@ -26,6 +26,7 @@ Primitives outside this module (plugins, tests) add their event classes with
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import socket
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ from typing import Annotated, Any, TypeVar, Union
 import msgspec
 
 from schemas import ids
+from schemas.limits import Int32, check_depth
 from schemas.payloads import (
     CaptureParams,
     CaptureResult,
@@ -49,6 +51,9 @@ ConversationId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 """One NATS subject token: letters, digits, ``_`` and ``-``, at most 128 characters."""
 TraceId = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,64}$")]
 """Up to 64 printable ASCII characters; a 32-hex id is also the OpenTelemetry trace id."""
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+"""A UUIDv7 when voicecore made it; any 1-128 characters are accepted from elsewhere."""
+Producer = Annotated[str, msgspec.Meta(max_length=256)]
 
 PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
 
@@ -56,15 +61,15 @@ PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """The envelope every event shares. Subclasses add a typed ``data`` and a tag."""
 
-    id: str
+    id: EventId
     conversation_id: ConversationId
     trace_id: TraceId
-    causation_id: str | None = None
+    causation_id: EventId | None = None
     """Id of the event this one answers (a result names its request)."""
     occurred_at: dt.datetime
-    producer: str = ""
-    schema_version: int = SCHEMA_VERSION
-    attempt: int = 1
+    producer: Producer = ""
+    schema_version: Int32 = SCHEMA_VERSION
+    attempt: Int32 = 1
     """On a result: which delivery of its request produced it (1 = first try)."""
 
     data: Any
@@ -167,14 +172,14 @@ class EnvelopeOnly(msgspec.Struct, frozen=True, kw_only=True):
     """The envelope with ``data`` left undecoded: for events whose type is unknown here."""
 
     type: str
-    id: str
+    id: EventId
     conversation_id: str
     trace_id: str = ""
-    causation_id: str | None = None
+    causation_id: EventId | None = None
     occurred_at: dt.datetime | None = None
-    producer: str = ""
-    schema_version: int = SCHEMA_VERSION
-    attempt: int = 1
+    producer: Producer = ""
+    schema_version: Int32 = SCHEMA_VERSION
+    attempt: Int32 = 1
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 
@@ -206,16 +211,22 @@ def encode(event: Event) -> bytes:
 
 
 def decode(body: bytes) -> Event:
-    """Decode and validate one event; raises ``msgspec.DecodeError``/``ValidationError``."""
+    """Decode and validate one event; raises ``msgspec.DecodeError``/``ValidationError``.
+
+    A body nested deeper than :data:`schemas.limits.MAX_DEPTH` is a ``DecodeError``
+    (:class:`schemas.limits.TooDeep`), never a ``RecursionError``.
+    """
     global _decoder
     if _decoder is None:
         _decoder = msgspec.json.Decoder(event_union())
+    check_depth(body)
     event: Event = _decoder.decode(body)
     return event
 
 
 def decode_envelope(body: bytes) -> EnvelopeOnly:
     """Decode only the envelope (any ``type``); raises like :func:`decode`."""
+    check_depth(body)
     return _envelope_decoder.decode(body)
 
 
@@ -250,7 +261,22 @@ def new_event(
 
 
 def json_schema(classes: Iterable[type[Event]] | None = None) -> dict[str, Any]:
-    """JSON Schema (2020-12) of the event union, for consumers in other languages."""
+    """JSON Schema (2020-12) of the event union, for consumers in other languages.
+
+    Descriptions come from docstrings, whose indentation msgspec has written
+    differently across versions (0.23 dedents them); they are normalized here so the
+    schema is the same whichever msgspec is installed.
+    """
     members = tuple(classes) if classes is not None else event_classes()
-    schema: dict[str, Any] = msgspec.json.schema(Union[members])  # noqa: UP007
+    schema: dict[str, Any] = _normalized_text(msgspec.json.schema(Union[members]))  # noqa: UP007
     return schema
+
+
+def _normalized_text(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: inspect.cleandoc(value).strip() if key in ("description", "title")
+                and isinstance(value, str) else _normalized_text(value)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_normalized_text(item) for item in node]
+    return node

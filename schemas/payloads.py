@@ -18,6 +18,8 @@ Language = Literal["en", "es", "fr", "de"]
 Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Transcript = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 RegionCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
+Purpose = Annotated[str, msgspec.Meta(max_length=1000)]
+TimeoutSeconds = Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)]
 P = TypeVar("P")
 
 
@@ -58,7 +60,8 @@ class Failure(msgspec.Struct, frozen=True, kw_only=True):
     """Why a primitive produced no result.
 
     Codes: ``NO_MATCH`` (nothing captured; retryable), ``INVALID_PARAMS``,
-    ``TIMEOUT``, ``PRIMITIVE_FAILED``.
+    ``TIMEOUT`` (an attempt ran out of time, or the caller's deadline had passed
+    before the request was picked up), ``PRIMITIVE_FAILED``.
     """
 
     code: str
@@ -70,7 +73,11 @@ class Request(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     """Data of every ``<primitive>.requested`` event."""
 
     params: P
-    purpose: str = ""
+    purpose: Purpose = ""
     """Why the orchestrator asks (free text, e.g. ``"billing email"``); for audit."""
-    timeout_s: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
+    timeout_s: TimeoutSeconds = 0.0
     """Execution timeout for one attempt; 0 means the primitive's default."""
+    deadline: dt.datetime | msgspec.UnsetType = msgspec.UNSET
+    """When the caller stops waiting (UTC). A worker that picks the request up later
+    answers ``TIMEOUT`` without running it. Unset = no deadline; unset is not written,
+    so requests without one keep their exact bytes (added after v1's golden files)."""

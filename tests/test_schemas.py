@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import msgspec
 import pytest
 
 from schemas import events as ev
-from schemas import ids
+from schemas import ids, limits
 from tests.samples import DATA, sample
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -121,3 +122,48 @@ def test_derived_id_is_deterministic_and_keeps_the_timestamp() -> None:
     assert result == ids.derive_id(request, "result")
     assert result != ids.derive_id(request, "other")
     assert result[:13] == request[:13]
+
+
+def test_schema_text_does_not_depend_on_how_msgspec_indents_docstrings() -> None:
+    indented = {"description": "First line.\n\n    More, indented as in source.", "x": [
+        {"title": "  T  "}]}
+    dedented = {"description": "First line.\n\nMore, indented as in source.", "x": [
+        {"title": "T"}]}
+    assert ev._normalized_text(indented) == ev._normalized_text(dedented)
+
+
+@pytest.mark.parametrize("depth", [65, 1000, 5000])
+def test_bodies_nested_too_deep_are_decode_errors_not_recursion(depth: int) -> None:
+    body = json.loads(ev.encode(sample(ev.CaptureEmailRequested)))
+    body["data"]["purpose"] = "[[[[ brackets in strings do not count {{{{"
+    text = json.dumps(body).encode()
+    deep = text[:-1] + b', "extra": ' + b"[" * depth + b"]" * depth + b"}"
+    for decode in (ev.decode, ev.decode_envelope):
+        with pytest.raises(msgspec.DecodeError, match=f"nested {depth + 1} levels"):
+            decode(deep)
+    ev.decode(text)  # brackets inside strings are not nesting
+    envelope = ev.decode_envelope(limits.flatten_too_deep(deep))
+    assert envelope.conversation_id == "c42"
+
+
+def test_a_deadline_is_written_only_when_set() -> None:
+    request = sample(ev.CaptureEmailRequested)
+    assert b"deadline" not in ev.encode(request)
+    golden = GOLDEN / "v1" / "capture_email.requested.with_deadline.json"
+    when = dt.datetime(2026, 11, 23, 16, 40, tzinfo=dt.UTC)
+    with_deadline = msgspec.structs.replace(
+        request, data=msgspec.structs.replace(request.data, deadline=when))
+    if not golden.exists() and os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
+        golden.write_bytes(ev.encode(with_deadline) + b"\n")
+    assert ev.encode(with_deadline) == golden.read_bytes().strip()
+    assert ev.decode(golden.read_bytes()).data.deadline == when
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("attempt", 2**31), ("schema_version", 2**40), ("attempt", -1), ("id", "i" * 129)])
+def test_envelope_numbers_and_ids_are_bounded(field: str, value: object) -> None:
+    body = json.loads(ev.encode(sample(ev.CaptureEmailRequested)))
+    body[field] = value
+    for decode in (ev.decode, ev.decode_envelope):
+        with pytest.raises(msgspec.ValidationError, match=field):
+            decode(json.dumps(body).encode())
