@@ -19,7 +19,7 @@ from core import subjects
 from core.bus import Bus
 from core.errors import BusError
 from core.primitive import Primitive
-from schemas import events, ids
+from schemas import events, ids, limits
 from schemas.payloads import Failure
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def dead_letter(
 ) -> None:
     """Answer with ``<primitive>.failed`` when the envelope allows, then copy to the DLQ."""
     reason = one_line(reason)
-    await answer_failure(bus, primitive, body, reason, deliveries)
+    await answer_failure(bus, primitive, subject, body, reason, deliveries)
     dlq_headers = {k: v for k, v in (headers or {}).items() if k != subjects.HEADER_MSG_ID}
     dlq_headers.update(
         {
@@ -62,10 +62,15 @@ async def dead_letter(
 
 
 async def answer_failure(
-    bus: Bus, primitive: Primitive, body: bytes, reason: str, deliveries: int
+    bus: Bus, primitive: Primitive, subject: str, body: bytes, reason: str, deliveries: int
 ) -> None:
-    """Publish ``failed`` for a request whose envelope is readable, so no caller waits forever."""
-    envelope = _readable_request(primitive, body)
+    """Publish ``failed`` for a request whose envelope is readable, so no caller waits forever.
+
+    Only a request that agrees with its subject is answered: the answer goes to the
+    conversation the body names, and a body naming another conversation than its
+    subject must not be able to put a result into that one.
+    """
+    envelope = _readable_request(primitive, subject, body)
     if envelope is None:
         return
     code = "PRIMITIVE_FAILED" if reason.startswith("max deliveries") else "INVALID_PARAMS"
@@ -84,13 +89,16 @@ async def answer_failure(
         log.warning("could not answer dead-lettered request %s: %s", envelope.id, exc)
 
 
-def _readable_request(primitive: Primitive, body: bytes) -> Any:
-    try:
-        envelope = events.decode_envelope(body)
+def _readable_request(primitive: Primitive, subject: str, body: bytes) -> Any:
+    try:  # a bracket bomb in ``data`` leaves the envelope readable
+        envelope = events.decode_envelope(limits.flatten_too_deep(body))
         subjects.check_conversation_id(envelope.conversation_id)
+        events.check_trace_id(envelope.trace_id)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
         return None
-    if envelope.type != events.type_of(primitive.requested) or not envelope.trace_id:
+    if envelope.type != events.type_of(primitive.requested):
+        return None
+    if subjects.body_mismatch(subject, envelope.conversation_id, envelope.type) is not None:
         return None
     return envelope
 

@@ -8,7 +8,10 @@ Delivery semantics:
   was already answered is de-duplicated by JetStream: one result per request;
 * a failed attempt (exception, timeout) is retried with backoff (``nak`` with a
   delay) until ``max_deliver``, then answered with ``<primitive>.failed``;
-* a body that does not decode or validate is dead-lettered and terminated;
+* a body that does not decode or validate, or that disagrees with its subject
+  (another conversation, another type), is dead-lettered and terminated;
+* a request whose caller's ``deadline`` has passed is answered ``TIMEOUT`` without
+  running it, so a backlog left by a burst drains at the cost of a publish each;
 * stop: no new fetches; what was already delivered to this worker (including a
   pull that completes while stopping) is in flight and gets ``shutdown_grace_s``
   to finish; the rest is nak'ed at once so another worker takes it.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import logging
 from typing import Any
@@ -111,12 +115,12 @@ class Worker:
     async def _handle(self, msg: Msg) -> None:
         try:
             event = events.decode(msg.data)
-            if not isinstance(event, self.primitive.requested):
-                raise msgspec.ValidationError(
-                    f"expected {events.type_of(self.primitive.requested)}, got {event.event_type}"
-                )
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._reject(msg, f"invalid event: {exc}")
+            return
+        mismatch = subjects.body_mismatch(msg.subject, event.conversation_id, event.event_type)
+        if mismatch is not None or not isinstance(event, self.primitive.requested):
+            await self._reject(msg, f"rejected: {mismatch or 'not a request for this primitive'}")
             return
         span = tracing.tracer().start_as_current_span(
             f"process {event.event_type}",
@@ -137,16 +141,31 @@ class Worker:
 
     async def _execute(self, msg: Msg, request: Event) -> None:
         attempt = msg.metadata.num_delivered or 1
+        left = _time_left(request.data.deadline)
+        if left is not None and left <= 0:
+            # The caller has given up: answering costs one publish, running could cost seconds
+            # and would keep every request queued behind it waiting too.
+            await self._answer(msg, self._failure(
+                request, attempt, "TIMEOUT", "the caller's deadline passed before execution"))
+            return
+        timeout = request.data.timeout_s or self.primitive.timeout_s
+        if left is not None and left < timeout:
+            timeout, past_deadline = left, True
+        else:
+            past_deadline = False
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
-            timeout = request.data.timeout_s or self.primitive.timeout_s
             result = await asyncio.wait_for(self.primitive.execute(request.data.params), timeout)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=False)
         except TimeoutError:
-            if await self._retry_later(msg, attempt, f"timed out after {timeout:g}s"):
+            if past_deadline:
+                outcome = self._failure(request, attempt, "TIMEOUT",
+                                        "the caller's deadline passed during execution")
+            elif await self._retry_later(msg, attempt, f"timed out after {timeout:g}s"):
                 return
-            outcome = self._failure(request, attempt, "TIMEOUT", f"no result in {timeout:g}s")
+            else:
+                outcome = self._failure(request, attempt, "TIMEOUT", f"no result in {timeout:g}s")
         except Exception as exc:
             log.exception("%s failed on %s", self.primitive.name, request.id)
             if await self._retry_later(msg, attempt, repr(exc)):
@@ -227,6 +246,13 @@ class Worker:
             await _quietly(msg.nak(delay=self.options.backoff_s[0]))
             return
         await _quietly(msg.term())
+
+
+def _time_left(deadline: dt.datetime | msgspec.UnsetType) -> float | None:
+    """Seconds until the caller's deadline (negative once passed); ``None`` without one."""
+    if isinstance(deadline, msgspec.UnsetType):
+        return None
+    return (deadline - events.now()).total_seconds()
 
 
 async def _quietly(ack: Any) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
+import re
 import socket
 from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar, Union
@@ -49,7 +50,8 @@ SCHEMA_VERSION = 1
 
 ConversationId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
 """One NATS subject token: letters, digits, ``_`` and ``-``, at most 128 characters."""
-TraceId = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,64}$")]
+TRACE_ID_PATTERN = r"^[\x21-\x7e]{1,64}$"
+TraceId = Annotated[str, msgspec.Meta(pattern=TRACE_ID_PATTERN)]
 """Up to 64 printable ASCII characters; a 32-hex id is also the OpenTelemetry trace id."""
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 """A UUIDv7 when voicecore made it; any 1-128 characters are accepted from elsewhere."""
@@ -228,6 +230,13 @@ def decode_envelope(body: bytes) -> EnvelopeOnly:
     """Decode only the envelope (any ``type``); raises like :func:`decode`."""
     check_depth(body)
     return _envelope_decoder.decode(body)
+
+
+def check_trace_id(trace_id: str) -> str:
+    """``trace_id`` if it is a valid :data:`TraceId`, else ``ValueError`` (not echoing it)."""
+    if re.fullmatch(TRACE_ID_PATTERN, trace_id) is None:
+        raise ValueError("trace id must be 1-64 printable ASCII characters")
+    return trace_id
 
 
 def now() -> dt.datetime:

@@ -77,7 +77,7 @@ class Request(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     """Why the orchestrator asks (free text, e.g. ``"billing email"``); for audit."""
     timeout_s: TimeoutSeconds = 0.0
     """Execution timeout for one attempt; 0 means the primitive's default."""
-    deadline: dt.datetime | msgspec.UnsetType = msgspec.UNSET
+    deadline: Annotated[dt.datetime, msgspec.Meta(tz=True)] | msgspec.UnsetType = msgspec.UNSET
     """When the caller stops waiting (UTC). A worker that picks the request up later
     answers ``TIMEOUT`` without running it. Unset = no deadline; unset is not written,
     so requests without one keep their exact bytes (added after v1's golden files)."""

@@ -139,8 +139,8 @@ async def test_wrong_event_type_on_the_request_subject_is_dead_lettered(bus: Bus
                 break
             await asyncio.sleep(0.1)
     [dead] = await stream_messages(bus, "VC_DLQ")
-    assert "expected sleepy.requested, got capture_email.requested" in (
-        dead.headers or {})["Vc-Dlq-Reason"]
+    assert ("body is a 'capture_email.requested' event but the subject says 'sleepy.requested'"
+            in (dead.headers or {})["Vc-Dlq-Reason"])
 
 
 async def test_a_request_answered_before_a_crash_is_answered_once(bus: Bus) -> None:
