@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Annotated
 
 import msgspec
 import nats.errors
@@ -48,11 +49,17 @@ def ping_subject(primitive: str) -> str:
     return f"{PREFIX}.ping.{primitive}"
 
 
+MAX_INTERVAL_S = 60.0
+
+
 class Announcement(msgspec.Struct, frozen=True, kw_only=True):
-    primitive: str
-    worker: str
+    """Bounded, because anyone on the bus can send one: an interval of ``inf`` or ``nan``
+    would otherwise keep a worker that does not exist "live" forever."""
+
+    primitive: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    worker: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     up: bool = True
-    interval_s: float = DEFAULT_INTERVAL_S
+    interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=MAX_INTERVAL_S)] = DEFAULT_INTERVAL_S
 
 
 _decoder = msgspec.json.Decoder(Announcement)
@@ -128,12 +135,17 @@ class PresenceTracker:
         self._subs.clear()
 
     async def _on_message(self, msg: Msg) -> None:
-        self.observe(msg.data)
+        self.observe(msg.data, msg.subject)
 
-    def observe(self, body: bytes) -> None:
+    def observe(self, body: bytes, subject: str | None = None) -> None:
+        """Record one announcement; ignore what is malformed or names another primitive
+        than the subject it came on (a reply to a ping comes on an inbox: no check)."""
         try:
             ann = _decoder.decode(body)
         except msgspec.MsgspecError:
+            return
+        if subject and subject.startswith(f"{PREFIX}.up.") and subject != announce_subject(
+                ann.primitive):
             return
         workers = self._seen.setdefault(ann.primitive, {})
         if ann.up:
