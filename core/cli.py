@@ -194,7 +194,7 @@ def main() -> None:
 
 
 def _usage_error(exc: typer.TyperException) -> int:
-    message = exc.format_message()
+    message = " ".join(exc.format_message().split())  # e.g. "Choose from:\n\tparquet,…"
     if message:  # empty when typer printed the help instead (a group called without command)
         ctx = getattr(exc, "ctx", None)
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""

@@ -59,6 +59,15 @@ def test_data_dir_whose_nats_directory_is_a_file(tmp_path: Path) -> None:
     assert line == f"cannot start nats-server in {tmp_path / 'nats'}: Not a directory"
 
 
+def test_nats_server_that_exits_at_start_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "nats").mkdir()
+    (tmp_path / "nats" / "jetstream").write_text("in the way")
+    line = one_line_error(proc.run(*up(tmp_path)))
+    assert line.startswith("nats-server exited at start: ")
+    assert line.endswith("[FTL] Can't start JetStream: storage directory is not a directory "
+                         f"(log: {tmp_path / 'nats' / 'nats-server.log'})")
+
+
 @pytest.fixture
 def locked(tmp_path: Path) -> Iterator[Path]:
     """A directory this user may not enter (mode 000)."""
@@ -169,6 +178,7 @@ BAD_FLAGS = {
     "unknown option": ["up", "--bogus"],
     "unknown command": ["bogus"],
     "missing argument": ["exec"],
+    "missing choice": ["log", "export"],
 }
 
 
