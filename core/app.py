@@ -1,6 +1,8 @@
 """Composition of the long-lived parts, started in order and stopped in reverse.
 
-Start: embedded nats-server (unless a URL is given) → connection → streams →
+First every setting that can be checked is (``check_settings``: URL, data directory,
+ports), so nothing starts when something would fail later. Start: embedded nats-server
+(unless a URL is given) → connection → streams →
 one worker per primitive → the gRPC bridge (``voicecore up``); with
 ``event_log``, the DuckDB file opens before the connection and the sink starts
 before the workers. Stop (``AsyncExitStack``, last in first out): bridge health
@@ -95,20 +97,24 @@ def _grpc_problem(settings: Settings) -> str | None:
     # The bridge's own address checks (it runs them again when it starts), run here first.
     from bridge.server import _check_free, _split
 
+    addr = settings.grpc_addr
     try:
-        host, port = _split(settings.grpc_addr)
+        host, port = _split(addr)
         if port > 65535:
-            raise ConfigError(f"gRPC address {settings.grpc_addr!r}: the port must be at most "
-                              "65535")
-        if settings.embedded and port == settings.nats_port and (
-                {host, settings.nats_host} & _ANY_HOST or host == settings.nats_host
-                or {host, settings.nats_host} <= _LOOPBACK):
-            raise ConfigError(f"--grpc-addr {settings.grpc_addr} and --nats-port {port} "
-                              "are the same port: pick another for one of them")
-        _check_free(settings.grpc_addr, host, port)
+            return f"gRPC address {addr!r}: the port must be at most 65535"
+        if settings.embedded and port == settings.nats_port and _same_host(
+                host, settings.nats_host):
+            return (f"--grpc-addr {addr} and --nats-port {port} are the same port: "
+                    "pick another for one of them")
+        _check_free(addr, host, port)
     except ConfigError as exc:
         return str(exc)
     return None
+
+
+def _same_host(a: str, b: str) -> bool:
+    """Whether listening on ``a`` and ``b`` with the same port would clash."""
+    return a == b or bool({a, b} & _ANY_HOST) or {a, b} <= _LOOPBACK
 
 
 @asynccontextmanager

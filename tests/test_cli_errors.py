@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config import nats_url_problem
 from tests.support import proc
 
 DROP_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
@@ -221,3 +222,12 @@ def _listening() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("url", [
+    "nats://127.0.0.1:4222", "localhost:4222", "demo", "nats://n1:4222,nats://n2:4222",
+    "tls://user:secret@host:4222", "ws://h:8080", "wss://h", "nats://[::1]:4222",
+    " nats://a:1 , nats://b:2 ",
+])
+def test_valid_nats_urls_are_accepted(url: str) -> None:
+    assert nats_url_problem(url) is None
