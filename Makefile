@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# voicecore is installed in $(VENV), not on PATH: say how to call it from another shell.
 up: $(STAMP)
+	@echo "make up: in another shell, '. $(BIN)/activate' puts voicecore on PATH" >&2
 	$(BIN)/voicecore up $(ARGS)
 
 lint: $(STAMP)

@@ -12,32 +12,90 @@ import json
 import sys
 from typing import Annotated, Any
 
+import msgspec
 import typer
 
 from core.config import DEFAULT_GRPC_ADDR, Settings
 from core.errors import ConfigError
+from core.subjects import preview
 
 GrpcAddr = Annotated[str, typer.Option("--grpc-addr", envvar="VOICECORE_GRPC_ADDR",
                                        help="Address of the gRPC bridge")]
 Token = Annotated[str | None, typer.Option("--token", envvar="VOICECORE_GRPC_TOKEN",
                                            help="Bearer token, when the bridge requires one")]
+Plugins = Annotated[list[str] | None, typer.Option(
+    "--plugin", help="Import MODULE to register extra primitives (repeatable)")]
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``k=v`` pairs; a value that parses as JSON (number, true, null, [..], {..}) is JSON.
+def params_types(objective_type: str) -> dict[str, Any] | None:
+    """Each param's declared type, for a primitive this process knows (built in, or from
+    ``--plugin``): the params Struct of its ``<primitive>.requested`` event. ``None`` when
+    the primitive is not known here (the bridge may still serve it) or its params are not
+    a Struct."""
+    from core import primitive as registry
 
-    Quote it to force a string: ``--param 'text="123"'``.
+    prim = registry.get(objective_type)
+    if prim is None:
+        return None
+    data = _field_type(msgspec.inspect.type_info(prim.requested), "data")
+    params = _field_type(data, "params")
+    if not isinstance(params, msgspec.inspect.StructType):
+        return None
+    return {f.encode_name: f.type for f in msgspec.structs.fields(params.cls)}
+
+
+def _field_type(info: msgspec.inspect.Type | None, name: str) -> msgspec.inspect.Type | None:
+    if not isinstance(info, msgspec.inspect.StructType):
+        return None
+    return next((f.type for f in info.fields if f.name == name), None)
+
+
+def parse_params(pairs: list[str], types: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as the primitive's params.
+
+    With ``types`` (see :func:`params_types`) each value becomes its param's type:
+    ``transcript=4155552671`` stays a string, ``seconds=5`` is a number,
+    ``reference_date=2026-01-01`` a date (sent as its ISO text); a value that does not fit,
+    or a key the primitive does not take, is a one-line :class:`ConfigError` naming it.
+    Without, a value that parses as JSON (number, true, null, [..], {..}) is JSON, anything
+    else a string (quote it to force a string: ``--param 'text="123"'``).
     """
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--param {pair!r}: use KEY=VALUE")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
+            raise ConfigError(f"--param {preview(pair)}: use KEY=VALUE")
+        if types is None:
+            params[key] = _json_or_text(raw)
+        elif key not in types:
+            raise ConfigError(f"--param {preview(key)}: not a param of this primitive "
+                              f"(it takes {', '.join(types)})")
+        else:
+            params[key] = _typed(key, raw, types[key])
     return params
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _typed(key: str, raw: str, declared: Any) -> Any:
+    """``raw`` as ``declared`` (lax: text to numbers, booleans, dates), in its JSON form;
+    a list/object param is written as JSON."""
+    try:
+        return msgspec.to_builtins(msgspec.convert(raw, declared, strict=False))
+    except msgspec.ValidationError as exc:
+        error = exc
+    parsed = _json_or_text(raw)
+    if parsed is not raw:
+        try:
+            return msgspec.to_builtins(msgspec.convert(parsed, declared, strict=False))
+        except msgspec.ValidationError:
+            pass
+    raise ConfigError(f"--param {key}={preview(raw)}: {error}") from None
 
 
 def _to_json(message: Any) -> dict[str, Any]:
@@ -55,7 +113,7 @@ def _call_error(exc: Any) -> ConfigError:
 def exec_command(
     objective_type: Annotated[str, typer.Argument(help="Primitive to run, e.g. capture_email")],
     param: Annotated[list[str] | None, typer.Option(
-        "--param", "-p", help="KEY=VALUE (repeatable; JSON values are parsed)")] = None,
+        "--param", "-p", help="KEY=VALUE (repeatable; converted to the param's type)")] = None,
     conversation: Annotated[str, typer.Option("--conversation", help="Conversation id")] = "",
     trace_id: Annotated[str, typer.Option("--trace-id", help="Trace id")] = "",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds (0 = default 30)")] = 0.0,
@@ -63,15 +121,19 @@ def exec_command(
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
     token: Token = None,
+    plugin: Plugins = None,
 ) -> None:
     """Execute a primitive through the bridge and print the response as JSON."""
     from bridge._proto import voice_core_pb2 as pb
     from bridge.convert import fill_struct
+    from core.cli import _load_plugins
+
+    _load_plugins(plugin)  # so a plugin primitive's params get their types too
 
     request = pb.ExecutePrimitiveRequest(
         objective_type=objective_type, conversation_id=conversation, trace_id=trace_id,
         purpose=purpose, timeout_seconds=timeout, idempotency_key=idempotency_key)
-    fill_struct(request.params, parse_params(param or []))
+    fill_struct(request.params, parse_params(param or [], params_types(objective_type)))
     response = _run(_execute(grpc_addr, token, request))
     print(json.dumps(_to_json(response), indent=2))
     raise typer.Exit(0 if response.success else 1)
@@ -143,8 +205,7 @@ def bridge_command(
     grpc_token: Annotated[str | None, typer.Option(
         "--grpc-token", envvar="VOICECORE_GRPC_TOKEN",
         help="Require 'authorization: Bearer TOKEN' from callers")] = None,
-    plugin: Annotated[list[str] | None, typer.Option(
-        "--plugin", help="Import MODULE to register extra primitives (repeatable)")] = None,
+    plugin: Plugins = None,
 ) -> None:
     """Run only a gRPC bridge (no workers) against a running NATS; several may run."""
     from core.app import serve_until_signalled

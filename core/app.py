@@ -1,6 +1,8 @@
 """Composition of the long-lived parts, started in order and stopped in reverse.
 
-Start: embedded nats-server (unless a URL is given) → connection → streams →
+First every setting that can be checked is (``check_settings``: URL, data directory,
+ports), so nothing starts when something would fail later. Start: embedded nats-server
+(unless a URL is given) → connection → streams →
 one worker per primitive → the gRPC bridge (``voicecore up``); with
 ``event_log``, the DuckDB file opens before the connection and the sink starts
 before the workers. Stop (``AsyncExitStack``, last in first out): bridge health
@@ -22,7 +24,7 @@ from typing import Any
 from core import primitive as registry
 from core import tracing
 from core.bus import Bus
-from core.config import Settings
+from core.config import Settings, data_dir_problem, nats_url_problem, prepare_data_dir
 from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
@@ -59,17 +61,74 @@ def select_primitives(names: Iterable[str] | None) -> list[Primitive]:
     return chosen
 
 
+def check_settings(settings: Settings, *, grpc_bridge: bool, event_log: bool) -> None:
+    """Every problem that can be seen before anything starts, all in one one-line error:
+    a malformed NATS URL, an unusable data directory, a taken NATS or gRPC port (so a user
+    fixes them in one go, rather than learning of the gRPC port after NATS started).
+    Then create the data directory when this process uses it."""
+    uses_data_dir = settings.embedded or event_log
+    problems = [
+        nats_url_problem(settings.nats_url) if settings.nats_url is not None else None,
+        _data_dir_problem(settings) if uses_data_dir else None,
+        _embedded(settings).port_problem() if settings.embedded else None,
+        _grpc_problem(settings) if grpc_bridge else None,
+    ]
+    found = [problem for problem in problems if problem]
+    if found:
+        raise ConfigError("; ".join(found))
+    if uses_data_dir:
+        prepare_data_dir(settings.data_dir)
+
+
+def _embedded(settings: Settings) -> EmbeddedNats:
+    return EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port)
+
+
+def _data_dir_problem(settings: Settings) -> str | None:
+    problem = data_dir_problem(settings.data_dir)
+    return f"{problem}: pass --data-dir DIR" if problem else None
+
+
+_ANY_HOST = {"", "0.0.0.0", "::", "[::]"}
+_LOOPBACK = {"127.0.0.1", "localhost"}
+
+
+def _grpc_problem(settings: Settings) -> str | None:
+    # The bridge's own address checks (it runs them again when it starts), run here first.
+    from bridge.server import _check_free, _split
+
+    addr = settings.grpc_addr
+    try:
+        host, port = _split(addr)
+        if port > 65535:
+            return f"gRPC address {addr!r}: the port must be at most 65535"
+        if settings.embedded and port == settings.nats_port and _same_host(
+                host, settings.nats_host):
+            return (f"--grpc-addr {addr} and --nats-port {port} are the same port: "
+                    "pick another for one of them")
+        _check_free(addr, host, port)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _same_host(a: str, b: str) -> bool:
+    """Whether listening on ``a`` and ``b`` with the same port would clash."""
+    return a == b or bool({a, b} & _ANY_HOST) or {a, b} <= _LOOPBACK
+
+
 @asynccontextmanager
 async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
     grpc_bridge: bool = False, event_log: bool = False,
 ) -> AsyncIterator[Running]:
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
+    check_settings(settings, grpc_bridge=grpc_bridge, event_log=event_log)
     async with AsyncExitStack() as stack:
         server: EmbeddedNats | None = None
         url = settings.nats_url
         if url is None:
-            server = EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port)
+            server = _embedded(settings)
             url = await server.start()
             stack.push_async_callback(server.stop)
         database = None

@@ -90,7 +90,8 @@ def _ready_line(state: Running) -> None:
 def up(
     data_dir: DataDir = None,
     nats_url: NatsUrl = None,
-    nats_port: Annotated[int, typer.Option(help="Port of the embedded nats-server")] = (
+    nats_port: Annotated[int, typer.Option(
+        min=-1, max=65535, help="Port of the embedded nats-server")] = (
         DEFAULT_NATS_PORT
     ),
     grpc_addr: Annotated[str, typer.Option(help="Address of the gRPC bridge")] = DEFAULT_GRPC_ADDR,
@@ -103,7 +104,6 @@ def up(
     _load_plugins(plugin)
     settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
                          grpc_token=grpc_token)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True,
                                     event_log=True))
     print("voicecore stopped", flush=True)
@@ -182,12 +182,24 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        app()
+        status = app(standalone_mode=False, prog_name="voicecore")
+    except typer.TyperException as exc:  # bad flags: one line here (typer would draw a box)
+        status = _usage_error(exc)
     except VoiceCoreError as exc:
         print(f"voicecore: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        status = 1
+    except (KeyboardInterrupt, typer.Abort):
+        status = 130
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    message = " ".join(exc.format_message().split())  # e.g. "Choose from:\n\tparquet,…"
+    if message:  # empty when typer printed the help instead (a group called without command)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        print(f"voicecore: error: {message}{where}", file=sys.stderr)
+    return exc.exit_code
 
 
 if __name__ == "__main__":

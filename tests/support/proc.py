@@ -68,7 +68,13 @@ def worker(url: str, *extra: str) -> subprocess.Popen[str]:
 @contextmanager
 def started(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``voicecore ARGS`` until its ready line; killed on the way out if a test failed early."""
-    child = voicecore(*args)
+    with supervised(voicecore(*args)) as started_child:
+        yield started_child
+
+
+@contextmanager
+def supervised(child: subprocess.Popen[str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A started process and its ready line; killed on the way out if a test failed early."""
     line = wait_ready(child)
     try:
         yield child, line
