@@ -122,14 +122,12 @@ async def _event_log_checks(bus: Bus) -> list[Check]:
         return []
     checks = []
     for sink in sinks:
-        name = f"event log {sink.consumer}"
-        if sink.stalled:
-            checks.append(Check(name, False, sink.detail,
-                                "read the sink's log (`voicecore up` output) for the error, "
-                                "fix it (disk space, file permissions), restart the sink"))
-        else:
-            checks.append(Check(name, sink.pulling, sink.detail, "" if sink.pulling else
-                                "no live sink: run `voicecore up`", required=False))
+        fix = "" if sink.pulling else "start it: `voicecore up` (or `python -m core.eventlog sink`)"
+        if sink.stalled and sink.pulling:
+            fix = ("read the sink's log (`voicecore up` output) for why it cannot store, fix "
+                   "that (disk space, file permissions), restart it")
+        checks.append(Check(f"event log {sink.consumer}", sink.pulling and not sink.stalled,
+                            sink.detail, fix, required=sink.stalled))
     return checks
 
 

@@ -71,3 +71,22 @@ async def test_a_sink_that_cannot_write_is_reported_stalled(
         assert not ok and "STALLED" in said and "doctor: problems found" in said, said
         assert sink.failing_since is not None and "cannot be written" in str(sink.last_error)
     assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(10, 10)]
+
+
+async def test_a_log_whose_sink_stopped_while_events_wait_fails_doctor(
+        bus: Bus, nats_server: EmbeddedNats, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setattr(progress, "STALL_AFTER_S", STALL_S)
+    async with running_sink(bus, data) as sink:
+        await publish_many(bus, bulk_events(4))
+        await caught_up(sink, bus)
+    ok, said = await doctor_says(nats_server, data)  # stopped, but nothing waits
+    assert ok, said
+    await publish_many(bus, bulk_events(2))  # now events wait and nothing records them
+    for _ in range(600):
+        if (await progress.sink_progress(bus, sink.consumer, STALL_S)).stalled:
+            break
+        await asyncio.sleep(0.1)
+    ok, said = await doctor_says(nats_server, data)
+    assert not ok and "2 events not yet logged; STALLED" in said and "start it" in said, said

@@ -285,4 +285,3 @@ def _scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str])
             row["redacted_by"] = redaction_id
             changed.append(row["pos"])
     return changed
-
