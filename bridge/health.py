@@ -3,7 +3,7 @@
 HealthCheck reports NATS (connected), JetStream (the event stream answers),
 each registered primitive's live workers (from presence), and the event log's
 sink consumers when one is deployed (``eventlog:<consumer>``: pending events,
-and whether a sink is pulling). Overall: NOT_SERVING
+whether a sink is pulling, and whether it has stalled). Overall: NOT_SERVING
 when NATS or JetStream is down, DEGRADED when a primitive has no live worker,
 else SERVING. The standard service reports SERVING/NOT_SERVING for ``""`` and
 ``voicecore.v1.VoiceCore`` from the NATS connection, refreshed every second,
@@ -23,22 +23,23 @@ from bridge._proto import voice_core_pb2 as pb
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
+from core.eventlog import progress
 from core.presence import PresenceTracker
 
 SERVICE_NAME = "voicecore.v1.VoiceCore"
-EVENT_LOG_CONSUMER_PREFIX = "eventlog_"
-"""Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
 ComponentCheck = Callable[[], Awaitable[pb.ComponentHealth]]
 
 
 class Health:
     def __init__(self, bus: Bus, presence: PresenceTracker, version: str,
-                 extra: list[ComponentCheck] | None = None) -> None:
+                 extra: list[ComponentCheck] | None = None,
+                 eventlog_stall_s: float = progress.STALL_AFTER_S) -> None:
         self.bus = bus
         self.presence = presence
         self.version = version
         self.extra = list(extra or [])
         """More components (e.g. the event log) as async checks."""
+        self.eventlog_stall_s = eventlog_stall_s
         self.standard = health_aio.HealthServicer()
         self._task: asyncio.Task[None] | None = None
 
@@ -75,22 +76,23 @@ class Health:
                                   detail=f"{subjects.EVENTS_STREAM}: {info.state.messages} events")
 
     async def _event_log(self) -> list[pb.ComponentHealth]:
-        """The DuckDB event log's sink consumers (``eventlog_*``), when one is deployed."""
+        """The DuckDB event log's sinks (``eventlog_*`` consumers), when one is deployed.
+
+        NOT_SERVING when no sink is pulling or when one has stalled (the log has not
+        advanced for ``eventlog_stall_s`` while events wait): see core/eventlog/progress.py.
+        """
         try:
-            infos = await asyncio.wait_for(
-                self.bus.js.consumers_info(subjects.EVENTS_STREAM), 1.0)
+            found = await asyncio.wait_for(self._sinks(), 2.0)
         except Exception:
             return []
-        found = []
-        for info in infos:
-            name = info.name or ""
-            if name.startswith(EVENT_LOG_CONSUMER_PREFIX):
-                live = bool(info.num_waiting)
-                found.append(pb.ComponentHealth(
-                    name=f"eventlog:{name}", status=pb.SERVING if live else pb.NOT_SERVING,
-                    detail=f"{info.num_pending} events not yet logged"
-                           + ("" if live else ", no live sink")))
-        return found
+        return [pb.ComponentHealth(
+            name=f"eventlog:{p.consumer}",
+            status=pb.SERVING if p.pulling and not p.stalled else pb.NOT_SERVING,
+            detail=p.detail) for p in found]
+
+    async def _sinks(self) -> list[progress.SinkProgress]:
+        return [await progress.sink_progress(self.bus, name, self.eventlog_stall_s)
+                for name in await progress.sink_consumers(self.bus)]
 
     async def start(self, interval_s: float = 1.0) -> None:
         await self._publish_standard()

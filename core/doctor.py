@@ -83,6 +83,7 @@ async def _nats_checks(settings: Settings) -> list[Check]:
         info = await bus.js.account_info()
         checks.append(Check("JetStream enabled", True, f"storage used {info.storage} bytes"))
         checks += await _stream_checks(bus)
+        checks += await _event_log_checks(bus)
     except Exception as exc:
         checks.append(Check("JetStream enabled", False, str(exc) or type(exc).__name__,
                             "enable JetStream on the server (nats-server -js)"))
@@ -112,6 +113,26 @@ async def _stream_checks(bus: Bus) -> list[Check]:
         except Exception:
             checks.append(Check(f"primitive {prim.name}", False, "no consumer yet",
                                 "run `voicecore up`", required=False))
+    return checks
+
+
+async def _event_log_checks(bus: Bus) -> list[Check]:
+    """Each event log sink: a stalled one (events wait, the log stands still) fails doctor."""
+    from core.eventlog import progress
+
+    try:
+        sinks = [await progress.sink_progress(bus, name, progress.STALL_AFTER_S)
+                 for name in await progress.sink_consumers(bus)]
+    except BusError:  # no event stream: its own check says so
+        return []
+    checks = []
+    for sink in sinks:
+        fix = "" if sink.pulling else "start it: `voicecore up` (or `python -m core.eventlog sink`)"
+        if sink.stalled and sink.pulling:
+            fix = ("read the sink's log (`voicecore up` output) for why it cannot store, fix "
+                   "that (disk space, file permissions), restart it")
+        checks.append(Check(f"event log {sink.consumer}", sink.pulling and not sink.stalled,
+                            sink.detail, fix, required=sink.stalled))
     return checks
 
 

@@ -12,7 +12,8 @@
     ├── PrimitiveError            raised by a primitive's handler
     │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
     └── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
-        └── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
+        ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
+        └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
 
 Malformed *events* are not exceptions a caller sees: the worker dead-letters them.
 """
@@ -71,6 +72,13 @@ class LogQueryError(EventLogError):
     """SQL rejected (not read-only) or failed in DuckDB."""
 
 
+class LogUnwritable(EventLogError):
+    """The log *file* cannot be written now (I/O, memory, closed or invalidated database).
+
+    Not the fault of the rows being written: the sink keeps them and retries.
+    """
+
+
 _UNAVAILABLE = (
     nats.errors.ConnectionClosedError,
     nats.errors.NoServersError,
@@ -110,3 +118,19 @@ def nats_errors() -> Iterator[None]:
         yield
     except (TimeoutError, nats.errors.Error, ConnectionError, OSError) as exc:
         raise translate(exc) from exc
+
+
+def log_write_failure(exc: BaseException) -> LogUnwritable | None:
+    """:class:`LogUnwritable` when ``exc`` says DuckDB's file or process failed, else ``None``.
+
+    Everything else a write raises (conversion, constraint, Arrow errors) is blamed
+    on the rows, which the log then stores another way instead of retrying them.
+    """
+    import duckdb  # here, not at the top: most processes never touch the log
+
+    environment = (duckdb.OperationalError, duckdb.FatalException, duckdb.InterruptException,
+                   duckdb.PermissionException, OSError, MemoryError)
+    if not isinstance(exc, environment):
+        return None
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return LogUnwritable(f"the event log cannot be written: {type(exc).__name__}: {first_line}")

@@ -46,7 +46,7 @@ async def test_every_published_event_is_logged_once(bus: Bus, tmp_path: Path) ->
         stream_last = await last_stream_seq(bus)
     rows = read_back(data, "SELECT seq, id FROM log_events ORDER BY seq")
     assert [seq for seq, _ in rows] == [s for s in range(1, stream_last + 1) if s != 201]
-    assert sorted(i for _, i in rows if not i.startswith("undecodable-")) == sorted(
+    assert sorted(i for _, i in rows if not i.startswith("quarantined-")) == sorted(
         e.id for e in sent)
     assert read_back(data, "SELECT duplicates, last_seq FROM log_meta") == [(1, stream_last)]
     [(raw, conversation)] = read_back(

@@ -3,7 +3,8 @@
 * **Conversation chain** (column ``hash``): each row's hash is
   ``sha256(previous hash of its conversation ␞ content)``, where *content* is
   every stored field of the row (position, stream sequence, subject, envelope,
-  headers, data, redaction mark). It pins what each conversation said.
+  headers, data, raw body, redaction mark, quarantine reason). It pins what each
+  conversation said.
   The first row of a conversation chains from ``sha256("voicecore-eventlog/
   conversation/" + id)``.
 * **Log chain** (column ``log_hash``): ``sha256(previous log hash ␞ skeleton)``
@@ -47,6 +48,9 @@ def _skeleton(row: dict[str, Any]) -> list[str]:
 def content(row: dict[str, Any], skeleton_parts: list[str] | None = None) -> bytes:
     parts = list(skeleton_parts or _skeleton(row))
     parts += [row["headers"], row["data"], row["raw"] or "", row["redacted_by"] or ""]
+    reason = row.get("quarantine_reason")
+    if reason is not None:  # only then: rows logged before the column keep their hashes
+        parts.append(reason)
     return _SEP.join(parts).encode()
 
 

@@ -12,8 +12,10 @@ simply makes the next batch bigger. Unapplied deliveries are capped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -34,6 +36,8 @@ class Puller:
         self.ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._outstanding = 0
+        self._renew_at = 0.0
+        self._heard_at = time.monotonic()
         self._sub: Any = None
         self._inbox = ""
 
@@ -60,10 +64,19 @@ class Puller:
         return taken
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Keep requests outstanding until ``stopping`` is set."""
+        """Keep requests outstanding until ``stopping`` is set.
+
+        A new request goes out halfway through the life of the last one, so one is
+        always waiting on the server: its consumer's ``num_waiting`` is how
+        HealthCheck and ``voicecore doctor`` tell a live sink (core/eventlog/progress.py).
+        """
         while not stopping.is_set():
+            now = time.monotonic()
+            if now - self._heard_at > 2 * self.expires_s:
+                self._outstanding = 0  # requests expired unanswered (or were lost)
             room = self.max_buffer - len(self.buffer) - self._outstanding
-            if self._outstanding <= self.batch // 2 and room >= self.batch:
+            due = self._outstanding <= self.batch // 2 or now >= self._renew_at
+            if due and room >= self.batch:
                 try:
                     await self._request()
                 except Exception as exc:  # disconnected: retry after a pause
@@ -71,17 +84,17 @@ class Puller:
                     await asyncio.sleep(self.expires_s)
                     continue
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.expires_s)
-            except TimeoutError:
-                self._outstanding = 0  # requests expired unanswered (or were lost)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.expires_s / 2)
 
     async def _request(self) -> None:
         body = {"batch": self.batch, "expires": int(self.expires_s * 1e9)}
         await self.nc.publish(self.request_subject, json.dumps(body).encode(), reply=self._inbox)
         self._outstanding += self.batch
+        self._renew_at = time.monotonic() + self.expires_s / 2
 
     async def _on_message(self, msg: Msg) -> None:
+        self._heard_at = time.monotonic()
         headers = msg.headers
         if not msg.data and headers and "Status" in headers:
             self._on_status(headers)

@@ -5,6 +5,8 @@
   ``null`` and booleans are kept, they carry structure, not identity).
 * In every other string, email addresses become ``"[email]"`` and phone-like digit
   runs (7+ digits) become ``"[phone]"``; ISO dates and times are left alone.
+* A quarantined message's body (``raw``) the same way when it is JSON, else by
+  pattern only.
 
 Keys, types, timing, ids, confidence scores and failure codes stay, so a redacted
 conversation still shows what was asked, when, how long it took and how it ended.
@@ -16,6 +18,9 @@ import re
 from typing import Any
 
 import msgspec
+
+from core.eventlog.rows import raw_body, raw_text
+from schemas.limits import check_depth
 
 MASK = "[redacted]"
 PERSONAL_KEYS = frozenset({
@@ -70,3 +75,21 @@ def scrub_json(data: str, changed: set[str]) -> str:
     cleaned = scrub(msgspec.json.decode(data), "data", found)
     changed |= found
     return msgspec.json.encode(cleaned).decode() if found else data
+
+
+def scrub_raw(raw: str) -> str:
+    """A stored ``raw`` body without personal values (unchanged text when nothing was).
+
+    By key when it reads as JSON (bytes that are not UTF-8 read as U+FFFD), else by
+    pattern; either way the result is no longer the exact body, which is the point.
+    """
+    text = raw_body(raw).decode("utf-8", "replace")
+    try:
+        check_depth(text.encode())
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        cleaned = scrub_text(text)
+        return raw if cleaned == text else raw_text(cleaned.encode())
+    found: set[str] = set()
+    cleaned_value = scrub(value, "raw", found)
+    return raw_text(msgspec.json.encode(cleaned_value)) if found else raw

@@ -4,6 +4,8 @@
 JetStream stream sequence and ``sub`` is 0 for a message of the stream; records
 the log writes itself (redactions) take the sequence of the last applied
 message and ``sub`` ≥ 1. ``pos`` is the contiguous log position (chain order).
+A message the log cannot store as an event is stored *quarantined*
+(``quarantine_reason`` set, body in ``raw``): see :mod:`core.eventlog.rows`.
 ``log_meta`` holds the last applied sequence and the log chain's head, updated in
 the same transaction as the rows; ``log_heads`` the head of each conversation chain.
 
@@ -13,13 +15,9 @@ Documented views (``voicecore log query``): ``events``, ``conversations``,
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import msgspec
 import pyarrow as pa
-
-from schemas import events
 
 DB_FILE = "eventlog.duckdb"
 REDACTION_TYPE = "eventlog.redacted"
@@ -47,6 +45,8 @@ COLUMNS: list[tuple[str, str, pa.DataType]] = [
     ("hash", "VARCHAR NOT NULL", pa.string()),
     ("log_hash", "VARCHAR NOT NULL", pa.string()),
     ("logged_at", "TIMESTAMPTZ NOT NULL", pa.timestamp("us", tz="UTC")),
+    # Last: logs written before it get it appended by ADD COLUMN (see DDL), in this order.
+    ("quarantine_reason", "VARCHAR", pa.string()),
 ]
 ARROW_SCHEMA = pa.schema([(name, type_) for name, _, type_ in COLUMNS])
 NAMES = [name for name, _, _ in COLUMNS]
@@ -55,6 +55,7 @@ DDL = [
     "CREATE TABLE IF NOT EXISTS log_events ("
     + ", ".join(f"{name} {sql}" for name, sql, _ in COLUMNS)
     + ", PRIMARY KEY (seq, sub))",
+    "ALTER TABLE log_events ADD COLUMN IF NOT EXISTS quarantine_reason VARCHAR",
     "CREATE INDEX IF NOT EXISTS log_events_conversation ON log_events (conversation_id)",
     "CREATE TABLE IF NOT EXISTS log_meta (one INTEGER PRIMARY KEY CHECK (one = 1), "
     "log_id VARCHAR NOT NULL, last_seq BIGINT NOT NULL, last_pos BIGINT NOT NULL, "
@@ -99,55 +100,6 @@ VIEWS = [
     GROUP BY e.conversation_id""",
 ]
 
-
-
-
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-def epoch_us(at: dt.datetime | None) -> int | None:
-    if at is None:
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def row_from_message(seq: int, subject: str, body: bytes,
-                     headers: dict[str, str] | None) -> dict[str, Any]:
-    """A row without position and hashes (the writer adds those)."""
-    headers_json = msgspec.json.encode(headers or {}, order="sorted").decode()
-    try:
-        env = events.decode_envelope(body)
-    except msgspec.MsgspecError:
-        return _undecodable(seq, subject, body, headers_json)
-    source, _, kind = env.type.rpartition(".")
-    return {
-        "seq": seq, "sub": 0, "subject": subject, "id": env.id, "type": env.type,
-        "source": source, "kind": kind, "conversation_id": env.conversation_id,
-        "trace_id": env.trace_id, "causation_id": env.causation_id,
-        "occurred_us": epoch_us(env.occurred_at), "producer": env.producer,
-        "schema_version": env.schema_version, "attempt": env.attempt,
-        "headers": headers_json, "data": bytes(env.data).decode(), "raw": None,
-        "redacted_by": None,
-    }
-
-
-def _undecodable(seq: int, subject: str, body: bytes, headers_json: str) -> dict[str, Any]:
-    tokens = subject.split(".")
-    conversation = tokens[2] if len(tokens) > 2 else ""
-    type_ = ".".join(tokens[3:]) or "?"
-    source, _, kind = type_.rpartition(".")
-    return {
-        "seq": seq, "sub": 0, "subject": subject, "id": f"undecodable-{seq}", "type": type_,
-        "source": source, "kind": kind, "conversation_id": conversation, "trace_id": "",
-        "causation_id": None, "occurred_us": None, "producer": "", "schema_version": 0,
-        "attempt": 0, "headers": headers_json, "data": "null",
-        "raw": body.decode("utf-8", errors="replace"), "redacted_by": None,
-    }
 
 
 def to_arrow(rows: list[dict[str, Any]], logged_us: int) -> pa.Table:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,15 @@ from nats.js.errors import NotFoundError
 from core import subjects
 from core.bus import Bus
 from core.errors import nats_errors
+from core.eventlog.progress import CONSUMER_PREFIX
 from core.eventlog.puller import Puller
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import Incoming, LogStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RETRY_S = 1.0
+"""Pause between attempts at a batch the file or NATS refused."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,10 @@ class Sink:
         self.options = options or SinkOptions()
         self.nats_url = nats_url
         self.applied = 0
+        self.failing_since: float | None = None
+        """``time.monotonic()`` of the first failed attempt at the batch being retried."""
+        self.last_error: str | None = None
+        self._logged_at = 0.0
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._puller: Puller | None = None
@@ -111,7 +119,7 @@ class Sink:
 
     @property
     def consumer(self) -> str:
-        return f"eventlog_{self.db.store.log_id.replace('-', '')[:16]}"
+        return f"{CONSUMER_PREFIX}{self.db.store.log_id.replace('-', '')[:16]}"
 
     async def start(self) -> None:
         await self._ensure_consumer()
@@ -180,6 +188,13 @@ class Sink:
                 await self._apply(batch)
 
     async def _apply(self, batch: list[Msg]) -> None:
+        """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
+
+        The store takes every message (what it cannot store as an event it stores
+        quarantined), so only a failing file or NATS gets here to retry; while it
+        does, the log stands still and HealthCheck and ``voicecore doctor`` say so
+        (:mod:`core.eventlog.progress`).
+        """
         if not batch:
             return
         while True:
@@ -187,18 +202,40 @@ class Sink:
                 incoming = await self._with_gaps_filled([_incoming(m) for m in batch])
                 inserted = await self.db.write(self.db.store.apply, incoming)
                 break
-            except Exception:  # NATS or the file fail for now: retry, never ack unstored work
+            except Exception as exc:  # never ack unstored work
                 if self._stopping.is_set():  # not acked: the next start takes it from the stream
-                    log.exception("event log: batch not stored at stop; left in the stream")
+                    log.error("event log: batch not stored at stop (%s); left in the stream", exc)
                     return
-                log.exception("event log: batch not stored; retrying")
-                await asyncio.sleep(1.0)
+                self._failing(exc)
+                await asyncio.sleep(RETRY_S)
+        self._recovered()
         last = max(batch, key=lambda m: _seq(m))
         with contextlib.suppress(Exception):
             await last.ack()  # AckPolicy.ALL: acks every sequence up to it, all of them stored
         self.applied += inserted
         async with self._progress:
             self._progress.notify_all()
+
+    def _failing(self, exc: Exception) -> None:
+        """Note a failed attempt: logged when it starts, changes, or every minute."""
+        now = time.monotonic()
+        error = f"{type(exc).__name__}: {exc}"
+        if self.failing_since is None:
+            self.failing_since = now
+            log.error("event log: cannot store; retrying every %.0f s until it can",
+                      RETRY_S, exc_info=exc)
+        elif error != self.last_error or now - self._logged_at >= 60:
+            log.error("event log: still cannot store after %.0f s: %s",
+                      now - self.failing_since, error)
+        else:
+            return
+        self.last_error, self._logged_at = error, now
+
+    def _recovered(self) -> None:
+        if self.failing_since is not None:
+            log.warning("event log: storing again after %.0f s",
+                        time.monotonic() - self.failing_since)
+            self.failing_since = self.last_error = None
 
     async def _with_gaps_filled(self, incoming: list[Incoming]) -> list[Incoming]:
         """Add the messages between the last applied sequence and this batch that it lacks.

@@ -6,6 +6,9 @@ updates the conversation heads and commits the last applied stream sequence
 with them. Messages at or below that sequence (redeliveries after a crash) are
 skipped, and an event id already in the log (a re-publish outside JetStream's
 de-duplication window) is dropped and counted, so every event is stored once.
+Every other message is stored: as an event, or quarantined with the reason
+(:mod:`core.eventlog.rows`); only a file that cannot be written stops ingest
+(:class:`core.errors.LogUnwritable`, retried by the sink).
 All methods block: callers run them on the log's single DB thread.
 """
 
@@ -20,10 +23,11 @@ from typing import Any
 import duckdb
 import msgspec
 
-from core.errors import EventLogError
+from core.errors import EventLogError, LogUnwritable, log_write_failure
 from core.eventlog import chain, db
-from core.eventlog.redact import scrub_json, scrub_text
-from core.eventlog.schema import DDL, NAMES, REDACTION_TYPE, VIEWS, row_from_message, to_arrow
+from core.eventlog.redact import scrub_json, scrub_raw
+from core.eventlog.rows import headers_text, quarantined_row, row_from_message
+from core.eventlog.schema import DDL, NAMES, REDACTION_TYPE, VIEWS, to_arrow
 from schemas import ids
 
 log = logging.getLogger(__name__)
@@ -84,26 +88,57 @@ class LogStore:
     # --- ingest -------------------------------------------------------------------
 
     def apply(self, batch: Sequence[Incoming]) -> int:
-        """Store the messages not stored yet; returns how many rows were inserted."""
-        fresh = sorted((m for m in batch if m[0] > self.last_seq), key=lambda m: m[0])
-        if not fresh:
-            return 0
+        """Store the messages not stored yet; returns how many rows were inserted.
+
+        Raises :class:`LogUnwritable` when the file cannot be written: nothing of what
+        failed is stored, and the caller retries. A message whose row the file refuses
+        for any other reason is stored quarantined instead (found by halving the batch),
+        so no message can block the ones after it.
+        """
+        by_seq = {m[0]: m for m in batch if m[0] > self.last_seq}  # redeliveries once
+        return self._store(sorted(by_seq.values(), key=lambda m: m[0])) if by_seq else 0
+
+    def _store(self, messages: list[Incoming]) -> int:
         rows, seen = [], set()
-        for seq, subject, body, headers in fresh:
+        for seq, subject, body, headers in messages:
             row = row_from_message(seq, subject, body, headers)
             if row["id"] not in seen:
                 seen.add(row["id"])
                 rows.append(row)
-        last_seq = fresh[-1][0]
         try:
-            self._commit(rows, last_seq, len(fresh) - len(rows))
+            return self._insert(rows, messages[-1][0], len(messages) - len(rows))
+        except Exception as exc:
+            if (unwritable := log_write_failure(exc)) is not None:
+                raise unwritable from exc
+            refused = exc
+        if len(messages) == 1:
+            return self._quarantine(messages[0], refused)
+        half = len(messages) // 2
+        return self._store(messages[:half]) + self._store(messages[half:])
+
+    def _insert(self, rows: list[dict[str, Any]], last_seq: int, duplicates: int) -> int:
+        try:
+            self._commit(rows, last_seq, duplicates)
         except duckdb.ConstraintException:  # rolled back; find the ids already stored
             known = self._known_ids([r["id"] for r in rows])
             kept = [r for r in rows if r["id"] not in known]
             log.warning("event log: %d event id(s) already stored, dropped", len(rows) - len(kept))
-            self._commit(kept, last_seq, len(fresh) - len(kept))
+            self._commit(kept, last_seq, duplicates + len(rows) - len(kept))
             rows = kept
         return len(rows)
+
+    def _quarantine(self, message: Incoming, refused: Exception) -> int:
+        """Store one message whose event row the file refused, quarantined."""
+        seq, subject, body, headers = message
+        reason = f"not storable as an event: DuckDB/Arrow refused it ({type(refused).__name__})"
+        log.warning("event log: stream sequence %d stored quarantined: %s", seq, reason)
+        row = quarantined_row(seq, subject, body, headers_text(headers), reason)
+        try:
+            self._commit([row], seq, 0)
+        except Exception as exc:  # even the quarantined row: the file, not the message
+            raise log_write_failure(exc) or LogUnwritable(
+                f"the event log cannot be written: {type(exc).__name__}") from exc
+        return 1
 
     def _commit(self, rows: list[dict[str, Any]], last_seq: int, duplicates: int) -> None:
         self._load_heads({r["conversation_id"] for r in rows})
@@ -208,6 +243,7 @@ class LogStore:
             "causation_id": None, "occurred_us": at, "producer": "voicecore-eventlog",
             "schema_version": 1, "attempt": 1, "headers": "{}",
             "data": msgspec.json.encode(data).decode(), "raw": None, "redacted_by": None,
+            "quarantine_reason": None,
         }
 
     def _write_redaction(self, rows: list[dict[str, Any]], record: dict[str, Any],
@@ -242,7 +278,7 @@ def _scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str])
         if row["type"] != REDACTION_TYPE:
             row["data"] = scrub_json(row["data"], fields)
         if row["raw"]:
-            row["raw"] = scrub_text(row["raw"])
+            row["raw"] = scrub_raw(row["raw"])
             if row["raw"] != before[1]:
                 fields.add("raw")
         if (row["data"], row["raw"]) != before:
