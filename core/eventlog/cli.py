@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
-import json
 import re
-import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.progress import Progress
 from rich.text import Text
@@ -28,7 +22,8 @@ from rich.text import Text
 from core.config import DEFAULT_NATS_PORT, default_data_dir
 from core.errors import ConfigError, EventLogError
 from core.eventlog import literal, render
-from core.eventlog.client import LogSource, open_log, service_url
+from core.eventlog.client import open_log, service_url
+from core.eventlog.export import STDOUT, Format, export_pages, output_to
 from core.eventlog.replay import check_rerunnable, replay_state
 from core.eventlog.rerun_all import recorded_conversations, rerun_all, rerun_one
 from core.subjects import preview
@@ -38,7 +33,6 @@ log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelin
 console = literal.console()
 status_console = literal.console(stderr=True)
 """Progress and the summary line when the data itself goes to standard output."""
-STDOUT = Path("-")
 
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or ~/.local/share/voicecore]")]
@@ -52,11 +46,6 @@ NatsUrl = Annotated[str | None, typer.Option(
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class Format(enum.StrEnum):
-    parquet = "parquet"
-    jsonl = "jsonl"
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -89,7 +78,7 @@ def unknown(conversation_id: str) -> EventLogError:
 
 @log_app.command("conversations")
 def conversations(data_dir: DataDir = None, since: Since = None, until: Until = None,
-                  limit: Annotated[int | None, typer.Option(help="At most N rows")] = None,
+                  limit: Annotated[int | None, typer.Option(min=0, help="At most N rows")] = None,
                   as_json: AsJson = False) -> None:
     """One row per conversation: first/last time, events, primitives used, outcome."""
     with _log(data_dir) as source:
@@ -150,62 +139,13 @@ def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or json
         if conversation is not None and source.call("count", conversation_id=conversation) == 0:
             raise unknown(conversation)
         total = source.call("count", conversation_id=conversation, since=start)
-        with _output(path) as out, Progress(console=status, transient=True,
-                                            disable=total < page_rows) as bar:
+        with output_to(path) as out, Progress(console=status, transient=True,
+                                              disable=total < page_rows) as bar:
             task = bar.add_task("exporting", total=total)
-            written = _export_pages(source, fmt, out, conversation, start, page_rows,
-                                    lambda n: bar.advance(task, n))
+            written = export_pages(source, fmt, out, conversation, start, page_rows,
+                                   lambda n: bar.advance(task, n))
     where = "standard output" if path == STDOUT else str(path)
     status.print(Text.assemble(f"exported {written} event(s) to ", literal.literal(where)))
-
-
-@contextmanager
-def _output(path: Path) -> Iterator[BinaryIO]:
-    """The export's destination; a file that fails half-way is removed, with one line."""
-    if path == STDOUT:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    shown = literal.escape_controls(str(path))
-    try:
-        out = path.open("wb")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {shown}: {exc.strerror or exc}") from exc
-    try:
-        with out:
-            yield out
-    except BaseException as exc:
-        path.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write {shown}: {exc.strerror or exc}") from exc
-        raise
-
-
-def _export_pages(source: LogSource, fmt: Format, out: BinaryIO, conversation: str | None,
-                  since: dt.datetime | None, page_rows: int, advance: Any) -> int:
-    after, written = 0, 0
-    writer: pq.ParquetWriter | None = None
-    while True:
-        page: pa.Table = source.table("page", after_pos=after, limit=page_rows,
-                                      conversation_id=conversation, since=since)
-        if page.num_rows == 0 and (written or fmt is Format.jsonl):
-            break
-        if fmt is Format.parquet:
-            writer = writer or pq.ParquetWriter(out, page.schema, compression="zstd")
-            writer.write_table(page)
-        else:
-            for row in page.to_pylist():
-                row["data"] = json.loads(row["data"])
-                row["headers"] = json.loads(row["headers"])
-                out.write(json.dumps(row, default=render._json_default).encode() + b"\n")
-        if page.num_rows == 0:
-            break
-        written += page.num_rows
-        advance(page.num_rows)
-        after = page.column("pos")[-1].as_py()
-    if writer is not None:
-        writer.close()
-    return written
 
 
 @log_app.command("verify")

@@ -40,20 +40,19 @@ def conversations(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = No
 
 
 def timeline(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
-    """One conversation, event by event: offsets, trace ids, request→result durations."""
+    """One conversation, entry by entry: offsets, trace ids, request→result durations; for
+    rows that are not events, ``raw`` (and ``quarantine_reason`` where the log has it)."""
     return db.table(
         con,
-        "WITH c AS MATERIALIZED (SELECT seq, sub, id, type, source, kind, trace_id, causation_id, "
-        f"occurred_at, attempt, data, raw, redacted_by, {READABLE} AS readable "
-        "FROM log_events WHERE conversation_id = ?) "
-        "SELECT c.seq, c.sub, c.occurred_at, "
-        "(epoch_us(c.occurred_at) - min(epoch_us(c.occurred_at)) OVER ()) / 1000.0 AS offset_ms, "
-        "c.type, c.source AS primitive, c.kind, c.id, c.causation_id, c.trace_id, c.attempt, "
-        "CASE WHEN r.id IS NOT NULL THEN "
-        "(epoch_us(c.occurred_at) - epoch_us(r.occurred_at)) / 1000.0 END AS duration_ms, "
-        "c.data, c.redacted_by IS NOT NULL AS redacted, c.readable, c.raw "
-        "FROM c LEFT JOIN c AS r ON r.id = c.causation_id "
-        "ORDER BY c.seq, c.sub", [conversation_id])
+        "WITH c AS MATERIALIZED (SELECT seq, sub, occurred_at, type, source AS primitive, kind, "
+        "id, causation_id, trace_id, attempt, data, redacted_by IS NOT NULL AS redacted, "
+        f"{READABLE} AS readable, COLUMNS('^(raw|quarantine_reason)$') "
+        "FROM log_events WHERE conversation_id = ?), "
+        "d AS (SELECT c.id, (epoch_us(c.occurred_at) - epoch_us(r.occurred_at)) / 1000.0 "
+        "AS duration_ms FROM c JOIN c AS r ON r.id = c.causation_id) "
+        "SELECT c.*, (epoch_us(c.occurred_at) - min(epoch_us(c.occurred_at)) OVER ()) / 1000.0 "
+        "AS offset_ms, d.duration_ms FROM c LEFT JOIN d USING (id) ORDER BY seq, sub",
+        [conversation_id])
 
 
 BODY = """'{"type":' || to_json(type) || ',"id":' || to_json(id)
