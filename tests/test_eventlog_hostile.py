@@ -89,6 +89,14 @@ def test_every_read_tool_survives_the_corpus_and_shows_it_literally(
     assert len(lines) == rows and all(json.loads(line) for line in lines)
     out = tmp_path / "all.parquet"
     ok(hostile_log, "log", "export", "--format", "parquet", "-o", str(out))
+    redacted = {"garbage", "markup_transcript", "null_occurred_at", "deep_data", "year_9999"}
+    for name in redacted:
+        ok(hostile_log, "log", "redact", hostile.by_name(name).conversation_id)
+    assert ok(hostile_log, "log", "verify").stdout.startswith("ok: ")
+    after = {c["conversation_id"]: c for c in listed(hostile_log)}
+    assert {cid: (c["outcome"], c["redacted"]) for cid, c in after.items()} == {
+        cid: (c["outcome"], cid in {f"h-{n}" for n in redacted}) for cid, c in by_id.items()}
+    assert "[redacted]" in ok(hostile_log, "log", "show", markup).stdout
 
 
 async def test_replay_all_reruns_only_what_was_a_valid_request(
