@@ -72,9 +72,9 @@ def stored_bodies(table: pa.Table) -> list[tuple[dict[str, Any], bytes]]:
     return out
 
 
-def to_event(body: bytes, at: Any = None) -> events.Event | events.EnvelopeOnly | Unreadable:
-    """The typed event where its type is registered here, else its envelope; a body that
-    decodes as neither (it should not, being readable) is folded as unreadable."""
+def to_event(body: bytes) -> events.Event | events.EnvelopeOnly | None:
+    """The typed event where its type is registered here, else its envelope; ``None`` for
+    a body that decodes as neither (a readable row should not be one)."""
     try:
         return events.decode(body)
     except msgspec.MsgspecError:
@@ -82,11 +82,11 @@ def to_event(body: bytes, at: Any = None) -> events.Event | events.EnvelopeOnly 
     try:
         return events.decode_envelope(body)
     except msgspec.MsgspecError:
-        return Unreadable(at=at)
+        return None
 
 
-def to_events(bodies: Iterable[bytes]) -> list[events.Event | events.EnvelopeOnly | Unreadable]:
-    return [to_event(body) for body in bodies]
+def to_events(bodies: Iterable[bytes]) -> list[AnyEvent]:
+    return [to_event(body) or Unreadable() for body in bodies]
 
 
 def logged_entries(table: pa.Table) -> list[AnyEvent]:
@@ -94,9 +94,12 @@ def logged_entries(table: pa.Table) -> list[AnyEvent]:
     for rows that are not events (so both views of the log count the same entries)."""
     readable = table.column("readable").to_pylist()
     bodies = table.column("body").to_pylist()
-    times = table.column("occurred_at").to_pylist()
-    return [to_event(body.encode(), at) if ok else Unreadable(at=at)
-            for ok, body, at in zip(readable, bodies, times, strict=True)]
+    times = table.column("occurred_at")  # read only for the rare rows that are not events
+    found: list[AnyEvent] = []
+    for i, (ok, body) in enumerate(zip(readable, bodies, strict=True)):
+        event = to_event(body.encode()) if ok else None
+        found.append(Unreadable(at=times[i].as_py()) if event is None else event)
+    return found
 
 
 def replay_state(table: pa.Table, conversation_id: str) -> ConversationState:
