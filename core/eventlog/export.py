@@ -67,8 +67,8 @@ def export_pages(source: LogSource, fmt: Format, out: BinaryIO, conversation: st
             writer.write_table(page)
         else:
             for row in page.to_pylist():
-                row["data"] = json.loads(row["data"])
-                row["headers"] = json.loads(row["headers"])
+                row["data"] = render.stored_json(row["data"])
+                row["headers"] = render.stored_json(row["headers"])
                 out.write(json.dumps(row, default=render._json_default).encode() + b"\n")
         if page.num_rows == 0:
             break

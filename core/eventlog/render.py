@@ -33,11 +33,21 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, indent=2)
 
 
+def stored_json(text: Any) -> Any:
+    """A stored JSON column as a value; text that does not parse stays text (never fails)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
 def rows_json(table: pa.Table) -> str:
     rows = table.to_pylist()
     for row in rows:
-        if isinstance(row.get("data"), str):
-            row["data"] = json.loads(row["data"])
+        if "data" in row:
+            row["data"] = stored_json(row["data"])
     return dumps(rows)
 
 
@@ -71,7 +81,7 @@ def _what(row: dict[str, Any]) -> Text:
         reason = row.get("quarantine_reason") or "not an event"
         return Text.assemble(("unreadable", "red"), " (", literal(reason, 60), "): ",
                              literal(row.get("raw") or row.get("data"), 48))
-    text = literal(summary(row["kind"], json.loads(row["data"])))
+    text = literal(summary(row["kind"], stored_json(row["data"])))
     return text.append(" (redacted)", "dim") if row["redacted"] else text
 
 
