@@ -130,12 +130,13 @@ def test_export_destinations_and_unknown_conversations(recorded: Path, tmp_path:
     assert one_line_error(unknown) == (
         "voicecore: error: no conversation 'nope' in the event log\n")
     assert not out.exists()
-    for args in (("log", "show", "nope"), ("replay", "nope")):
+    for args in (("log", "show", "nope"), ("replay", "nope"), ("log", "redact", "nope")):
         assert one_line_error(cli(recorded, *args)) == (
             "voicecore: error: no conversation 'nope' in the event log\n")
-    one_line_error(cli(recorded, "log", "redact", "nope"), "no conversation")
-    huge = cli(recorded, "log", "show", "x" * 100_000)
-    assert len(one_line_error(huge)) < 200  # never echoes unbounded input
+    for command in ("log show", "log redact", "replay", "log export --format jsonl -o - "
+                    "--conversation"):
+        huge = cli(recorded, *command.split(), "x" * 100_000)
+        assert len(one_line_error(huge)) < 200  # never echoes unbounded input
 
 
 def test_bad_sql_and_broken_or_missing_log_files(recorded: Path, tmp_path: Path) -> None:

@@ -173,6 +173,8 @@ def redact(conversation_id: str, data_dir: DataDir = None,
            as_json: AsJson = False) -> None:
     """Remove personal values from a conversation; keep structure, timing and chains."""
     with _log(data_dir, write=True) as source:
+        if source.call("count", conversation_id=conversation_id) == 0:
+            raise unknown(conversation_id)
         result = source.call("redact", conversation_id=conversation_id, reason=reason)
     if as_json:
         print(render.dumps(result))
