@@ -11,12 +11,25 @@ log, so replayed state and live state cannot disagree.
 Events may be typed (:class:`schemas.events.Event`) or, for types this process
 does not know, envelopes with raw data (:class:`schemas.events.EnvelopeOnly`);
 both fold the same way because only the envelope and generic data are read.
+A logged entry that is not an event (undecodable, quarantined, or a body that
+disagrees with its subject) is folded as :class:`Unreadable`: it counts as an
+entry of the conversation, never as a request or a result.
+
+**The rule** (the event log's ``conversations`` view is built from
+:data:`OUTCOME_RULE` and a test holds it equal to this fold on generated histories):
+
+* a *request* is an event of kind ``requested``; its primitive is the type's source;
+* its *result* is the first ``completed``/``failed`` event after it, in log order,
+  whose ``causation_id`` is its id; any other result answers nothing (``unmatched``);
+* the outcome is ``open`` while some request has no result, else ``failed`` when
+  some primitive's latest request failed, else ``completed``; ``no requests`` when
+  nothing was asked. A later request does not close an earlier unanswered one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -25,6 +38,23 @@ from schemas.events import EnvelopeOnly, Event
 from schemas.payloads import CaptureResult, Failure
 
 REDACTION_TYPE = "eventlog.redacted"
+OUTCOME_RULE: tuple[tuple[str, str], ...] = (
+    ("open", "unanswered"),  # some request has no result yet
+    ("failed", "latest_failed"),  # some primitive's latest request failed
+    ("completed", "asked"),  # something was asked, and none of the above
+)
+"""(outcome, fact) in order: the first fact that holds decides the outcome."""
+NO_REQUESTS = "no requests"
+
+
+def decide_outcome(facts: Mapping[str, bool]) -> str:
+    return next((outcome for outcome, fact in OUTCOME_RULE if facts[fact]), NO_REQUESTS)
+
+
+class Unreadable(msgspec.Struct, frozen=True, kw_only=True):
+    """A logged entry that is not an event: counted, never a request or a result."""
+
+    at: dt.datetime | None = None
 
 
 class Asked(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +68,7 @@ class Asked(msgspec.Struct, frozen=True, kw_only=True):
 
 class Captured(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
+    result_id: str
     primitive: str
     purpose: str
     value: Any
@@ -50,6 +81,7 @@ class Captured(msgspec.Struct, frozen=True, kw_only=True):
 
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
+    result_id: str
     primitive: str
     purpose: str
     code: str
@@ -70,6 +102,10 @@ class ConversationState(msgspec.Struct, frozen=True, kw_only=True):
     pending: tuple[str, ...]
     """Request ids without a result yet, in the order they were asked."""
     redactions: int
+    unreadable: int
+    """Entries that are not events (undecodable, quarantined, subject/body disagree)."""
+    unmatched: tuple[str, ...]
+    """Ids of results that answer no pending request of this conversation."""
 
     @property
     def latest(self) -> dict[str, Captured]:
@@ -78,24 +114,22 @@ class ConversationState(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def outcome(self) -> str:
-        """``open`` (work pending), ``failed`` (a primitive's last result failed), ``completed``."""
-        if self.pending:
-            return "open"
+        """``open``, ``failed``, ``completed`` or ``no requests``: see :data:`OUTCOME_RULE`."""
         last: dict[str, str] = {}
         for kind, primitive in self._results_in_order():
             last[primitive] = kind
-        if "failed" in last.values():
-            return "failed"
-        return "completed" if last else "no requests"
+        return decide_outcome({"unanswered": bool(self.pending),
+                               "latest_failed": "failed" in last.values(),
+                               "asked": bool(self.asked)})
 
     def _results_in_order(self) -> list[tuple[str, str]]:
         order = {a.request_id: i for i, a in enumerate(self.asked)}
-        found = [(order.get(c.request_id, -1), "completed", c.primitive) for c in self.captured]
-        found += [(order.get(f.request_id, -1), "failed", f.primitive) for f in self.failed]
+        found = [(order[c.request_id], "completed", c.primitive) for c in self.captured]
+        found += [(order[f.request_id], "failed", f.primitive) for f in self.failed]
         return [(kind, prim) for _, kind, prim in sorted(found, key=lambda t: t[0])]
 
 
-AnyEvent = Event | EnvelopeOnly
+AnyEvent = Event | EnvelopeOnly | Unreadable
 
 
 class Folder:
@@ -112,17 +146,20 @@ class Folder:
         self.pending: dict[str, Asked] = {}
         self.seen: set[str] = set()
         self.redactions = 0
+        self.unreadable = 0
+        self.unmatched: list[str] = []
 
     def apply(self, event: AnyEvent) -> None:
+        if isinstance(event, Unreadable):
+            self._entry(event.at)
+            self.unreadable += 1
+            return
         if event.id in self.seen:  # a redelivered duplicate changes nothing
             return
         self.seen.add(event.id)
-        self.count += 1
+        self._entry(event.occurred_at)
         self.conversation_id = self.conversation_id or event.conversation_id
         at = event.occurred_at
-        if at is not None:
-            self.first_at = at if self.first_at is None else min(self.first_at, at)
-            self.last_at = at if self.last_at is None else max(self.last_at, at)
         type_ = _type(event)
         source, _, kind = type_.rpartition(".")
         if type_ == REDACTION_TYPE:
@@ -130,9 +167,15 @@ class Folder:
         elif kind == "requested":
             self._asked(event, source, at)
         elif kind in ("completed", "failed"):
-            self._answered(event, source, kind, at)
+            self._answered(event, kind, at)
 
-    def _asked(self, event: AnyEvent, source: str, at: dt.datetime | None) -> None:
+    def _entry(self, at: dt.datetime | None) -> None:
+        self.count += 1
+        if at is not None:
+            self.first_at = at if self.first_at is None else min(self.first_at, at)
+            self.last_at = at if self.last_at is None else max(self.last_at, at)
+
+    def _asked(self, event: Event | EnvelopeOnly, source: str, at: dt.datetime | None) -> None:
         data = event.data
         if isinstance(data, msgspec.Struct):  # typed: read the fields, convert only params
             params = _dict(msgspec.to_builtins(getattr(data, "params", None)))
@@ -145,42 +188,43 @@ class Folder:
         self.asked.append(asked)
         self.pending[event.id] = asked
 
-    def _answered(self, event: AnyEvent, source: str, kind: str, at: dt.datetime | None) -> None:
+    def _answered(self, event: Event | EnvelopeOnly, kind: str, at: dt.datetime | None) -> None:
         request = self.pending.pop(event.causation_id or "", None)
-        purpose = request.purpose if request else ""
-        attempt = int(getattr(event, "attempt", 1))
-        request_id = event.causation_id or ""
+        if request is None:  # answers nothing asked here (or already answered)
+            self.unmatched.append(event.id)
+            return
+        common: dict[str, Any] = {
+            "request_id": request.request_id, "result_id": event.id,
+            "primitive": request.primitive, "purpose": request.purpose,
+            "attempt": int(getattr(event, "attempt", 1)), "at": at}
         data = event.data
         if kind == "completed":
-            value: Any
-            confidence: float | None
-            confirm: bool | None
             if isinstance(data, CaptureResult):  # typed: no copy of the data
-                value, confidence, confirm = (data.value, data.confidence,
-                                              data.needs_confirmation)
-            else:
-                raw = _data(event)
-                value, confidence = raw.get("value", raw), raw.get("confidence")
-                confirm = raw.get("needs_confirmation")
-            self.captured.append(Captured(
-                request_id=request_id, primitive=source, purpose=purpose, value=value,
-                confidence=confidence, needs_confirmation=confirm, attempt=attempt, at=at))
+                self.captured.append(Captured(value=data.value, confidence=data.confidence,
+                                              needs_confirmation=data.needs_confirmation,
+                                              **common))
+                return
+            raw = _data(event)
+            self.captured.append(Captured(value=raw.get("value", raw),
+                                          confidence=raw.get("confidence"),
+                                          needs_confirmation=raw.get("needs_confirmation"),
+                                          **common))
             return
         if isinstance(data, Failure):
-            code, message, retryable = data.code, data.message, data.retryable
-        else:
-            raw = _data(event)
-            code, message = str(raw.get("code", "")), str(raw.get("message", ""))
-            retryable = bool(raw.get("retryable", False))
-        self.failed.append(Failed(
-            request_id=request_id, primitive=source, purpose=purpose, code=code,
-            message=message, retryable=retryable, attempt=attempt, at=at))
+            self.failed.append(Failed(code=data.code, message=data.message,
+                                      retryable=data.retryable, **common))
+            return
+        raw = _data(event)
+        self.failed.append(Failed(code=str(raw.get("code", "")),
+                                  message=str(raw.get("message", "")),
+                                  retryable=bool(raw.get("retryable", False)), **common))
 
     def state(self) -> ConversationState:
         return ConversationState(
             conversation_id=self.conversation_id, events=self.count, first_at=self.first_at,
             last_at=self.last_at, asked=tuple(self.asked), captured=tuple(self.captured),
-            failed=tuple(self.failed), pending=tuple(self.pending), redactions=self.redactions)
+            failed=tuple(self.failed), pending=tuple(self.pending), redactions=self.redactions,
+            unreadable=self.unreadable, unmatched=tuple(self.unmatched))
 
 
 def fold(events: Iterable[AnyEvent], conversation_id: str = "") -> ConversationState:
@@ -191,11 +235,11 @@ def fold(events: Iterable[AnyEvent], conversation_id: str = "") -> ConversationS
     return folder.state()
 
 
-def _type(event: AnyEvent) -> str:
+def _type(event: Event | EnvelopeOnly) -> str:
     return event.type if isinstance(event, EnvelopeOnly) else event.event_type
 
 
-def _data(event: AnyEvent) -> dict[str, Any]:
+def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
     if isinstance(event, EnvelopeOnly):
         raw = msgspec.json.decode(event.data)
     else:

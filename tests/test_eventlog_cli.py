@@ -276,7 +276,24 @@ def test_redact_on_the_file_when_nothing_runs(recorded: Path) -> None:
     assert timeline[1]["data"] == {"value": "[redacted]", "confidence": 0.93,
                                    "needs_confirmation": False, "readback": "[redacted]"}
     assert timeline[1]["duration_ms"] is not None and timeline[2]["type"] == "eventlog.redacted"
+    shown = log_cli(recorded, "log", "show", "c-bob").stdout
+    assert "[redacted]" in shown  # shown as stored, not swallowed as markup
     again = json.loads(log_cli(recorded, "replay", "c-bob", "--json").stdout)
     assert again["redactions"] == 1 and again["captured"][0]["value"] == "[redacted]"
     refused = log_cli(recorded, "replay", "c-bob", "--rerun", "--nats-url", "nats://127.0.0.1:1")
     assert refused.returncode == 1 and "was redacted" in refused.stderr
+
+
+async def test_piped_tables_keep_whole_conversation_ids(bus: Bus, tmp_path: Path) -> None:
+    """Not a terminal: no 80-column cut, whatever COLUMNS says (ids are what users copy)."""
+    data = tmp_path / "data"
+    long_id = "c-" + "x" * 120 + "-end"
+    async with running_sink(bus, data) as sink:
+        await publish_many(bus, email_pair(long_id, "ann at example dot com", "a@example.com"))
+        await caught_up(sink, bus)
+    for env in ({}, {"COLUMNS": "80"}):
+        listing = proc.run("log", "conversations", "--data-dir", str(data), env=env)
+        assert listing.returncode == 0, listing.stderr
+        assert long_id in listing.stdout
+    shown = proc.run("replay", long_id, "--data-dir", str(data), env={"COLUMNS": "80"})
+    assert long_id in shown.stdout

@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
-import json
 import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
-from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
 from core.config import DEFAULT_NATS_PORT, default_data_dir
-from core.errors import ConfigError
-from core.eventlog import render
-from core.eventlog.client import LogSource, open_log, service_url
+from core.errors import ConfigError, EventLogError
+from core.eventlog import literal, render
+from core.eventlog.client import open_log, service_url
+from core.eventlog.export import STDOUT, Format, export_pages, output_to
 from core.eventlog.replay import check_rerunnable, replay_state
 from core.eventlog.rerun_all import recorded_conversations, rerun_all, rerun_one
+from core.subjects import preview
 
 log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
                       "export, verify, redact.", no_args_is_help=True)
-console = Console()
+console = literal.console()
+status_console = literal.console(stderr=True)
+"""Progress and the summary line when the data itself goes to standard output."""
 
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or ~/.local/share/voicecore]")]
@@ -46,11 +46,6 @@ NatsUrl = Annotated[str | None, typer.Option(
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class Format(enum.StrEnum):
-    parquet = "parquet"
-    jsonl = "jsonl"
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -76,9 +71,14 @@ def _log(data_dir: Path | None, write: bool = False) -> Any:
         source.close()
 
 
+def unknown(conversation_id: str) -> EventLogError:
+    """The one answer to a conversation the log does not hold (show, export, replay)."""
+    return EventLogError(f"no conversation {preview(conversation_id)} in the event log")
+
+
 @log_app.command("conversations")
 def conversations(data_dir: DataDir = None, since: Since = None, until: Until = None,
-                  limit: Annotated[int | None, typer.Option(help="At most N rows")] = None,
+                  limit: Annotated[int | None, typer.Option(min=0, help="At most N rows")] = None,
                   as_json: AsJson = False) -> None:
     """One row per conversation: first/last time, events, primitives used, outcome."""
     with _log(data_dir) as source:
@@ -96,7 +96,7 @@ def show(conversation_id: str, data_dir: DataDir = None, as_json: AsJson = False
     with _log(data_dir) as source:
         table = source.table("timeline", conversation_id=conversation_id)
     if table.num_rows == 0:
-        raise ConfigError(f"no conversation {conversation_id!r} in the event log")
+        raise unknown(conversation_id)
     if as_json:
         print(render.rows_json(table))
     else:
@@ -126,45 +126,26 @@ def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or json
            ] = None,
            data_dir: DataDir = None,
            page_rows: Annotated[int, typer.Option(hidden=True)] = 50_000) -> None:
-    """Export rows (every column) as Parquet or JSON lines, with a progress bar."""
+    """Export rows (every column) as Parquet or JSON lines, with a progress bar.
+
+    ``-o -`` writes to standard output (progress and the summary go to standard error).
+    An unknown ``--conversation`` is an error, as for ``show``, and writes nothing.
+    """
     start = parse_time(since)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
+    status = status_console if path == STDOUT else console
     with _log(data_dir) as source:
+        if conversation is not None and source.call("count", conversation_id=conversation) == 0:
+            raise unknown(conversation)
         total = source.call("count", conversation_id=conversation, since=start)
-        with Progress(console=console, transient=True, disable=total < page_rows) as bar:
-            task = bar.add_task(f"exporting to {path}", total=total)
-            written = _export_pages(source, fmt, path, conversation, start, page_rows,
-                                    lambda n: bar.advance(task, n))
-    console.print(f"exported {written} event(s) to {path}")
-
-
-def _export_pages(source: LogSource, fmt: Format, path: Path, conversation: str | None,
-                  since: dt.datetime | None, page_rows: int, advance: Any) -> int:
-    after, written = 0, 0
-    writer: pq.ParquetWriter | None = None
-    with path.open("wb") as out:
-        while True:
-            page: pa.Table = source.table("page", after_pos=after, limit=page_rows,
-                                          conversation_id=conversation, since=since)
-            if page.num_rows == 0 and (written or fmt is Format.jsonl):
-                break
-            if fmt is Format.parquet:
-                writer = writer or pq.ParquetWriter(out, page.schema, compression="zstd")
-                writer.write_table(page)
-            else:
-                for row in page.to_pylist():
-                    row["data"] = json.loads(row["data"])
-                    row["headers"] = json.loads(row["headers"])
-                    out.write(json.dumps(row, default=render._json_default).encode() + b"\n")
-            if page.num_rows == 0:
-                break
-            written += page.num_rows
-            advance(page.num_rows)
-            after = page.column("pos")[-1].as_py()
-        if writer is not None:
-            writer.close()
-    return written
+        with output_to(path) as out, Progress(console=status, transient=True,
+                                              disable=total < page_rows) as bar:
+            task = bar.add_task("exporting", total=total)
+            written = export_pages(source, fmt, out, conversation, start, page_rows,
+                                   lambda n: bar.advance(task, n))
+    where = "standard output" if path == STDOUT else str(path)
+    status.print(Text.assemble(f"exported {written} event(s) to ", literal.literal(where)))
 
 
 @log_app.command("verify")
@@ -181,7 +162,8 @@ def verify(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         b = report["broken"]
         where = ", ".join(f"{k} {b[k]}" for k in ("pos", "seq", "event_id", "conversation_id")
                           if b.get(k) is not None)
-        console.print(f"[red]BROKEN[/] {b['chain']} chain at {where}: {b['reason']}")
+        console.print(Text.assemble(("BROKEN", "red"), f" {b['chain']} chain at ",
+                                    literal.literal(where), ": ", literal.literal(b["reason"])))
     raise typer.Exit(0 if report["ok"] else 1)
 
 
@@ -191,14 +173,17 @@ def redact(conversation_id: str, data_dir: DataDir = None,
            as_json: AsJson = False) -> None:
     """Remove personal values from a conversation; keep structure, timing and chains."""
     with _log(data_dir, write=True) as source:
+        if source.call("count", conversation_id=conversation_id) == 0:
+            raise unknown(conversation_id)
         result = source.call("redact", conversation_id=conversation_id, reason=reason)
     if as_json:
         print(render.dumps(result))
         return
-    console.print(f"redacted {result['redacted_events']} event(s) of {conversation_id} "
-                  f"({', '.join(result['fields']) or 'nothing personal found'}); redaction "
-                  f"{result['redaction_id']}, chain re-anchored: {result['previous_head'][:16]}… "
-                  f"→ {result['head'][:16]}…")
+    console.print(Text.assemble(
+        f"redacted {result['redacted_events']} event(s) of ", literal.literal(conversation_id),
+        " (", literal.literal(", ".join(result["fields"]) or "nothing personal found"),
+        f"); redaction {result['redaction_id']}, chain re-anchored: "
+        f"{result['previous_head'][:16]}… → {result['head'][:16]}…"))
     if not result.get("stream_purged"):
         console.print("note: copies in the NATS stream were not purged (voicecore is not "
                       "running); they expire with the stream's retention")
@@ -235,7 +220,7 @@ def replay(
         assert conversation_id is not None
         table = source.table("conversation_events", conversation_id=conversation_id)
     if table.num_rows == 0:
-        raise ConfigError(f"no conversation {conversation_id!r} in the event log")
+        raise unknown(conversation_id)
     if rerun or to_stream:
         if rerun:
             check_rerunnable(table, conversation_id)

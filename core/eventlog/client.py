@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,8 @@ import nats
 import pyarrow as pa
 
 from core.errors import EventLogError, LogQueryError, nats_errors
-from core.eventlog import reading
+from core.eventlog import db, reading
+from core.eventlog.literal import one_line
 from core.eventlog.schema import DB_FILE
 from core.eventlog.service import (
     HEADER_ERROR,
@@ -31,6 +33,8 @@ from core.eventlog.service import (
     from_ipc,
 )
 from core.eventlog.store import LogStore
+
+log = logging.getLogger(__name__)
 
 
 class LogSource(Protocol):
@@ -51,7 +55,7 @@ class DirectSource:
         self.store = store
 
     def table(self, op: str, **args: Any) -> pa.Table:
-        result: pa.Table = reading.OPS[op](self.con, **args)
+        result: pa.Table = reading.answer(self.con, op, args)
         return result
 
     def call(self, op: str, **args: Any) -> Any:
@@ -61,7 +65,7 @@ class DirectSource:
             result = self.store.redact(**args)
             result["stream_purged"] = False
             return result
-        return reading.JSON_OPS[op](self.con, **args)
+        return reading.answer(self.con, op, args)
 
     def close(self) -> None:
         self.con.close()
@@ -80,7 +84,7 @@ class ServiceSource:
             with nats_errors():
                 self.nc = self.loop.run_until_complete(
                     nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
-                                 name="voicecore-log-client"))
+                                 name="voicecore-log-client", error_cb=_quiet))
         except BaseException:
             self.loop.close()
             raise
@@ -92,7 +96,7 @@ class ServiceSource:
                 self.nc.request(self.subject, body, timeout=self.timeout))
         headers = reply.headers or {}
         if headers.get(HEADER_STATUS) != "ok":
-            message = headers.get(HEADER_ERROR, "no reason given")
+            message = one_line(headers.get(HEADER_ERROR, "no reason given"))
             error = LogQueryError if op == "query" else EventLogError
             raise error(message)
         return headers.get(HEADER_KIND, "json"), reply.data
@@ -118,6 +122,11 @@ class ServiceSource:
             self.loop.close()
 
 
+async def _quiet(exc: Exception) -> None:
+    """A failed connect surfaces as the one-line error of ``nats_errors``; no traceback log."""
+    log.info("event log client: nats: %s", exc)
+
+
 def _arg(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -135,7 +144,7 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
         if write:
             store = LogStore.open(path, wait_s=0.0)
             return DirectSource(store.con, store)
-        return DirectSource(duckdb.connect(str(path), read_only=True))
+        return DirectSource(_read_only(path))
     except (duckdb.IOException, duckdb.ConnectionException, EventLogError) as exc:
         # held by another process (file lock), or by a sink in this very process
         held = "lock" in str(exc).lower() or "different configuration" in str(exc)
@@ -144,22 +153,35 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
     return _service(data_dir, nats_url)
 
 
+def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The file, read-only, and locked down: a user's SQL sees the log and nothing else."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        db.lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _service(data_dir: Path, nats_url: str | None) -> ServiceSource:
     service_file = data_dir / SERVICE_FILE
     try:
         info = json.loads(service_file.read_text())
-    except (OSError, ValueError) as exc:
+        url, subject = str(nats_url or info["nats_url"]), str(info["subject"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise EventLogError(
             f"the event log in {data_dir} is locked by another process and no running "
-            f"voicecore answers for it ({service_file} missing); stop that process or retry"
+            f"voicecore answers for it ({service_file} missing or unreadable); stop that "
+            "process or retry"
         ) from exc
-    return ServiceSource(nats_url or info["nats_url"], info["subject"])
+    return ServiceSource(url, subject)
 
 
 def service_url(data_dir: Path) -> str | None:
     """The NATS URL a running ``voicecore up`` advertises for this data dir, if any."""
     try:
         url = json.loads((data_dir / SERVICE_FILE).read_text())["nats_url"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     return str(url) if url else None

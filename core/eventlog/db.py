@@ -14,6 +14,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.errors import EventLogError
+from core.eventlog.literal import one_line
+
 
 def table(con: duckdb.DuckDBPyConnection, sql: str,
           params: Sequence[Any] | None = None) -> pa.Table:
@@ -64,3 +67,32 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             run(con, "ROLLBACK")
         raise
     run(con, "COMMIT")
+
+
+LOCKED_DOWN = (
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("allow_community_extensions", "false"),
+    ("enable_external_access", "false"),  # no files, no ATTACH/COPY, no INSTALL, no network
+    ("lock_configuration", "true"),  # last: nothing above can be SET back
+)
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Let SQL on ``con``'s database see the log and nothing else, for good.
+
+    Applied to every connection that runs a user's ``log query`` (the read-only
+    open of the file, and the running sink's database, whose writer needs nothing
+    external either). DuckDB cannot undo it on that database instance.
+    """
+    for name, value in LOCKED_DOWN:
+        run(con, f"SET {name} = {value}")
+
+
+@contextmanager
+def log_errors() -> Iterator[None]:
+    """DuckDB errors on the log as :class:`EventLogError`: one escaped, bounded line."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise EventLogError(f"the event log could not answer: {one_line(str(exc))}") from exc

@@ -13,8 +13,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.errors import LogQueryError
+from core.errors import EventLogError, LogQueryError
 from core.eventlog import db
+from core.eventlog.literal import one_line
+from core.eventlog.schema import READABLE
 from core.eventlog.verify import verify
 
 ENVELOPE = ("seq, sub, pos, subject, id, type, conversation_id, trace_id, causation_id, "
@@ -38,19 +40,19 @@ def conversations(con: duckdb.DuckDBPyConnection, since: dt.datetime | None = No
 
 
 def timeline(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
-    """One conversation, event by event: offsets, trace ids, request→result durations."""
+    """One conversation, entry by entry: offsets, trace ids, request→result durations; for
+    rows that are not events, ``raw`` (and ``quarantine_reason`` where the log has it)."""
     return db.table(
         con,
-        "WITH c AS MATERIALIZED (SELECT seq, sub, id, type, source, kind, trace_id, causation_id, "
-        "occurred_at, attempt, data, redacted_by FROM log_events WHERE conversation_id = ?) "
-        "SELECT c.seq, c.sub, c.occurred_at, "
-        "(epoch_us(c.occurred_at) - min(epoch_us(c.occurred_at)) OVER ()) / 1000.0 AS offset_ms, "
-        "c.type, c.source AS primitive, c.kind, c.id, c.causation_id, c.trace_id, c.attempt, "
-        "CASE WHEN r.id IS NOT NULL THEN "
-        "(epoch_us(c.occurred_at) - epoch_us(r.occurred_at)) / 1000.0 END AS duration_ms, "
-        "c.data, c.redacted_by IS NOT NULL AS redacted "
-        "FROM c LEFT JOIN c AS r ON r.id = c.causation_id "
-        "ORDER BY c.seq, c.sub", [conversation_id])
+        "WITH c AS MATERIALIZED (SELECT seq, sub, occurred_at, type, source AS primitive, kind, "
+        "id, causation_id, trace_id, attempt, data, redacted_by IS NOT NULL AS redacted, "
+        f"{READABLE} AS readable, COLUMNS('^(raw|quarantine_reason)$') "
+        "FROM log_events WHERE conversation_id = ?), "
+        "d AS (SELECT c.id, (epoch_us(c.occurred_at) - epoch_us(r.occurred_at)) / 1000.0 "
+        "AS duration_ms FROM c JOIN c AS r ON r.id = c.causation_id) "
+        "SELECT c.*, (epoch_us(c.occurred_at) - min(epoch_us(c.occurred_at)) OVER ()) / 1000.0 "
+        "AS offset_ms, d.duration_ms FROM c LEFT JOIN d USING (id) ORDER BY seq, sub",
+        [conversation_id])
 
 
 BODY = """'{"type":' || to_json(type) || ',"id":' || to_json(id)
@@ -66,7 +68,8 @@ def conversation_events(con: duckdb.DuckDBPyConnection, conversation_id: str) ->
     """Every event of a conversation in log order: envelope, data, and ``body``, the event's
     JSON rebuilt by DuckDB (vectorised), ready for the decoder (replay)."""
     return db.table(
-        con, f"SELECT {ENVELOPE}, {BODY} AS body FROM log_events WHERE conversation_id = ? "
+        con, f"SELECT {ENVELOPE}, {READABLE} AS readable, {BODY} AS body FROM log_events "
+        "WHERE conversation_id = ? "
         "ORDER BY seq, sub", [conversation_id])
 
 
@@ -103,14 +106,14 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise LogQueryError(str(exc).splitlines()[0]) from exc
+        raise LogQueryError(one_line(str(exc))) from exc
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         raise LogQueryError("only one read-only SELECT statement is allowed "
                             "(views: events, conversations, primitive_executions)")
     try:
         return db.table(con, sql)
     except duckdb.Error as exc:
-        raise LogQueryError(str(exc).splitlines()[0]) from exc
+        raise LogQueryError(one_line(str(exc))) from exc
 
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -121,8 +124,17 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {"log_id": found[0], "last_seq": found[1], "rows": found[2], "duplicates": found[3]}
 
 
+def answer(con: duckdb.DuckDBPyConnection, op: str, args: dict[str, Any]) -> Any:
+    """Run one operation (:data:`OPS` or :data:`JSON_OPS`) for the file or the service."""
+    found = OPS.get(op) or JSON_OPS.get(op)
+    if found is None:
+        raise EventLogError(f"unknown event log operation {op[:40]!r}")
+    with db.log_errors():
+        return found(con, **args)
+
+
 OPS: dict[str, Callable[..., pa.Table]] = {
     "conversations": conversations, "timeline": timeline,
     "conversation_events": conversation_events, "page": page, "query": query,
 }
-JSON_OPS: dict[str, Callable[..., pa.Table]] = {"verify": verify, "count": count, "status": status}
+JSON_OPS: dict[str, Callable[..., Any]] = {"verify": verify, "count": count, "status": status}

@@ -1,4 +1,8 @@
-"""Rich tables for the log commands (people), and JSON for machines."""
+"""Rich tables for the log commands (people), and JSON for machines.
+
+Every stored value goes into a table or a line through :func:`literal.literal`
+(never markup, control characters escaped); labels of our own are plain Text.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,13 @@ import msgspec
 import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from core.eventlog.literal import as_text, cut, literal
 from core.eventlog.replay import RerunReport
 from orchestrator.state import ConversationState
+
+# Columns a user copies (ids) use overflow="fold": wrapped in a narrow terminal, never cut.
 
 
 def _json_default(value: Any) -> Any:
@@ -25,95 +33,127 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, indent=2)
 
 
+def stored_json(text: Any) -> Any:
+    """A stored JSON column as a value; text that does not parse stays text (never fails)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
 def rows_json(table: pa.Table) -> str:
     rows = table.to_pylist()
     for row in rows:
-        if isinstance(row.get("data"), str):
-            row["data"] = json.loads(row["data"])
+        if "data" in row:
+            row["data"] = stored_json(row["data"])
     return dumps(rows)
-
-
-def _short(value: Any, width: int = 48) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=_json_default)
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _time(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if isinstance(value, dt.datetime) else ""
 
 
+def _number(value: Any, unit: str = "") -> str:
+    return f"{value:.1f}{unit}" if isinstance(value, int | float) else ""
+
+
 def summary(kind: str, data: Any) -> str:
+    """What an event says, in one short string (escaped when shown, by :func:`literal`)."""
     if not isinstance(data, dict):
-        return _short(data)
+        return cut(as_text(data), 48)
     if kind == "requested":
         params = data.get("params", {})
         text = params.get("transcript") if isinstance(params, dict) else None
-        return _short(text if text is not None else params)
-    if kind == "completed":
-        if "value" in data:
-            conf = data.get("confidence")
-            score = f"  ({conf:.2f})" if isinstance(conf, float) else ""
-            return _short(data["value"], 40) + score
-        return _short(data)
+        return cut(as_text(text if text is not None else params), 48)
+    if kind == "completed" and "value" in data:
+        conf = data.get("confidence")
+        score = f"  ({conf:.2f})" if isinstance(conf, float) else ""
+        return cut(as_text(data["value"]), 40) + score
     if kind == "failed":
-        return _short(f"{data.get('code', '')}: {data.get('message', '')}")
-    return _short(data)
+        return cut(f"{as_text(data.get('code', ''))}: {as_text(data.get('message', ''))}", 48)
+    return cut(as_text(data), 48)
+
+
+def _what(row: dict[str, Any]) -> Text:
+    if not row.get("readable", True):
+        reason = row.get("quarantine_reason") or "not an event"
+        return Text.assemble(("unreadable", "red"), " (", literal(reason, 60), "): ",
+                             literal(row.get("raw") or row.get("data"), 48))
+    text = literal(summary(row["kind"], stored_json(row["data"])))
+    return text.append(" (redacted)", "dim") if row["redacted"] else text
 
 
 def conversations_table(table: pa.Table) -> Table:
-    out = Table("conversation", "first", "last", "events", "primitives", "outcome", "redacted",
-                title=f"{table.num_rows} conversation(s)")
+    out = Table(title=f"{table.num_rows} conversation(s)")
+    out.add_column("conversation", overflow="fold")
+    for name in ("first", "last", "events", "primitives", "outcome", "redacted", "unreadable"):
+        out.add_column(name)
     for row in table.to_pylist():
-        out.add_row(row["conversation_id"], _time(row["first_at"]), _time(row["last_at"]),
-                    str(row["events"]), ", ".join(row["primitives"]), row["outcome"],
-                    "yes" if row["redacted"] else "")
+        out.add_row(literal(row["conversation_id"]), _time(row["first_at"]),
+                    _time(row["last_at"]), str(row["events"]),
+                    literal(", ".join(row["primitives"])), row["outcome"],
+                    "yes" if row["redacted"] else "", str(row.get("unreadable") or ""))
     return out
 
 
 def timeline_table(conversation_id: str, table: pa.Table) -> Table:
-    out = Table("+ms", "seq", "event", "what", "duration", "try", "trace id",
-                title=f"conversation {conversation_id}: {table.num_rows} event(s)")
+    out = Table("+ms", "seq", "event", "what", "duration", "try",
+                title=Text.assemble("conversation ", literal(conversation_id),
+                                    f": {table.num_rows} entr(ies)"))
+    out.add_column("trace id", overflow="fold")
     for row in table.to_pylist():
-        data = json.loads(row["data"])
-        duration = row["duration_ms"]
         seq = f"{row['seq']}" + (f".{row['sub']}" if row["sub"] else "")
-        what = summary(row["kind"], data) + (" [redacted]" if row["redacted"] else "")
-        out.add_row(f"{row['offset_ms']:.1f}", seq, row["type"], what,
-                    f"{duration:.1f} ms" if duration is not None else "", str(row["attempt"]),
-                    row["trace_id"])
+        out.add_row(_number(row["offset_ms"]), seq, literal(row["type"]), _what(row),
+                    _number(row["duration_ms"], " ms"), str(row["attempt"]),
+                    literal(row["trace_id"]))
     return out
 
 
 def generic_table(table: pa.Table, max_rows: int = 1000) -> Table:
-    out = Table(*table.column_names, title=f"{table.num_rows} row(s)")
+    out = Table(title=f"{table.num_rows} row(s)")
+    for name in table.column_names:
+        out.add_column(literal(name))
     for row in table.slice(0, max_rows).to_pylist():
-        out.add_row(*(_short(v, 60) for v in row.values()))
+        out.add_row(*(literal(v, 60) for v in row.values()))
     return out
 
 
 def print_state(console: Console, state: ConversationState) -> None:
-    console.print(f"[bold]conversation {state.conversation_id}[/]: {state.events} event(s), "
-                  f"outcome [bold]{state.outcome}[/], {_time(state.first_at)} → "
-                  f"{_time(state.last_at)}" + (f", redacted x{state.redactions}"
-                                               if state.redactions else ""))
-    asked = Table("primitive", "purpose", "params", "request id", title="asked")
+    console.print(Text.assemble(
+        ("conversation ", "bold"), literal(state.conversation_id, style="bold"),
+        f": {state.events} entr(ies), outcome ", (state.outcome, "bold"),
+        f", {_time(state.first_at)} → {_time(state.last_at)}",
+        f", redacted x{state.redactions}" if state.redactions else "",
+        f", {state.unreadable} not event(s) (unreadable)" if state.unreadable else ""))
+    asked = Table("primitive", "purpose", "params", title="asked")
+    asked.add_column("request id", overflow="fold")
     for a in state.asked:
-        asked.add_row(a.primitive, a.purpose, _short(a.params, 60), a.request_id)
+        asked.add_row(literal(a.primitive), literal(a.purpose, 60), literal(a.params, 60),
+                      literal(a.request_id))
     captured = Table("primitive", "value", "confidence", "confirm?", "try", title="captured")
     for c in state.captured:
-        captured.add_row(c.primitive, _short(c.value), f"{c.confidence:.2f}"
-                         if c.confidence is not None else "",
+        captured.add_row(literal(c.primitive), literal(c.value, 48), _confidence(c.confidence),
                          "" if c.needs_confirmation is None
-                         else "yes" if c.needs_confirmation else "no",
-                         str(c.attempt))
+                         else "yes" if c.needs_confirmation else "no", str(c.attempt))
     failed = Table("primitive", "code", "message", "try", title="failed")
     for f in state.failed:
-        failed.add_row(f.primitive, f.code, _short(f.message, 60), str(f.attempt))
+        failed.add_row(literal(f.primitive), literal(f.code), literal(f.message, 60),
+                       str(f.attempt))
     for table in (asked, captured, failed):
         if table.row_count:
             console.print(table)
     if state.pending:
-        console.print(f"pending (no result yet): {', '.join(state.pending)}")
+        console.print(Text.assemble("pending (no result yet): ",
+                                    literal(", ".join(state.pending))))
+    if state.unmatched:
+        console.print(Text.assemble("results answering no request here: ",
+                                    literal(", ".join(state.unmatched))))
+
+
+def _confidence(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else literal(value).plain
 
 
 def state_json(state: ConversationState) -> str:
@@ -121,15 +161,19 @@ def state_json(state: ConversationState) -> str:
 
 
 def print_rerun(console: Console, report: RerunReport) -> None:
-    table = Table("primitive", "params", "recorded", "now", "", title=(
-        f"rerun of {report.conversation_id} as {report.replay_conversation_id}"))
+    table = Table("primitive", "params", "recorded", "now", "", title=Text.assemble(
+        "rerun of ", literal(report.conversation_id), " as ",
+        literal(report.replay_conversation_id)))
     for c in report.comparisons:
-        table.add_row(c.primitive, _short(c.params, 40), _outcome(c.recorded), _outcome(c.now),
-                      "[green]same[/]" if c.same else "[red]DIFFERS[/]")
+        table.add_row(literal(c.primitive), literal(c.params, 40), _outcome(c.recorded),
+                      _outcome(c.now), Text("same", "green") if c.same else Text("DIFFERS", "red"))
     console.print(table)
+    if report.rejected or report.unreadable:
+        console.print(f"not re-driven: {len(report.rejected)} request(s) rejected as invalid "
+                      f"when recorded, {report.unreadable} unreadable entr(ies)")
 
 
-def _outcome(outcome: dict[str, Any] | None) -> str:
+def _outcome(outcome: dict[str, Any] | None) -> Text:
     if outcome is None:
-        return "(no result)"
-    return f"{outcome['kind']}: {summary(outcome['kind'], outcome['data'])}"
+        return Text("(no result)")
+    return literal(f"{outcome['kind']}: {summary(outcome['kind'], outcome['data'])}")

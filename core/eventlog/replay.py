@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,9 +27,9 @@ from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
-from core.errors import EventLogError, nats_errors
+from core.errors import EventLogError, InvalidConversationId, nats_errors
 from core.eventlog.schema import REDACTION_TYPE
-from orchestrator.state import ConversationState, fold
+from orchestrator.state import AnyEvent, ConversationState, Unreadable, fold
 from schemas import events, ids
 
 REPLAY_STREAM = "VC_REPLAY"
@@ -56,11 +57,11 @@ _encoder = msgspec.json.Encoder()
 
 
 def stored_bodies(table: pa.Table) -> list[tuple[dict[str, Any], bytes]]:
-    """(row, event JSON) per decodable logged row, in log order."""
+    """(row, event JSON) per logged row that is an event (``readable``), in log order."""
     out = []
     for row in table.to_pylist():
-        if row["raw"] is not None:
-            continue  # a body that never decoded is not an event
+        if not row["readable"]:
+            continue  # undecodable, quarantined, or its body disagrees with its subject
         body = _encoder.encode(Stored(
             type=row["type"], id=row["id"], conversation_id=row["conversation_id"],
             trace_id=row["trace_id"], causation_id=row["causation_id"],
@@ -71,23 +72,39 @@ def stored_bodies(table: pa.Table) -> list[tuple[dict[str, Any], bytes]]:
     return out
 
 
-def to_events(bodies: Iterable[bytes]) -> list[events.Event | events.EnvelopeOnly]:
-    """Typed events where the type is registered here; envelopes otherwise."""
-    found: list[events.Event | events.EnvelopeOnly] = []
-    for body in bodies:
-        try:
-            found.append(events.decode(body))
-        except msgspec.MsgspecError:
-            found.append(events.decode_envelope(body))
+def to_event(body: bytes) -> events.Event | events.EnvelopeOnly | None:
+    """The typed event where its type is registered here, else its envelope; ``None`` for
+    a body that decodes as neither (a readable row should not be one)."""
+    try:
+        return events.decode(body)
+    except msgspec.MsgspecError:
+        pass
+    try:
+        return events.decode_envelope(body)
+    except msgspec.MsgspecError:
+        return None
+
+
+def to_events(bodies: Iterable[bytes]) -> list[AnyEvent]:
+    return [to_event(body) or Unreadable() for body in bodies]
+
+
+def logged_entries(table: pa.Table) -> list[AnyEvent]:
+    """The fold's input from ``conversation_events`` rows: events, and :class:`Unreadable`
+    for rows that are not events (so both views of the log count the same entries)."""
+    readable = table.column("readable").to_pylist()
+    bodies = table.column("body").to_pylist()
+    times = table.column("occurred_at")  # read only for the rare rows that are not events
+    found: list[AnyEvent] = []
+    for i, (ok, body) in enumerate(zip(readable, bodies, strict=True)):
+        event = to_event(body.encode()) if ok else None
+        found.append(Unreadable(at=times[i].as_py()) if event is None else event)
     return found
 
 
 def replay_state(table: pa.Table, conversation_id: str) -> ConversationState:
-    """Fold the logged events (``conversation_events``) of one conversation."""
-    undecodable = table.column("raw").is_null().to_pylist()
-    bodies = table.column("body").to_pylist()
-    return fold(to_events(b.encode() for b, ok in zip(bodies, undecodable, strict=True) if ok),
-                conversation_id)
+    """Fold the logged entries (``conversation_events``) of one conversation."""
+    return fold(logged_entries(table), conversation_id)
 
 
 # --- rerun -----------------------------------------------------------------------
@@ -111,6 +128,10 @@ class RerunReport:
     conversation_id: str
     replay_conversation_id: str
     comparisons: list[Comparison] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """Recorded requests answered ``INVALID_PARAMS`` (dead-lettered): not re-driven."""
+    unreadable: int = 0
+    """Logged entries that are not events (never requests): not re-driven."""
 
     @property
     def differs(self) -> bool:
@@ -122,7 +143,8 @@ class RerunReport:
                 "differs": self.differs,
                 "requests": [{"request_id": c.request_id, "primitive": c.primitive,
                               "params": c.params, "recorded": c.recorded, "now": c.now,
-                              "same": c.same} for c in self.comparisons]}
+                              "same": c.same} for c in self.comparisons],
+                "rejected_not_rerun": self.rejected, "unreadable_not_rerun": self.unreadable}
 
 
 def check_rerunnable(table: pa.Table, conversation_id: str) -> None:
@@ -139,8 +161,8 @@ def new_run_id() -> str:
 
 def replay_conversation_id(run: str, conversation_id: str) -> str:
     candidate = f"replay-{run}-{conversation_id}"
-    if len(candidate) <= 128:
-        return candidate
+    with contextlib.suppress(InvalidConversationId):
+        return subjects.check_conversation_id(candidate)
     return f"replay-{run}-{hashlib.sha256(conversation_id.encode()).hexdigest()[:32]}"
 
 
@@ -150,16 +172,29 @@ def _outcome(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"kind": row["type"].rpartition(".")[2], "data": msgspec.json.decode(row["data"])}
 
 
+REJECTED = "INVALID_PARAMS"
+"""The code of a request the worker refused (dead-lettered): re-driving it re-sends bad input."""
+
+
 async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
                 timeout: float = 30.0) -> RerunReport:
-    """Re-drive the recorded requests of one conversation and compare the answers."""
+    """Re-drive the recorded requests of one conversation and compare the answers.
+
+    Which requests there were and which result answered each is the fold's
+    (:func:`replay_state`): entries that are not events are never requests, and a
+    request answered ``INVALID_PARAMS`` is not re-sent.
+    """
     check_rerunnable(table, conversation_id)
-    rows = [r for r, _ in stored_bodies(table)]
-    requests = [r for r in rows if r["type"].endswith(".requested")]
-    results = {r["causation_id"]: r for r in rows
-               if r["type"].endswith((".completed", ".failed")) and r["causation_id"]}
+    rows = {r["id"]: r for r, _ in stored_bodies(table)}
+    state = replay_state(table, conversation_id)
+    results = {c.request_id: rows[c.result_id] for c in state.captured}
+    results |= {f.request_id: rows[f.result_id] for f in state.failed}
+    rejected = [f.request_id for f in state.failed if f.code == REJECTED]
+    skip = set(rejected)
+    requests = [rows[a.request_id] for a in state.asked if a.request_id not in skip]
     target = replay_conversation_id(run, conversation_id)
-    report = RerunReport(conversation_id, target)
+    report = RerunReport(conversation_id, target, rejected=rejected,
+                         unreadable=state.unreadable)
     answers = await _drive(bus, requests, target, run, timeout)
     for request in requests:
         data = msgspec.json.decode(request["data"])

@@ -9,6 +9,7 @@ import json
 import pyarrow as pa
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
 from core.bus import Bus
 from core.errors import EventLogError
@@ -37,8 +38,8 @@ async def rerun_one(table: pa.Table, conversation_id: str, url: str, do_rerun: b
             code = 1 if report.differs else 0
             if not as_json:
                 render.print_rerun(console, report)
-                console.print("[red]results differ[/]" if report.differs
-                              else "[green]no difference[/]")
+                console.print(Text("results differ", "red") if report.differs
+                              else Text("no difference", "green"))
         if as_json:
             print(render.dumps(out))
         return code

@@ -19,8 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from core import subjects
+from orchestrator.state import NO_REQUESTS, OUTCOME_RULE
+from orchestrator.state import REDACTION_TYPE as REDACTION_TYPE
+
 DB_FILE = "eventlog.duckdb"
-REDACTION_TYPE = "eventlog.redacted"
 
 COLUMNS: list[tuple[str, str, pa.DataType]] = [
     ("pos", "BIGINT NOT NULL", pa.int64()),
@@ -64,11 +67,28 @@ DDL = [
     "head VARCHAR NOT NULL, last_pos BIGINT NOT NULL, events BIGINT NOT NULL)",
 ]
 
-_EVENT_COLUMNS = ", ".join(n for n in NAMES if n not in ("raw",))
+READABLE = (f"(raw IS NULL AND NOT contains(conversation_id, '.') AND subject = "
+            f"'{subjects.EVENT_PREFIX}.' || conversation_id || '.' || type)")
+"""A row is an event of its conversation (the fold's input) when it decoded and its
+subject agrees with its body (:func:`core.subjects.body_mismatch`); other rows are
+counted as entries of their conversation, never as requests or results."""
+
+
+def _outcome_case() -> str:
+    """The conversation outcome as SQL, from the fold's own rule (``orchestrator.state``)."""
+    whens = " ".join(f"WHEN coalesce(any_value(a.{fact}), false) THEN '{outcome}'"
+                     for outcome, fact in OUTCOME_RULE)
+    return f"CASE {whens} ELSE '{NO_REQUESTS}' END"
+
+
 VIEWS = [
-    f"CREATE OR REPLACE VIEW events AS SELECT {_EVENT_COLUMNS}, raw IS NOT NULL AS undecodable "
-    "FROM log_events",
-    """CREATE OR REPLACE VIEW primitive_executions AS
+    f"CREATE OR REPLACE VIEW events AS SELECT *, raw IS NOT NULL AS undecodable, "
+    f"{READABLE} AS readable FROM log_events",
+    f"""CREATE OR REPLACE VIEW primitive_executions AS
+    WITH entries AS (SELECT seq, sub, id, source, kind, conversation_id, trace_id, causation_id,
+                            occurred_at, attempt, data FROM log_events WHERE {READABLE}),
+    requests AS (SELECT * FROM entries WHERE kind = 'requested'),
+    results AS (SELECT * FROM entries WHERE kind IN ('completed', 'failed'))
     SELECT q.conversation_id, q.source AS primitive, q.id AS request_id, q.seq AS request_seq,
            q.trace_id, q.occurred_at AS requested_at,
            json_extract_string(q.data, '$.purpose') AS purpose,
@@ -76,30 +96,29 @@ VIEWS = [
            coalesce(r.kind, 'pending') AS outcome, r.attempt,
            json_extract_string(r.data, '$.code') AS failure_code,
            (epoch_us(r.occurred_at) - epoch_us(q.occurred_at)) / 1000.0 AS duration_ms
-    FROM log_events q
-    LEFT JOIN log_events r ON r.causation_id = q.id AND r.kind IN ('completed', 'failed')
-    WHERE q.kind = 'requested'""",
-    """CREATE OR REPLACE VIEW conversations AS
+    FROM requests q
+    LEFT JOIN results r ON r.causation_id = q.id AND r.conversation_id = q.conversation_id
+        AND (r.seq > q.seq OR (r.seq = q.seq AND r.sub > q.sub))
+    QUALIFY row_number() OVER (PARTITION BY q.id ORDER BY r.seq, r.sub) = 1""",
+    f"""CREATE OR REPLACE VIEW conversations AS
     WITH per_primitive AS (
         SELECT conversation_id, primitive, count(*) AS n,
+               bool_or(outcome = 'pending') AS unanswered,
                arg_max(outcome, request_seq) AS last_outcome
         FROM primitive_executions GROUP BY ALL),
-    agg AS (
+    a AS (
         SELECT conversation_id, list(primitive ORDER BY primitive) AS primitives,
-               sum(n)::BIGINT AS requests, bool_or(last_outcome = 'pending') AS open,
-               bool_or(last_outcome = 'failed') AS failed
+               sum(n)::BIGINT AS requests, bool_or(unanswered) AS unanswered,
+               bool_or(last_outcome = 'failed') AS latest_failed, true AS asked
         FROM per_primitive GROUP BY ALL)
     SELECT e.conversation_id, min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
            count(*) AS events, coalesce(any_value(a.primitives), []) AS primitives,
-           coalesce(any_value(a.requests), 0) AS requests,
-           CASE WHEN any_value(a.open) THEN 'open' WHEN any_value(a.failed) THEN 'failed'
-                WHEN any_value(a.requests) IS NULL THEN 'no requests' ELSE 'completed' END
-               AS outcome,
-           bool_or(e.type = 'eventlog.redacted') AS redacted
-    FROM log_events e LEFT JOIN agg a USING (conversation_id)
+           coalesce(any_value(a.requests), 0) AS requests, {_outcome_case()} AS outcome,
+           coalesce(bool_or({READABLE} AND e.type = '{REDACTION_TYPE}'), false) AS redacted,
+           count(*) FILTER (WHERE NOT {READABLE}) AS unreadable
+    FROM log_events e LEFT JOIN a USING (conversation_id)
     GROUP BY e.conversation_id""",
 ]
-
 
 
 def to_arrow(rows: list[dict[str, Any]], logged_us: int) -> pa.Table:

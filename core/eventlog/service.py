@@ -30,7 +30,7 @@ from nats.aio.subscription import Subscription
 
 from core import subjects
 from core.errors import VoiceCoreError
-from core.eventlog import reading
+from core.eventlog import db, reading
 from schemas import ids
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ class LogService:
         return self.data_dir / SERVICE_FILE
 
     async def start(self) -> None:
+        # Queries run on cursors of the sink's own database: lock it down first (on the
+        # writer thread, between batches), so a user's SQL cannot reach files or settings.
+        await self.sink.db.write(db.lock_down, self.sink.db.store.con)
         nc = self.sink.bus.nc
         self._sub = await nc.subscribe(self.subject, cb=self._on_request)
         url = self.sink.nats_url or _connected_url(nc)
@@ -117,15 +120,13 @@ class LogService:
             log.warning("event log: reply not sent: %s", exc)
 
     async def _run(self, op: str, args: dict[str, Any]) -> tuple[str, bytes]:
-        db = self.sink.db
+        database = self.sink.db
         if op == "redact":
             return "json", msgspec.json.encode(await self.redact(**args))
+        result = await database.read(reading.answer, op, args)
         if op in reading.JSON_OPS:
-            result = await db.read(lambda cur: reading.JSON_OPS[op](cur, **args))
             return "json", msgspec.json.encode(result)
-        if op not in reading.OPS:
-            raise ValueError(f"unknown event log operation {op!r}")
-        table = await db.read(lambda cur: reading.OPS[op](cur, **args))
+        table: pa.Table = result
         body = to_ipc(table)
         if len(body) <= self.sink.bus.nc.max_payload - 8192:
             return "arrow", body
