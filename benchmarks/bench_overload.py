@@ -66,7 +66,7 @@ async def burst_through_bridge(execute: Any, n: int, seconds: float, deadline_s:
         try:
             await execute(call_request(f"burst-{i}", seconds), timeout=deadline_s)
         except grpc.aio.AioRpcError as exc:
-            return exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            return bool(exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED)
         return False
 
     return sum(await asyncio.gather(*(one(i) for i in range(n))))
