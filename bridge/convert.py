@@ -1,4 +1,12 @@
-"""Conversions between protobuf messages and voicecore's Python/JSON values."""
+"""Conversions between protobuf messages and voicecore's Python/JSON values.
+
+A stored message is only shown as an event when it reads as one: its envelope
+decodes within the schema's bounds, its body agrees with its subject, and its
+``data`` fits in a ``google.protobuf.Struct`` that every protobuf parser accepts
+(and, for StreamEvents, the whole event in what a gRPC client receives by default).
+Anything else is :class:`Unreadable`, with a bounded reason that never quotes the
+message's content.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,22 @@ import msgspec
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from bridge._proto import voice_core_pb2 as pb
+from core import subjects
 from schemas import events
+from schemas.limits import check_depth
 
 _MAX_SAFE_INT = 2**53
+MAX_STRUCT_DEPTH = 32
+"""Deepest JSON the bridge turns into a Struct. Each JSON object level costs three
+protobuf message levels and protobuf parsers stop at 100, so from ~35 levels on a
+client could not even parse the message it was sent."""
+MAX_EVENT_BYTES = 1024 * 1024
+"""Largest ``Event`` StreamEvents sends (NATS's default max payload; gRPC clients refuse
+more than 4 MiB by default, and an event they cannot receive would end their stream)."""
+
+
+class Unreadable(ValueError):
+    """A stored message that is not an event the bridge can show (why, in one line)."""
 
 
 def from_value(value: struct_pb2.Value) -> Any:
@@ -55,13 +76,32 @@ def timestamp_to_datetime(ts: timestamp_pb2.Timestamp) -> dt.datetime:
     return ts.ToDatetime(tzinfo=dt.UTC)
 
 
-def event_message(subject: str, sequence: int, body: bytes) -> pb.Event | None:
-    """The proto ``Event`` for one stored message (``None`` when it is not an event)."""
+def read_stored(subject: str, body: bytes) -> tuple[events.EnvelopeOnly, Any]:
+    """The envelope and decoded ``data`` of a stored message; raises :class:`Unreadable`."""
     try:
         env = events.decode_envelope(body)
+        check_depth(bytes(env.data), MAX_STRUCT_DEPTH)
         data = msgspec.json.decode(env.data)
-    except msgspec.MsgspecError:
-        return None
+    except msgspec.MsgspecError as exc:
+        raise Unreadable(f"not a readable event: {_bounded(str(exc))}") from None
+    mismatch = subjects.body_mismatch(subject, env.conversation_id, env.type)
+    if mismatch is not None:
+        raise Unreadable(mismatch)
+    return env, data
+
+
+def fill_data(target: struct_pb2.Struct, data: Any) -> None:
+    """:func:`fill_struct` for stored data; :class:`Unreadable` when a Struct cannot hold it."""
+    try:
+        fill_struct(target, data)
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a 400-digit integer
+        raise Unreadable(f"data does not fit a google.protobuf.Struct: "
+                         f"{type(exc).__name__}") from None
+
+
+def event_message(subject: str, sequence: int, body: bytes) -> pb.Event:
+    """The proto ``Event`` for one stored message; raises :class:`Unreadable`."""
+    env, data = read_stored(subject, body)
     message = pb.Event(
         id=env.id,
         type=env.type,
@@ -71,6 +111,16 @@ def event_message(subject: str, sequence: int, body: bytes) -> pb.Event | None:
         trace_id=env.trace_id,
         causation_id=env.causation_id or "",
     )
-    set_timestamp(message.occurred_at, env.occurred_at)
-    fill_struct(message.data, data)
+    try:
+        set_timestamp(message.occurred_at, env.occurred_at)
+    except (ValueError, OverflowError):
+        raise Unreadable("occurred_at is outside google.protobuf.Timestamp's range") from None
+    fill_data(message.data, data)
+    size = message.ByteSize()
+    if size > MAX_EVENT_BYTES:
+        raise Unreadable(f"event is {size} bytes (StreamEvents sends at most {MAX_EVENT_BYTES})")
     return message
+
+
+def _bounded(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

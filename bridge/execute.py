@@ -5,14 +5,23 @@ Outcomes of the primitive are answered with gRPC OK and ``success=false``
 ``PRIMITIVE_FAILED``); problems with the call itself raise :class:`CallError`,
 which the server turns into a gRPC status.
 
-Params that do not validate against the primitive's typed params are answered
-with ``INVALID_PARAMS`` at once and **not published**: no event is stored for a
-request no worker could run.
+Every field is bounded first (:mod:`bridge.limits`, ``INVALID_ARGUMENT``). Params
+that do not validate against the primitive's typed params are answered with
+``INVALID_PARAMS`` at once and **not published**: no event is stored for a request
+no worker could run.
+
+A result answers a call only when it is that call's result: found under the
+call's result id *and* on the call's conversation, with a body that agrees with
+its subject and names the call's request as its cause. Anything else carrying
+that id (a forgery on another conversation's subject, a body of another type) is
+ignored and the call keeps waiting for the real one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,23 +30,26 @@ from typing import Any, get_type_hints
 import grpc
 import msgspec
 
-from bridge import convert
+from bridge import convert, limits
 from bridge._proto import voice_core_pb2 as pb
 from bridge.errors import CallError
-from bridge.reader import find_stored
+from bridge.reader import Stored, find_stored
 from bridge.router import ResultsRouter
 from bridge.tracecontext import server_span
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, BusUnavailable, InvalidConversationId
+from core.errors import BusError, BusUnavailable
 from core.presence import PresenceTracker
 from core.primitive import Primitive
 from schemas import events, ids
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_S = 30.0
 MAX_TIMEOUT_S = 300.0
 """``timeout_seconds`` above this is cut to it (5 minutes)."""
+_LATEST_DEADLINE_S = 365 * 24 * 3600.0
 
 
 _data_types: dict[str, Any] = {}
@@ -58,6 +70,7 @@ class Call:
     started: float
     trace_id: str
     conversation_id: str
+    primitive: str = ""
     request_id: str = ""
     result_id: str = ""
 
@@ -79,10 +92,44 @@ class Call:
             metadata=pb.ExecutionMetadata(state=state),
         )
 
-    def answer(self, body: bytes) -> pb.ExecutePrimitiveResponse:
-        """The response for a stored result event."""
-        env = events.decode_envelope(body)
-        data = msgspec.json.decode(env.data)
+    def own(self, subject: str, body: bytes) -> tuple[events.EnvelopeOnly, Any]:
+        """Our request or result event read from a message; :class:`convert.Unreadable` if
+        it is not one (unreadable, subject and body disagree, another conversation's...)."""
+        env, data = convert.read_stored(subject, body)
+        if env.conversation_id != self.conversation_id:
+            raise convert.Unreadable("on another conversation's subject")
+        if env.id == self.request_id and env.type == f"{self.primitive}.requested":
+            return env, data
+        if env.id != self.result_id or env.causation_id != self.request_id \
+                or env.type not in (f"{self.primitive}.completed", f"{self.primitive}.failed"):
+            raise convert.Unreadable("not the result of this call's request")
+        return env, data
+
+    def is_own(self, stored: Stored) -> bool:
+        """Whether a message found by our request's or result's id is that event (and a
+        result can be answered)."""
+        try:
+            env, _ = self.own(stored.subject, stored.data)
+            if env.id == self.result_id:
+                self.answer(stored.subject, stored.data)
+        except convert.Unreadable:
+            return False
+        return True
+
+    def read_result(self, subject: str, body: bytes) -> pb.ExecutePrimitiveResponse | None:
+        """The response when ``body`` is this call's result, else ``None`` (and keep waiting)."""
+        try:
+            return self.answer(subject, body)
+        except convert.Unreadable as exc:
+            log.warning("ExecutePrimitive: ignored a message carrying result id %s: %s",
+                        self.result_id, exc)
+            return None
+
+    def answer(self, subject: str, body: bytes) -> pb.ExecutePrimitiveResponse:
+        """The response for this call's stored result event; raises :class:`convert.Unreadable`."""
+        env, data = self.own(subject, body)
+        if env.id != self.result_id:
+            raise convert.Unreadable("the request, not its result")
         md = pb.ExecutionMetadata(retry_count=max(env.attempt - 1, 0), result_event_id=env.id)
         if env.type.endswith(".completed"):
             md.state = "completed"
@@ -90,7 +137,7 @@ class Call:
             if isinstance(confidence, int | float):
                 md.confidence = float(confidence)
             resp = self.response(success=True, metadata=md)
-            convert.fill_struct(resp.data, data)
+            convert.fill_data(resp.data, data)
             return resp
         failure = data if isinstance(data, dict) else {}
         code = str(failure.get("code", "PRIMITIVE_FAILED"))
@@ -114,25 +161,21 @@ class Executor:
                       metadata: Mapping[str, str],
                       time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
         """Answer one call; ``trace_id`` comes from :func:`bridge.tracecontext.resolve_trace_id`."""
+        params = limits.check_execute(req)
         call = Call(started=time.perf_counter(), trace_id=trace_id,
                     conversation_id=self._conversation(req))
         with server_span("ExecutePrimitive", trace_id, metadata):
-            return await self._execute(req, call, time_remaining)
+            return await self._execute(req, params, call, time_remaining)
 
-    def _conversation(self, req: pb.ExecutePrimitiveRequest) -> str:
-        if not req.objective_type:
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT, "objective_type is required")
-        if not req.conversation_id:
-            if req.idempotency_key:
-                raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
-                                "idempotency_key needs a conversation_id")
-            return f"bridge-{ids.uuid7().replace('-', '')}"
-        try:
-            return subjects.check_conversation_id(req.conversation_id)
-        except InvalidConversationId as exc:
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+    @staticmethod
+    def _conversation(req: pb.ExecutePrimitiveRequest) -> str:
+        if req.conversation_id:
+            return req.conversation_id  # checked by limits.check_execute
+        if req.idempotency_key:
+            raise limits.invalid("idempotency_key needs a conversation_id")
+        return f"bridge-{ids.uuid7().replace('-', '')}"
 
-    async def _execute(self, req: pb.ExecutePrimitiveRequest, call: Call,
+    async def _execute(self, req: pb.ExecutePrimitiveRequest, params: dict[str, Any], call: Call,
                        time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
         if not self.bus.nc.is_connected:
             raise CallError(grpc.StatusCode.UNAVAILABLE, "NATS unavailable: not connected")
@@ -146,18 +189,21 @@ class Executor:
         timeout = self._timeout(req.timeout_seconds)
         caller_bound = time_remaining is not None and time_remaining < timeout
         wait = min(timeout, time_remaining) if time_remaining is not None else timeout
+        fields: dict[str, Any] = {"params": params, "purpose": req.purpose, "timeout_s": timeout}
+        if time_remaining is not None:  # a worker picking it up after this answers TIMEOUT
+            fields["deadline"] = deadline_in(time_remaining)
         try:
-            data = msgspec.convert(
-                {"params": convert.from_struct(req.params), "purpose": req.purpose,
-                 "timeout_s": timeout}, request_data_type(prim))
+            data = msgspec.convert(fields, request_data_type(prim))
         except msgspec.ValidationError as exc:
-            return call.failure("INVALID_PARAMS", f"{prim.name}: {exc}")
+            return call.failure("INVALID_PARAMS",
+                                f"{prim.name}: {limits.invalid_params(exc, params)}")
+        call.primitive = prim.name
         call.request_id = (_idempotent_id(call.conversation_id, req.idempotency_key)
                            if req.idempotency_key else ids.uuid7())
         call.result_id = ids.derive_id(call.request_id, "result")
         request = events.new_event(prim.requested, conversation_id=call.conversation_id,
                                    trace_id=call.trace_id, data=data, event_id=call.request_id)
-        fut = self.router.expect(call.result_id)
+        fut = self.router.expect(call.result_id, call.read_result)
         try:
             return await self._publish_and_wait(call, request, fut, wait, caller_bound,
                                                 bool(req.idempotency_key))
@@ -169,13 +215,14 @@ class Executor:
         return min(timeout, self.max_timeout_s)
 
     async def _publish_and_wait(self, call: Call, request: events.Event,
-                                fut: asyncio.Future[Any], wait: float, caller_bound: bool,
+                                fut: asyncio.Future[pb.ExecutePrimitiveResponse], wait: float,
+                                caller_bound: bool,
                                 idempotent: bool) -> pb.ExecutePrimitiveResponse:
         try:
             if idempotent:
                 stored = await self._lookup(call, {call.request_id, call.result_id})
                 if call.result_id in stored:
-                    return call.answer(stored[call.result_id])
+                    return call.answer(*stored[call.result_id])
                 if call.request_id not in stored:
                     await self.bus.publish(request)
             else:
@@ -185,10 +232,9 @@ class Executor:
         except BusError as exc:
             raise CallError(grpc.StatusCode.INTERNAL, str(exc)) from exc
         try:
-            msg = await asyncio.wait_for(fut, wait)
+            return await asyncio.wait_for(fut, wait)
         except TimeoutError:
             return await self._timed_out(call, wait, caller_bound)
-        return call.answer(msg.data)
 
     async def _timed_out(self, call: Call, wait: float,
                          caller_bound: bool) -> pb.ExecutePrimitiveResponse:
@@ -202,14 +248,22 @@ class Executor:
             except BusError:
                 stored = {}
             if call.result_id in stored:
-                return call.answer(stored[call.result_id])
+                return call.answer(*stored[call.result_id])
         return call.failure("TIMEOUT", f"no result in {wait:g}s", retryable=True,
                             state="timeout")
 
-    async def _lookup(self, call: Call, wanted: set[str]) -> dict[str, bytes]:
+    async def _lookup(self, call: Call, wanted: set[str]) -> dict[str, tuple[str, bytes]]:
+        """Our stored request/result by id (subject, body); messages merely carrying the id
+        are passed over."""
         found = await find_stored(self.bus, [subjects.conversation_filter(call.conversation_id)],
-                                  wanted)
-        return {msg_id: stored.data for msg_id, stored in found.items()}
+                                  wanted, accept=call.is_own)
+        return {msg_id: (stored.subject, stored.data) for msg_id, stored in found.items()}
+
+
+def deadline_in(seconds: float) -> dt.datetime:
+    """The absolute UTC time ``seconds`` from now, at most a year: a gRPC deadline may be
+    thousands of years away, past what a datetime holds."""
+    return events.now() + dt.timedelta(seconds=min(seconds, _LATEST_DEADLINE_S))
 
 
 def _idempotent_id(conversation_id: str, key: str) -> str:

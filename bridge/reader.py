@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
@@ -184,8 +184,10 @@ class _Lost(Exception):
 
 
 async def find_stored(bus: Bus, filters: list[str], wanted: set[str],
-                      start: StartAt | None = None) -> dict[str, Stored]:
-    """Stored messages on ``filters`` whose ``Nats-Msg-Id`` is in ``wanted`` (a bounded scan)."""
+                      start: StartAt | None = None,
+                      accept: Callable[[Stored], bool] = lambda _: True) -> dict[str, Stored]:
+    """The first stored message on ``filters`` per ``Nats-Msg-Id`` in ``wanted`` for which
+    ``accept`` holds (a bounded scan: the header alone proves nothing)."""
     reader = StreamReader(bus, filters, start or StartAt(sequence=1), batch=512)
     found: dict[str, Stored] = {}
     try:
@@ -197,7 +199,7 @@ async def find_stored(bus: Bus, filters: list[str], wanted: set[str],
             if stored is None:
                 raise BusError("NATS unavailable: stored-result lookup lost its consumer")
             msg_id = stored.headers.get(subjects.HEADER_MSG_ID, "")
-            if msg_id in wanted:
+            if msg_id in wanted and msg_id not in found and accept(stored):
                 found[msg_id] = stored
             if stored.pending == 0:
                 break

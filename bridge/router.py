@@ -6,12 +6,19 @@ header lookup, without decoding the bodies of other calls' results. Each call
 registers its future *before* publishing its request, and removes it when it is
 answered or gives up: a late result finds no future and is ignored (it is still an
 event in the stream). Several bridges each see every result and keep only theirs.
+
+The header is only a hint: a call registers with a ``read`` function that turns
+the message into its answer, or ``None`` when the message is not really its
+result (see ``bridge.execute.Call.read_result``); such a message is dropped and
+the call keeps waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -19,13 +26,17 @@ from nats.aio.subscription import Subscription
 
 from core import subjects
 
+T = TypeVar("T")
+Reader = Callable[[str, bytes], Any]
+"""``(subject, body) -> answer``, or ``None`` when the message is not the awaited result."""
+
 RESULT_SUBJECTS = (f"{subjects.EVENT_PREFIX}.*.*.completed", f"{subjects.EVENT_PREFIX}.*.*.failed")
 
 
 class ResultsRouter:
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
-        self._waiting: dict[str, list[asyncio.Future[Msg]]] = {}
+        self._waiting: dict[str, list[tuple[asyncio.Future[Any], Reader]]] = {}
         self._subs: list[Subscription] = []
 
     async def start(self) -> None:
@@ -40,8 +51,8 @@ class ResultsRouter:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         self._subs.clear()
-        for futures in self._waiting.values():
-            for fut in futures:
+        for waiters in self._waiting.values():
+            for fut, _ in waiters:
                 fut.cancel()
         self._waiting.clear()
 
@@ -49,25 +60,31 @@ class ResultsRouter:
     def waiting(self) -> int:
         return sum(len(f) for f in self._waiting.values())
 
-    def expect(self, result_id: str) -> asyncio.Future[Msg]:
-        fut: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(result_id, []).append(fut)
+    def expect(self, result_id: str, read: Callable[[str, bytes], T | None]
+               ) -> asyncio.Future[T]:
+        """A future set to ``read(subject, body)`` of the first message with ``result_id``
+        for which that is not ``None``."""
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(result_id, []).append((fut, read))
         return fut
 
-    def forget(self, result_id: str, fut: asyncio.Future[Msg]) -> None:
-        futures = self._waiting.get(result_id)
-        if futures is None:
+    def forget(self, result_id: str, fut: asyncio.Future[Any]) -> None:
+        waiters = self._waiting.get(result_id)
+        if waiters is None:
             return
-        with contextlib.suppress(ValueError):
-            futures.remove(fut)
-        if not futures:
+        waiters[:] = [w for w in waiters if w[0] is not fut]
+        if not waiters:
             del self._waiting[result_id]
 
     async def _on_result(self, msg: Msg) -> None:
         headers = msg.headers
         if not headers:
             return
-        futures = self._waiting.pop(headers.get(subjects.HEADER_MSG_ID, ""), None)
-        for fut in futures or ():
-            if not fut.done():
-                fut.set_result(msg)
+        result_id = headers.get(subjects.HEADER_MSG_ID, "")
+        for fut, read in list(self._waiting.get(result_id, ())):
+            if fut.done():
+                continue
+            answer = read(msg.subject, msg.data)
+            if answer is not None:
+                fut.set_result(answer)
+                self.forget(result_id, fut)

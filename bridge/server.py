@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -30,6 +30,7 @@ from bridge._proto import voice_core_pb2 as pb
 from bridge.errors import CallError
 from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
 from bridge.health import SERVICE_NAME, Health
+from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
 from bridge.router import ResultsRouter
 from bridge.streaming import stream_events
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
@@ -38,6 +39,7 @@ from core.errors import ConfigError
 from core.presence import PresenceTracker
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 STREAM_READY_HEADER = "vc-stream-ready"
 """StreamEvents sends it as initial metadata once its consumer exists (live starts there)."""
@@ -84,10 +86,11 @@ class VoiceCoreService:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                 "missing or wrong 'authorization: Bearer <token>' metadata")
 
-    async def execute_primitive(self, request: pb.ExecutePrimitiveRequest,
+    async def execute_primitive(self, request: pb.ExecutePrimitiveRequest | Malformed,
                                 context: Any) -> pb.ExecutePrimitiveResponse:
         metadata = metadata_of(context)
         await self._authorize(context, metadata)
+        request = await _parsed(request, context)
         try:
             trace_id = resolve_trace_id(request.trace_id, metadata)
             context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
@@ -97,9 +100,10 @@ class VoiceCoreService:
             await context.abort(exc.code, str(exc))
             raise  # unreachable: abort raises
 
-    async def stream_events(self, request: pb.StreamEventsRequest,
+    async def stream_events(self, request: pb.StreamEventsRequest | Malformed,
                             context: Any) -> AsyncIterator[pb.Event]:
         await self._authorize(context, metadata_of(context))
+        request = await _parsed(request, context)
 
         async def ready() -> None:
             await context.send_initial_metadata(((STREAM_READY_HEADER, "1"),))
@@ -127,26 +131,35 @@ class VoiceCoreService:
                 await _cancel(step)
             await events.aclose()
 
-    async def health_check(self, request: pb.HealthCheckRequest,
+    async def health_check(self, request: pb.HealthCheckRequest | Malformed,
                            context: Any) -> pb.HealthCheckResponse:
         await self._authorize(context, metadata_of(context))
+        await _parsed(request, context)
         return await self.health.check()
 
     def handler(self) -> Any:
         return grpc.method_handlers_generic_handler(SERVICE_NAME, {
             "ExecutePrimitive": grpc.unary_unary_rpc_method_handler(
                 self.execute_primitive,
-                request_deserializer=pb.ExecutePrimitiveRequest.FromString,
+                request_deserializer=parser(pb.ExecutePrimitiveRequest),
                 response_serializer=pb.ExecutePrimitiveResponse.SerializeToString),
             "StreamEvents": grpc.unary_stream_rpc_method_handler(
                 self.stream_events,
-                request_deserializer=pb.StreamEventsRequest.FromString,
+                request_deserializer=parser(pb.StreamEventsRequest),
                 response_serializer=pb.Event.SerializeToString),
             "HealthCheck": grpc.unary_unary_rpc_method_handler(
                 self.health_check,
-                request_deserializer=pb.HealthCheckRequest.FromString,
+                request_deserializer=parser(pb.HealthCheckRequest),
                 response_serializer=pb.HealthCheckResponse.SerializeToString),
         })
+
+
+async def _parsed(request: M | Malformed, context: Any) -> M:
+    """The request, or INVALID_ARGUMENT when its bytes did not parse (see ``limits.parser``)."""
+    if isinstance(request, Malformed):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
+        raise AssertionError("unreachable: abort raises")
+    return request
 
 
 async def _cancel(future: asyncio.Future[Any]) -> None:
@@ -206,7 +219,8 @@ async def serve_bridge(bus: Bus, addr: str,
     executor = Executor(bus, router, presence, default_timeout_s=options.default_timeout_s,
                         max_timeout_s=options.max_timeout_s)
     health = Health(bus, presence, _version())
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0),
+                                      ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
     service = VoiceCoreService(bus, executor, health, options.token)
     server.add_generic_rpc_handlers((service.handler(),))
     health_pb2_grpc.add_HealthServicer_to_server(health.standard, server)

@@ -3,50 +3,67 @@
 Filters: ``conversation_id`` and ``event_types`` become subject filters on the
 consumer (``vc.ev.<conversation|*>.<source>.<event>``), so JetStream filters
 them; ``trace_id`` is not in the subject, so the bridge filters on the envelope.
+Every filter is checked first (:mod:`bridge.limits`): a filter nothing can match
+would otherwise be a call that waits forever.
+
+A stored message that is not a readable event (see :mod:`bridge.convert`: not
+decodable, out of the schema's bounds, body disagreeing with its subject, data
+too deep or too big to send) is **skipped**: the client sees a gap in
+``sequence`` there and the stream goes on. The proto has no field to mark such
+a message with, and a mark dressed as an event would mislead every client that
+reads ``type``; the event log keeps the message itself.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import grpc
 
-from bridge import convert
+from bridge import convert, limits
 from bridge._proto import voice_core_pb2 as pb
 from bridge.errors import CallError
-from bridge.reader import StartAt, StreamReader
+from bridge.reader import StartAt, Stored, StreamReader
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, InvalidConversationId
+from core.errors import BusError
+
+log = logging.getLogger(__name__)
 
 _EVENT_TYPE = re.compile(r"([a-z][a-z0-9_]{0,63}|\*)\.([a-z][a-z0-9_]{0,63}|\*)")
 
 
 def subject_filters(req: pb.StreamEventsRequest) -> list[str]:
-    conversation = "*"
-    if req.conversation_id:
-        try:
-            conversation = subjects.check_conversation_id(req.conversation_id)
-        except InvalidConversationId as exc:
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+    conversation = limits.check_conversation(req.conversation_id) \
+        if req.conversation_id else "*"
     prefix = f"{subjects.EVENT_PREFIX}.{conversation}"
     if not req.event_types:
         return [f"{prefix}.>"]
     filters: list[str] = []
     for event_type in req.event_types:
         if not _EVENT_TYPE.fullmatch(event_type):
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
-                            f"event type {event_type!r}: use <source>.<event> "
-                            "(e.g. capture_email.completed; * for any token)")
+            raise limits.invalid(f"event_types: {subjects.preview(event_type)} is not "
+                                 "<source>.<event> (e.g. capture_email.completed; "
+                                 "* for any token)")
         if f"{prefix}.{event_type}" not in filters:
             filters.append(f"{prefix}.{event_type}")
     return filters
 
 
 def start_of(req: pb.StreamEventsRequest) -> StartAt:
-    when = convert.timestamp_to_datetime(req.start_time) if req.HasField("start_time") else None
-    return StartAt(sequence=req.start_sequence, time=when)
+    return StartAt(sequence=req.start_sequence, time=limits.start_time(req))
+
+
+def shown(stored: Stored, trace_id: str) -> pb.Event | None:
+    """The event to send for ``stored``; ``None`` when it is filtered out or skipped."""
+    try:
+        event = convert.event_message(stored.subject, stored.sequence, stored.data)
+    except convert.Unreadable as exc:
+        log.info("StreamEvents: skipped stream sequence %d: %s", stored.sequence, exc)
+        return None
+    return None if trace_id and event.trace_id != trace_id else event
 
 
 async def stream_events(bus: Bus, req: pb.StreamEventsRequest,
@@ -57,9 +74,11 @@ async def stream_events(bus: Bus, req: pb.StreamEventsRequest,
     ``on_ready`` runs once the consumer exists (the server sends the initial
     metadata then), so a caller knows from which point "live" starts.
     """
+    limits.check_stream(req)
+    reader = StreamReader(bus, subject_filters(req), start_of(req))
+    limits.check_request_size(req)
     if not bus.nc.is_connected:
         raise CallError(grpc.StatusCode.UNAVAILABLE, "NATS unavailable: not connected")
-    reader = StreamReader(bus, subject_filters(req), start_of(req))
     try:
         await reader.open()
     except BusError as exc:
@@ -69,9 +88,8 @@ async def stream_events(bus: Bus, req: pb.StreamEventsRequest,
         if on_ready is not None:
             await on_ready()
         async for stored in reader.messages():
-            event = convert.event_message(stored.subject, stored.sequence, stored.data)
-            if event is None or (req.trace_id and event.trace_id != req.trace_id):
-                continue
-            yield event
+            event = shown(stored, req.trace_id)
+            if event is not None:
+                yield event
     finally:
         await reader.close()

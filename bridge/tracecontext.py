@@ -25,21 +25,23 @@ _TRACE_ID = re.compile(r"[\x21-\x7e]{1,64}")
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}.*")
 
 
+def check_trace_id(value: str, name: str) -> str:
+    """``value`` when it is a valid trace id, else INVALID_ARGUMENT naming ``name``."""
+    if not _TRACE_ID.fullmatch(value):
+        raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
+                        f"{name} must be 1-64 printable ASCII characters")
+    return value
+
+
 def resolve_trace_id(field: str, metadata: Mapping[str, str]) -> str:
     if field:
-        if not _TRACE_ID.fullmatch(field):
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
-                            "trace_id must be 1-64 printable ASCII characters")
-        return field
+        return check_trace_id(field, "trace_id")
     parent = _TRACEPARENT.fullmatch(metadata.get(TRACEPARENT_HEADER, "").strip().lower())
     if parent and int(parent.group(1), 16) != 0:
         return parent.group(1)
     header = metadata.get(TRACE_ID_HEADER, "").strip()
     if header:
-        if not _TRACE_ID.fullmatch(header):
-            raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
-                            "trace-id header must be 1-64 printable ASCII characters")
-        return header
+        return check_trace_id(header, "trace-id header")
     return tracing.new_trace_id()
 
 

@@ -82,6 +82,14 @@ def _with_raw_data(name: str, raw: bytes, **overrides: Any) -> bytes:
     return text.replace(json.dumps(marker).encode(), raw)
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    """A JSON object ``depth`` levels deep."""
+    nested: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        nested = {"a": nested}
+    return nested
+
+
 def _deep(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
@@ -143,6 +151,21 @@ def corpus() -> list[Hostile]:
         Hostile("nul_in_transcript",
                 _json(envelope("nul_in_transcript", data={
                     "params": {"transcript": "john\u0000 at gmail dot com"}})), "processed"),
+        # Within the decode depth limit, but deeper than a google.protobuf.Struct that
+        # protobuf parsers accept (they stop at 100 message levels, 3 per JSON object).
+        Hostile("deep_below_limit",
+                _json(envelope("deep_below_limit", data={
+                    "params": {"transcript": "john at gmail dot com", "extra": _nested(50)}})),
+                "processed"),
+        # A JSON integer no float holds (a Struct number is a double).
+        Hostile("huge_integer",
+                _with_raw_data("huge_integer", b'{"params": {"transcript": "john at gmail '
+                               b'dot com", "extra": 1' + b"0" * 400 + b"}}"), "processed"),
+        # Bigger than a gRPC client receives by default (4 MiB); NATS's default is 1 MB,
+        # voicecore's embedded server allows 8 MB.
+        Hostile("over_4_mib",
+                _json(envelope("over_4_mib", data={
+                    "params": {"transcript": "a" * (4_500_000)}})), "answered"),
     ]
 
 
