@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from bridge.router import ResultsRouter
 from bridge.streaming import stream_events
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
 from core.bus import Bus
+from core.config import check_listen_address
 from core.errors import ConfigError
 from core.presence import PresenceTracker
 
@@ -183,35 +183,12 @@ class Bridge:
         return f"{self.host}:{self.port}"
 
 
-def _split(addr: str) -> tuple[str, int]:
-    host, sep, port = addr.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(f"gRPC address {addr!r}: use HOST:PORT (e.g. 127.0.0.1:50051)")
-    return host, int(port)
-
-
-def _check_free(addr: str, host: str, port: int) -> None:
-    """A clear error for a busy port before gRPC core logs its own multi-line one."""
-    if port == 0:
-        return
-    bind_host = host.strip("[]")
-    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((bind_host, port))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {addr} for gRPC (in use?): pass --grpc-addr") from exc
-
-
 @asynccontextmanager
 async def serve_bridge(bus: Bus, addr: str,
                        options: BridgeOptions | None = None) -> AsyncIterator[Bridge]:
     """Serve the bridge on ``addr`` (``HOST:0`` picks a free port) until the block exits."""
     options = options or BridgeOptions()
-    host, port = _split(addr)
-    _check_free(addr, host, port)
+    host, port = check_listen_address(addr)
     presence = PresenceTracker(bus.nc)
     router = ResultsRouter(bus.nc)
     await presence.start()

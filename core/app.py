@@ -24,7 +24,14 @@ from typing import Any
 from core import primitive as registry
 from core import tracing
 from core.bus import Bus
-from core.config import Settings, data_dir_problem, nats_url_problem, prepare_data_dir
+from core.config import (
+    Settings,
+    check_listen_address,
+    data_dir_problem,
+    nats_url_problem,
+    prepare_data_dir,
+    split_host_port,
+)
 from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
@@ -94,19 +101,16 @@ _LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 def _grpc_problem(settings: Settings) -> str | None:
-    # The bridge's own address checks (it runs them again when it starts), run here first.
-    from bridge.server import _check_free, _split
-
     addr = settings.grpc_addr
-    try:
-        host, port = _split(addr)
+    try:  # the bridge runs this check again when it starts
+        host, port = split_host_port(addr)
         if port > 65535:
             return f"gRPC address {addr!r}: the port must be at most 65535"
         if settings.embedded and port == settings.nats_port and _same_host(
                 host, settings.nats_host):
             return (f"--grpc-addr {addr} and --nats-port {port} are the same port: "
                     "pick another for one of them")
-        _check_free(addr, host, port)
+        check_listen_address(addr)
     except ConfigError as exc:
         return str(exc)
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -141,3 +142,29 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.nats_url is None
+
+
+def split_host_port(addr: str) -> tuple[str, int]:
+    """``HOST:PORT`` of a gRPC listen address (``[::1]:50051`` too)."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"gRPC address {preview(addr)}: use HOST:PORT (e.g. 127.0.0.1:50051)")
+    return host, int(port)
+
+
+def check_listen_address(addr: str) -> tuple[str, int]:
+    """``addr`` split, once its port is known free (a clear error for a busy port before
+    gRPC core logs its own multi-line one); port 0 means "any free port"."""
+    host, port = split_host_port(addr)
+    if port == 0:
+        return host, port
+    bind_host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind_host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {addr} for gRPC (in use?): pass --grpc-addr") from exc
+    return host, port
