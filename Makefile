@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_worker.py
 	$(BIN)/python benchmarks/bench_bridge.py
 	$(BIN)/python benchmarks/bench_eventlog.py
+	$(BIN)/python benchmarks/bench_overload.py
 
 # Re-resolve pyproject.toml's ranges to today's newest versions (on purpose, then commit).
 lock:

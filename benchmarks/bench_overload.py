@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -59,20 +60,22 @@ def call_request(conversation: str, seconds: float) -> pb.ExecutePrimitiveReques
     return req
 
 
-async def burst_through_bridge(execute: Any, n: int, seconds: float, deadline_s: float) -> int:
-    """``n`` calls at once, each giving up after ``deadline_s``; returns how many timed out."""
+async def burst_through_bridge(execute: Any, n: int, seconds: float,
+                               deadline_s: float) -> dict[str, int]:
+    """``n`` calls at once, each giving up after ``deadline_s``; their status codes."""
 
-    async def one(i: int) -> bool:
+    async def one(i: int) -> str:
         try:
             await execute(call_request(f"burst-{i}", seconds), timeout=deadline_s)
         except grpc.aio.AioRpcError as exc:
-            return bool(exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED)
-        return False
+            return str(exc.code().name)
+        return "OK"
 
-    return sum(await asyncio.gather(*(one(i) for i in range(n))))
+    return dict(Counter(await asyncio.gather(*(one(i) for i in range(n)))))
 
 
-async def burst_without_deadline(url: str, n: int, seconds: float, deadline_s: float) -> int:
+async def burst_without_deadline(url: str, n: int, seconds: float,
+                                 deadline_s: float) -> dict[str, int]:
     """The same requests as the old bridge published them: no deadline; callers gone."""
     nc = await nats.connect(url)
     js = nc.jetstream()
@@ -83,7 +86,7 @@ async def burst_without_deadline(url: str, n: int, seconds: float, deadline_s: f
                          headers={"Nats-Msg-Id": event.id})
     await asyncio.sleep(deadline_s)  # the callers wait as long as in the other run, then go
     await nc.close()
-    return n
+    return {"DEADLINE_EXCEEDED": n}
 
 
 async def drained_after(url: str, started: float) -> float:
@@ -128,9 +131,9 @@ async def run_once(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                     response_deserializer=pb.ExecutePrimitiveResponse.FromString)
                 await execute(call_request("warm-up", 0), timeout=30)
                 if mode == "deadline":
-                    gave_up = await burst_through_bridge(execute, args.burst, seconds, deadline_s)
+                    codes = await burst_through_bridge(execute, args.burst, seconds, deadline_s)
                 else:
-                    gave_up = await burst_without_deadline(url, args.burst, seconds, deadline_s)
+                    codes = await burst_without_deadline(url, args.burst, seconds, deadline_s)
                 started = time.perf_counter()
                 drained = asyncio.create_task(drained_after(url, started))
                 probes = []
@@ -142,7 +145,7 @@ async def run_once(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             counts = await executed(url)
         finally:
             stop(up)
-    return {"mode": mode, "burst": args.burst, "callers_gave_up": gave_up,
+    return {"mode": mode, "burst": args.burst, "burst_status_codes": codes,
             "first_probe_ms": round(probes[0], 1),
             "probe_p50_ms": round(statistics.median(probes), 1),
             "backlog_drained_s": round(drain_s, 2),
@@ -166,12 +169,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> None:
     s = result["settings"]
-    table = Table("run", "callers gave up", "first probe ms", "probe p50 ms",
+    table = Table("run", "burst calls' status", "first probe ms", "probe p50 ms",
                   "backlog drained s", "burst executed", "burst answered TIMEOUT",
                   title=f"{s['burst']} calls of {s['work_ms']} ms work, callers give up "
                         f"after {s['deadline_ms']} ms; then {s['probes']} probe calls")
     for run in result["runs"]:
-        table.add_row(run["mode"], str(run["callers_gave_up"]), str(run["first_probe_ms"]),
+        codes = ", ".join(f"{k} {v}" for k, v in sorted(run["burst_status_codes"].items()))
+        table.add_row(run["mode"], codes, str(run["first_probe_ms"]),
                       str(run["probe_p50_ms"]), str(run["backlog_drained_s"]),
                       str(run["burst_executed"]), str(run["burst_answered_timeout"]))
     ratio = result["ratio_deadline_over_baseline"]
