@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -127,7 +129,21 @@ def test_process_helper_reports_a_failed_start() -> None:
     child = proc.voicecore("worker", "sleepy")
     with pytest.raises(AssertionError, match="needs --nats-url"):
         proc.wait_ready(child)
-    assert child.poll() is not None or child.wait(5) is not None
+    assert child.returncode == 1  # the helper reaped it: its own exit status, not a kill
+
+
+def test_process_helper_kills_a_child_that_never_gets_ready() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "print('starting', flush=True); import time; time.sleep(60)"],
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with pytest.raises(AssertionError, match="not ready: 'starting"):
+            proc.wait_ready(child)
+        assert child.returncode == -signal.SIGKILL  # gone, not left running
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate(timeout=10)
 
 
 async def test_a_request_whose_deliveries_all_die_is_answered_and_dead_lettered(

@@ -21,7 +21,8 @@ from schemas import events as ev
 from schemas import ids
 from schemas.payloads import CaptureParams, Failure, Request
 from tests.support.plugin import SLEEPY, Echo, SleepyParams, SleepyRequested
-from tests.support.streams import results_for, stream_messages, wait_for_events
+from tests.support.streams import results_for, stream_events, stream_messages, wait_for_events
+from tests.support.waiting import until
 
 FAST = WorkerOptions(concurrency=8, ack_wait_s=2.0, max_deliver=3, backoff_s=(0.05,),
                      fetch_timeout_s=0.2, shutdown_grace_s=5.0)
@@ -134,10 +135,11 @@ async def test_wrong_event_type_on_the_request_subject_is_dead_lettered(bus: Bus
                          data=Request(params=CaptureParams(transcript="x")))
     async with worker(bus):
         await bus.publish(stray, subject="vc.ev.conv-1.sleepy.requested")
-        for _ in range(50):
-            if await stream_messages(bus, "VC_DLQ"):
-                break
-            await asyncio.sleep(0.1)
+
+        async def dead_lettered() -> bool:
+            return bool(await stream_messages(bus, "VC_DLQ"))
+
+        await until(dead_lettered, "the stray request was dead-lettered")
     [dead] = await stream_messages(bus, "VC_DLQ")
     assert ("body is a 'capture_email.requested' event but the subject says 'sleepy.requested'"
             in (dead.headers or {})["Vc-Dlq-Reason"])
@@ -151,13 +153,16 @@ async def test_a_request_answered_before_a_crash_is_answered_once(bus: Bus) -> N
                           event_id=ids.derive_id(r.id, "result"), data=Echo(text="first"))
     await bus.publish(r)
     await bus.publish(stored)
-    async with worker(bus) as w:
-        for _ in range(100):
-            if w.completed:
-                break
-            await asyncio.sleep(0.05)
-    found = await wait_for_events(bus, answered({r.id}))
-    assert results_for(found, {r.id}) == [stored]
+    async with worker(bus) as w:  # it runs the request again and stores its result ...
+        await until(lambda: w.completed == 1, "the worker answered the redelivered request")
+
+    async def acked() -> bool:
+        info = await bus.js.consumer_info("VC_EVENTS", "primitive_sleepy")
+        return (info.num_pending, info.num_ack_pending) == (0, 0)
+
+    await until(acked, "the request was acked")  # ... and acked it,
+    # ... but JetStream dropped that second result: the first one is the only one.
+    assert results_for(await stream_events(bus), {r.id}) == [stored]
 
 
 async def test_long_work_sends_heartbeats_instead_of_being_redelivered(bus: Bus) -> None:

@@ -10,8 +10,9 @@ from grpc_health.v1 import health_pb2
 
 from bridge._proto import voice_core_pb2 as pb
 from bridge.client import SERVICE, CallRejected, VoiceCoreClient
+from bridge.router import ResultsRouter
 from bridge.server import Bridge, BridgeOptions, serve_bridge
-from core import tracing
+from core import subjects, tracing
 from core.bus import Bus
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
@@ -19,6 +20,7 @@ from schemas import events as ev
 from schemas import ids
 from tests.bridge.conftest import FAST, OPTIONS, stored_events, wait_stored
 from tests.support import plugin
+from tests.support.waiting import until
 
 
 def stub(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
@@ -223,18 +225,50 @@ def _requests_and_results(found: list[ev.Event]) -> tuple[set[str], list[str | N
 
 
 async def test_results_are_routed_by_header_before_decoding(bridge: Bridge) -> None:
-    # A stray message on a result subject without our header is ignored, not a crash.
-    await bridge.router.nc.publish("vc.ev.c1.sleepy.completed", b"garbage")
-    await bridge.router.nc.flush()
-    assert bridge.router.waiting == 0
+    """Only a message whose header names the awaited result id reaches the call's reader;
+    one the reader refuses leaves the call waiting for the next."""
+    router = bridge.router
+    read: list[bytes] = []
+
+    def reader(subject: str, body: bytes) -> bytes | None:
+        read.append(body)
+        return body if body == b"the result" else None
+
+    result_subject = "vc.ev.c1.sleepy.completed"  # one subscription: delivered in order
+    answer = router.expect("result-1", reader)
+    try:
+        await router.nc.publish(result_subject, b"no header at all")
+        await router.nc.publish(result_subject, b"another call's", headers={
+            subjects.HEADER_MSG_ID: "result-2"})
+        await router.nc.publish(result_subject, b"a forgery", headers={
+            subjects.HEADER_MSG_ID: "result-1"})
+        await router.nc.publish(result_subject, b"the result", headers={
+            subjects.HEADER_MSG_ID: "result-1"})
+        assert await asyncio.wait_for(answer, 20) == b"the result"
+    finally:
+        router.forget("result-1", answer)
+    assert read == [b"a forgery", b"the result"]
+    assert router.waiting == 0
 
 
-async def _until(predicate: object, timeout: float = 20.0) -> None:
-    assert callable(predicate)
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
+async def _waiting(router: ResultsRouter, count: int) -> None:
+    await until(lambda: router.waiting == count, f"router holding {count} waiting call(s)")
+
+
+@pytest.mark.parametrize("ending", ["answered", "timed out", "cancelled"])
+async def test_the_router_holds_a_call_only_while_it_waits(
+        sleepy_worker: Worker, bridge: Bridge, channel: grpc.aio.Channel, ending: str) -> None:
+    req = sleepy_request(ending, timeout_seconds=1.0 if ending == "timed out" else 10.0)
+    req.params.update({"seconds": 0.5 if ending == "answered" else 5.0})
+    pending = stub(channel)(req, timeout=30.0)
+    await _waiting(bridge.router, 1)
+    if ending == "cancelled":
+        pending.cancel()
+        await _waiting(bridge.router, 0)  # the server learns of the cancel in its own time
+        return
+    resp = await pending
+    assert resp.success == (ending == "answered"), resp
+    assert bridge.router.waiting == 0  # forgotten before the answer left the server
 
 
 async def test_nats_restart_under_the_bridge(
@@ -259,7 +293,7 @@ async def test_nats_restart_under_the_bridge(
     async def disconnected() -> bool:
         return not bus.nc.is_connected
 
-    await _until(disconnected)
+    await until(disconnected, "the bridge's NATS connection dropped")
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call(channel, sleepy_request("while-down", conversation_id="conv-r"))
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -267,7 +301,7 @@ async def test_nats_restart_under_the_bridge(
     async def not_serving() -> bool:
         return bool(await standard_status() == health_pb2.HealthCheckResponse.NOT_SERVING)
 
-    await _until(not_serving)
+    await until(not_serving, "health says NOT_SERVING", every=0.1)
     answered = await asyncio.gather(*in_flight, return_exceptions=True)
     await nats_server.start()
 
@@ -280,7 +314,7 @@ async def test_nats_restart_under_the_bridge(
             return False
         return bool(resp.success)
 
-    await _until(serving_again)
+    await until(serving_again, "serving again after the restart", every=0.1)
     # Every call got exactly one answer (a response or a status), and in the stream
     # every request has at most one result: nothing was answered twice.
     assert len(answered) == 10
