@@ -39,6 +39,8 @@ ESCAPES = [
     "PRAGMA enable_external_access",
     "SELECT 1; SELECT * FROM read_text('/etc/passwd')",
 ]
+LOCKED = "the configuration has been locked"
+"""DuckDB's refusal of a SET after ``lock_configuration`` (not some other error)."""
 
 
 def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -78,10 +80,10 @@ def test_the_read_only_connection_itself_is_locked_down(recorded: Path) -> None:
         con = source.con  # type: ignore[attr-defined]
         with pytest.raises(duckdb.PermissionException):
             db.rows(con, "SELECT * FROM read_text('/etc/passwd')")
-        with pytest.raises(duckdb.Error):
-            db.run(con, "SET enable_external_access = true")
-        with pytest.raises(duckdb.Error):
-            db.run(con, "SET lock_configuration = false")
+        for setting in ("enable_external_access = true", "autoload_known_extensions = true",
+                        "lock_configuration = false"):
+            with pytest.raises(duckdb.InvalidInputException, match=LOCKED):
+                db.run(con, f"SET {setting}")
     finally:
         source.close()
 
@@ -95,8 +97,9 @@ async def test_query_sees_the_log_and_nothing_else_through_the_running_sink(
         await caught_up(sink, bus)
         answers = [await asyncio.to_thread(cli, data, "log", "query", sql) for sql in ESCAPES]
         con = sink.db.store.con
-        with pytest.raises(duckdb.Error):
-            await sink.db.write(db.run, con, "SET enable_external_access = true")
+        for setting in ("enable_external_access = true", "autoload_known_extensions = true"):
+            with pytest.raises(duckdb.InvalidInputException, match=LOCKED):
+                await sink.db.write(db.run, con, f"SET {setting}")
         # the sink keeps storing events after the lock-down
         await publish_many(bus, email_pair("c-bob", "bob at example dot com", "bob@example.com"))
         await caught_up(sink, bus)
