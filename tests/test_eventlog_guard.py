@@ -175,3 +175,18 @@ def test_a_log_held_by_another_process(recorded: Path) -> None:
         one_line_error(cli(recorded, "log", "conversations"), "NATS unavailable")
     finally:
         holder.close()
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 5000 + b"]" * 5000, b"\xff\xfe", b"[1, 2]", b'{"op": "query", "args": [1]}',
+    b'{"args": {}}', b'{"op": "query", "args": {"sql": "SELECT 1 +"}}',
+    b'{"op": "no such op"}',
+])
+async def test_the_log_service_answers_every_request_with_a_one_line_status(
+        bus: Bus, tmp_path: Path, body: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    async with running_sink(bus, tmp_path / "data") as sink:
+        reply = await bus.nc.request(sink._service.subject, body, timeout=10)
+    headers = reply.headers or {}
+    assert headers["Vc-Log-Status"] == "error"
+    assert headers["Vc-Log-Error"] and "\n" not in headers["Vc-Log-Error"]
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback per bad request

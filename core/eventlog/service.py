@@ -31,7 +31,9 @@ from nats.aio.subscription import Subscription
 from core import subjects
 from core.errors import VoiceCoreError
 from core.eventlog import db, reading
+from core.eventlog.literal import one_line
 from schemas import ids
+from schemas.limits import check_depth
 
 if TYPE_CHECKING:
     from core.eventlog.sink import Sink
@@ -62,6 +64,18 @@ def from_ipc(body: bytes) -> pa.Table:
 def decode_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: dt.datetime.fromisoformat(v) if k in DATETIME_ARGS and isinstance(v, str) else v
             for k, v in args.items()}
+
+
+def _decode_request(body: bytes) -> dict[str, Any]:
+    """``{"op": ..., "args": {...}}``; anything else (including a bracket bomb) is a ValueError."""
+    try:
+        check_depth(body)
+        request = msgspec.json.decode(body, type=dict[str, Any])
+    except msgspec.MsgspecError as exc:
+        raise ValueError(f"not a log service request: {exc}") from exc
+    if not isinstance(request.get("args", {}), dict):
+        raise ValueError("not a log service request: args must be an object")
+    return request
 
 
 class LogService:
@@ -106,14 +120,15 @@ class LogService:
 
     async def _answer(self, msg: Msg) -> None:
         try:
-            request = json.loads(msg.data)
+            request = _decode_request(msg.data)
             kind, body = await self._run(str(request["op"]), decode_args(request.get("args", {})))
             headers = {HEADER_STATUS: "ok", HEADER_KIND: kind}
         except (VoiceCoreError, KeyError, ValueError, TypeError) as exc:
-            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: str(exc)[:1000]}, b""
+            # Header values are one line: a multi-line message would corrupt the reply.
+            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: one_line(str(exc), 1000)}, b""
         except Exception as exc:
             log.exception("event log query failed")
-            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: repr(exc)[:1000]}, b""
+            headers, body = {HEADER_STATUS: "error", HEADER_ERROR: one_line(repr(exc), 1000)}, b""
         try:
             await self.sink.bus.nc.publish(msg.reply, body, headers=headers)
         except Exception as exc:
