@@ -142,14 +142,10 @@ def exec_command(
 async def _execute(addr: str, token: str | None, request: Any) -> Any:
     import grpc
 
-    from bridge._proto import voice_core_pb2 as pb
-    from bridge.client import SERVICE
+    from bridge.client import voice_core_stub
 
     async with grpc.aio.insecure_channel(addr) as channel:
-        call = channel.unary_unary(
-            SERVICE + "ExecutePrimitive",
-            request_serializer=pb.ExecutePrimitiveRequest.SerializeToString,
-            response_deserializer=pb.ExecutePrimitiveResponse.FromString)
+        call = voice_core_stub(channel).ExecutePrimitive
         wait = (request.timeout_seconds or 30.0) + 10.0
         try:
             return await call(request, timeout=wait, metadata=_metadata(token))
@@ -184,13 +180,10 @@ def events_command(
 async def _tail(addr: str, token: str | None, request: Any) -> None:
     import grpc
 
-    from bridge._proto import voice_core_pb2 as pb
-    from bridge.client import SERVICE
+    from bridge.client import voice_core_stub
 
     async with grpc.aio.insecure_channel(addr) as channel:
-        stream = channel.unary_stream(
-            SERVICE + "StreamEvents", request_serializer=pb.StreamEventsRequest.SerializeToString,
-            response_deserializer=pb.Event.FromString)
+        stream = voice_core_stub(channel).StreamEvents
         try:
             async for event in stream(request, metadata=_metadata(token)):
                 print(json.dumps(_to_json(event)), flush=True)

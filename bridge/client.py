@@ -3,8 +3,9 @@
 * **Outcomes vs errors.** A primitive's answer (success or ``NO_MATCH``,
   ``INVALID_PARAMS``, ``TIMEOUT``, ``PRIMITIVE_FAILED``, ``PRIMITIVE_NOT_FOUND``)
   comes back as a :class:`Result`. A failed *call* raises a :class:`CoreError`
-  subclass: :class:`CoreUnavailable` (the core or NATS is down; raised at once,
-  gRPC does not wait for the server), :class:`CircuitOpen`
+  subclass (a :class:`core.errors.VoiceCoreError`, with the gRPC ``status``), chosen
+  by :func:`error_for_status`: :class:`CoreUnavailable` (the core or NATS is down;
+  raised at once, gRPC does not wait for the server), :class:`CircuitOpen`
   (``CIRCUIT_BREAKER_OPEN``), :class:`CallRejected` (bad arguments, auth),
   :class:`DeadlineExceeded` (the caller's own deadline).
 * **Circuit breaker per primitive** (:mod:`bridge.breaker`): transport errors,
@@ -31,38 +32,57 @@ import grpc
 
 from bridge import convert
 from bridge._proto import voice_core_pb2 as pb
+from bridge._proto.voice_core_pb2_grpc import VoiceCoreStub
 from bridge.breaker import BreakerConfig, CircuitBreaker
+from bridge.errors import GrpcError
 from core.tracing import new_trace_id
 
 SERVICE = "/voicecore.v1.VoiceCore/"
+"""The method path prefix, for raw channel methods (custom serializers, e.g. in tests)."""
 TRANSPORT_RETRYABLE = frozenset({"UNAVAILABLE"})
 BREAKER_FAILURES = frozenset({"TIMEOUT", "PRIMITIVE_FAILED"})
 
 
-class CoreError(Exception):
+class CoreError(GrpcError):
+    """A failed call; ``status`` is the gRPC status it failed with."""
+
     code = "CORE_ERROR"
     retryable = False
 
-    def __init__(self, message: str, *, trace_id: str = "") -> None:
+    def __init__(self, message: str, *, trace_id: str = "",
+                 status: grpc.StatusCode | None = None) -> None:
         super().__init__(message)
         self.trace_id = trace_id
+        if status is not None:
+            self.status = status
 
 
 class CoreUnavailable(CoreError):
     code = "UNAVAILABLE"
     retryable = True
+    status = grpc.StatusCode.UNAVAILABLE
 
 
 class CircuitOpen(CoreError):
+    """Refused by this client's breaker, before any call: as if the core were down."""
+
     code = "CIRCUIT_BREAKER_OPEN"
+    status = grpc.StatusCode.UNAVAILABLE
 
 
 class CallRejected(CoreError):
     code = "REJECTED"
+    status = grpc.StatusCode.INVALID_ARGUMENT
 
 
 class DeadlineExceeded(CoreError):
     code = "DEADLINE_EXCEEDED"
+    status = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+REJECTED = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED,
+                      grpc.StatusCode.PERMISSION_DENIED})
+"""Statuses that say the call itself is wrong: raised as :class:`CallRejected`."""
 
 
 @dataclass(frozen=True)
@@ -105,17 +125,26 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
 
 
-def _error_for(exc: grpc.aio.AioRpcError, trace_id: str) -> CoreError:
-    code = exc.code()
-    message = f"{code.name}: {exc.details() or ''}".rstrip(": ")
+def error_for_status(code: grpc.StatusCode, details: str, trace_id: str = "") -> CoreError:
+    """The client error for a call that failed with gRPC status ``code`` (the one place)."""
+    message = f"{code.name}: {details}".rstrip(": ")
     if code == grpc.StatusCode.UNAVAILABLE:
         return CoreUnavailable(f"voice core unavailable ({message})", trace_id=trace_id)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return DeadlineExceeded(message, trace_id=trace_id)
-    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED,
-                grpc.StatusCode.PERMISSION_DENIED):
-        return CallRejected(message, trace_id=trace_id)
-    return CoreError(message, trace_id=trace_id)
+    if code in REJECTED:
+        return CallRejected(message, trace_id=trace_id, status=code)
+    return CoreError(message, trace_id=trace_id, status=code)
+
+
+def voice_core_stub(channel: grpc.aio.Channel) -> Any:
+    """The generated client stub on ``channel``: one attribute per VoiceCore method."""
+    # Untyped: grpcio-tools writes no .pyi for the *_grpc module (bridge/_proto).
+    return VoiceCoreStub(channel)  # type: ignore[no-untyped-call]
+
+
+def _error_for(exc: grpc.aio.AioRpcError, trace_id: str) -> CoreError:
+    return error_for_status(exc.code(), exc.details() or "", trace_id)
 
 
 class VoiceCoreClient:
@@ -131,16 +160,10 @@ class VoiceCoreClient:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = grpc.aio.insecure_channel(target)
-        self._execute = self._channel.unary_unary(
-            SERVICE + "ExecutePrimitive",
-            request_serializer=pb.ExecutePrimitiveRequest.SerializeToString,
-            response_deserializer=pb.ExecutePrimitiveResponse.FromString)
-        self._stream = self._channel.unary_stream(
-            SERVICE + "StreamEvents", request_serializer=pb.StreamEventsRequest.SerializeToString,
-            response_deserializer=pb.Event.FromString)
-        self._health = self._channel.unary_unary(
-            SERVICE + "HealthCheck", request_serializer=pb.HealthCheckRequest.SerializeToString,
-            response_deserializer=pb.HealthCheckResponse.FromString)
+        stub = voice_core_stub(self._channel)
+        self._execute = stub.ExecutePrimitive
+        self._stream = stub.StreamEvents
+        self._health = stub.HealthCheck
 
     async def __aenter__(self) -> VoiceCoreClient:
         return self

@@ -1,13 +1,73 @@
-"""The one error a bridge handler raises for the call itself (not a primitive outcome)."""
+"""voicecore errors as gRPC statuses: the bridge's branch of :mod:`core.errors`' tree.
+
+:func:`status_for` is the one place a voicecore error becomes a gRPC status, and
+every servicer answers with it (``bridge/server.py``); the reverse, a status the
+Python client receives becoming an error, is ``bridge.client.error_for_status``.
+
+NATS trouble: :class:`~core.errors.BusUnavailable` (not connected, timed out, no
+responders) is ``UNAVAILABLE``, which a client may retry; any other
+:class:`~core.errors.BusError` (JetStream refused the API call, e.g. a consumer
+config) is ``INTERNAL``: retrying the same call would be refused the same way.
+"""
 
 from __future__ import annotations
 
 import grpc
 
+from core.errors import (
+    BusError,
+    BusUnavailable,
+    ConfigError,
+    EmbeddedServerError,
+    EventLogError,
+    InvalidConversationId,
+    InvalidParams,
+    LogQueryError,
+    LogUnwritable,
+    PrimitiveError,
+    StreamError,
+    VoiceCoreError,
+)
 
-class CallError(Exception):
+
+class GrpcError(VoiceCoreError):
+    """An error that is a gRPC status (``status``): answered with it, or received as it."""
+
+    status: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+
+
+class CallError(GrpcError):
     """The call failed as a call: answered with this gRPC status, not with a response."""
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
         super().__init__(message)
         self.code = code
+        self.status = code
+
+
+STATUS: dict[type[VoiceCoreError], grpc.StatusCode] = {
+    VoiceCoreError: grpc.StatusCode.INTERNAL,
+    ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
+    InvalidConversationId: grpc.StatusCode.INVALID_ARGUMENT,
+    EmbeddedServerError: grpc.StatusCode.UNAVAILABLE,
+    BusError: grpc.StatusCode.INTERNAL,
+    BusUnavailable: grpc.StatusCode.UNAVAILABLE,
+    StreamError: grpc.StatusCode.INTERNAL,
+    PrimitiveError: grpc.StatusCode.INTERNAL,
+    InvalidParams: grpc.StatusCode.INVALID_ARGUMENT,
+    EventLogError: grpc.StatusCode.INTERNAL,
+    LogQueryError: grpc.StatusCode.INVALID_ARGUMENT,
+    LogUnwritable: grpc.StatusCode.UNAVAILABLE,
+}
+"""The status of each class of :mod:`core.errors`; a subclass not listed takes its
+nearest listed base's (so ``LogLocked`` is ``UNAVAILABLE`` like ``LogUnwritable``)."""
+
+
+def status_for(exc: VoiceCoreError) -> grpc.StatusCode:
+    """The gRPC status a servicer answers ``exc`` with."""
+    if isinstance(exc, GrpcError):
+        return exc.status
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    raise AssertionError("unreachable: VoiceCoreError is in STATUS")

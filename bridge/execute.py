@@ -2,8 +2,9 @@
 
 Outcomes of the primitive are answered with gRPC OK and ``success=false``
 (``PRIMITIVE_NOT_FOUND``, ``INVALID_PARAMS``, ``NO_MATCH``, ``TIMEOUT``,
-``PRIMITIVE_FAILED``); problems with the call itself raise :class:`CallError`,
-which the server turns into a gRPC status.
+``PRIMITIVE_FAILED``); problems with the call itself raise a voicecore error
+(:class:`~bridge.errors.CallError`, :class:`~core.errors.BusError`), which the
+server turns into a gRPC status (``bridge.errors.status_for``).
 
 Every field is bounded first (:mod:`bridge.limits`, ``INVALID_ARGUMENT``). Params
 that do not validate against the primitive's typed params are answered with
@@ -39,7 +40,7 @@ from bridge.tracecontext import server_span
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, BusUnavailable
+from core.errors import BusError, BusUnavailable, ignored
 from core.presence import PresenceTracker
 from core.primitive import Primitive
 from schemas import events, ids
@@ -178,7 +179,7 @@ class Executor:
     async def _execute(self, req: pb.ExecutePrimitiveRequest, params: dict[str, Any], call: Call,
                        time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
         if not self.bus.nc.is_connected:
-            raise CallError(grpc.StatusCode.UNAVAILABLE, "NATS unavailable: not connected")
+            raise BusUnavailable("NATS unavailable: not connected")
         prim = registry.get(req.objective_type)
         if prim is None:
             return call.failure("PRIMITIVE_NOT_FOUND",
@@ -218,19 +219,14 @@ class Executor:
                                 fut: asyncio.Future[pb.ExecutePrimitiveResponse], wait: float,
                                 caller_bound: bool,
                                 idempotent: bool) -> pb.ExecutePrimitiveResponse:
-        try:
-            if idempotent:
-                stored = await self._lookup(call, {call.request_id, call.result_id})
-                if call.result_id in stored:
-                    return call.answer(*stored[call.result_id])
-                if call.request_id not in stored:
-                    await self.bus.publish(request)
-            else:
+        if idempotent:  # NATS trouble raises BusError: the call's status (bridge.errors)
+            stored = await self._lookup(call, {call.request_id, call.result_id})
+            if call.result_id in stored:
+                return call.answer(*stored[call.result_id])
+            if call.request_id not in stored:
                 await self.bus.publish(request)
-        except BusUnavailable as exc:
-            raise CallError(grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
-        except BusError as exc:
-            raise CallError(grpc.StatusCode.INTERNAL, str(exc)) from exc
+        else:
+            await self.bus.publish(request)
         try:
             return await asyncio.wait_for(fut, wait)
         except TimeoutError:
@@ -243,10 +239,10 @@ class Executor:
                             f"the caller's deadline passed after {wait:g}s")
         # A result stored while our subscription was reconnecting never reached the router.
         if self.bus.nc.is_connected:
-            try:
+            stored: dict[str, tuple[str, bytes]] = {}
+            with ignored(log, "ExecutePrimitive: stored-result lookup before TIMEOUT (the "
+                         "call answers TIMEOUT)", BusError):
                 stored = await self._lookup(call, {call.result_id})
-            except BusError:
-                stored = {}
             if call.result_id in stored:
                 return call.answer(*stored[call.result_id])
         return call.failure("TIMEOUT", f"no result in {wait:g}s", retryable=True,

@@ -8,12 +8,18 @@ when NATS or JetStream is down, DEGRADED when a primitive has no live worker,
 else SERVING. The standard service reports SERVING/NOT_SERVING for ``""`` and
 ``voicecore.v1.VoiceCore`` from the NATS connection, refreshed every second,
 and NOT_SERVING from the start of shutdown.
+
+A component whose check fails is reported NOT_SERVING with the reason, and the
+failure is logged and counted (``core.errors.IGNORED``): health answers, it does
+not raise. A failing event-log probe leaves the event-log components out (no
+sink is known then), logged at WARNING.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
 from grpc_health.v1 import health_pb2
@@ -23,10 +29,15 @@ from bridge._proto import voice_core_pb2 as pb
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
+from core.errors import note_ignored
 from core.eventlog import progress
 from core.presence import PresenceTracker
 
+log = logging.getLogger(__name__)
+
 SERVICE_NAME = "voicecore.v1.VoiceCore"
+JETSTREAM_DOWN = "health: JetStream check failed (reported NOT_SERVING)"
+EVENTLOG_PROBE = "health: event-log probe failed (its components are left out)"
 ComponentCheck = Callable[[], Awaitable[pb.ComponentHealth]]
 
 
@@ -69,7 +80,8 @@ class Health:
     async def _jetstream(self) -> pb.ComponentHealth:
         try:
             info = await asyncio.wait_for(self.bus.js.stream_info(subjects.EVENTS_STREAM), 1.0)
-        except Exception as exc:
+        except Exception as exc:  # any failure is the answer "not serving", with its reason
+            note_ignored(log, JETSTREAM_DOWN, exc)
             return pb.ComponentHealth(name="jetstream", status=pb.NOT_SERVING,
                                       detail=f"{subjects.EVENTS_STREAM}: {exc!r}")
         return pb.ComponentHealth(name="jetstream", status=pb.SERVING,
@@ -83,7 +95,8 @@ class Health:
         """
         try:
             found = await asyncio.wait_for(self._sinks(), 2.0)
-        except Exception:
+        except Exception as exc:  # health must answer; NATS and JetStream report the cause
+            note_ignored(log, EVENTLOG_PROBE, exc, logging.WARNING)
             return []
         return [pb.ComponentHealth(
             name=f"eventlog:{p.consumer}",

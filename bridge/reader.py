@@ -5,13 +5,14 @@ to its caller (pipelined pull requests), so a slow caller only slows its own
 consumer: nothing piles up in memory and nobody else waits. Because every message
 comes from the same consumer, history and live are one sequence: no gap, no
 duplicate at the seam. If the consumer is lost (NATS restarted, no heartbeat), the
-reader recreates it from the last stream sequence it delivered + 1.
+reader recreates it from the last stream sequence it delivered + 1; each loss is
+logged at INFO and counted (``core.errors.IGNORED``). Anything else going wrong while
+reading is a bug: logged at ERROR and raised, never turned into a quiet reopen loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -24,7 +25,7 @@ from nats.js import api
 
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, nats_errors
+from core.errors import NATS_ERRORS, BusError, ignored, nats_errors, note_ignored, translate
 from schemas import ids
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 _HEARTBEAT_S = 1.0
 _EXPIRES_S = 30.0
 _LOST_AFTER_S = 3 * _HEARTBEAT_S
+LOST = "stream reader: consumer lost (it is recreated after the last delivered sequence)"
+CLEANUP = "stream reader: cleanup of a consumer being closed (it expires on its own)"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class StreamReader:
 
     async def open(self) -> None:
         """Create the consumer; raises :class:`BusError` when NATS is unreachable."""
-        self._name = f"vc_bridge_{ids.uuid7().replace('-', '')}"
+        self._name = f"{subjects.STREAM_READER_PREFIX}{ids.uuid7().replace('-', '')}"
         config = api.ConsumerConfig(
             name=self._name,
             ack_policy=api.AckPolicy.NONE,
@@ -100,10 +103,10 @@ class StreamReader:
     async def close(self) -> None:
         sub, self._sub = self._sub, None
         if sub is not None:
-            with contextlib.suppress(Exception):
+            with ignored(log, CLEANUP, *NATS_ERRORS, level=logging.DEBUG):
                 await sub.unsubscribe()
         if self._name and self.bus.nc.is_connected:
-            with contextlib.suppress(Exception):
+            with ignored(log, CLEANUP, *NATS_ERRORS, level=logging.DEBUG):
                 await self.bus.js.delete_consumer(subjects.EVENTS_STREAM, self._name)
 
     async def _pull(self) -> None:
@@ -115,24 +118,31 @@ class StreamReader:
                    "idle_heartbeat": int(_HEARTBEAT_S * 1e9)}
         with nats_errors():
             await self.bus.nc.publish(
-                f"$JS.API.CONSUMER.MSG.NEXT.{subjects.EVENTS_STREAM}.{self._name}",
+                subjects.pull_request_subject(subjects.EVENTS_STREAM, self._name),
                 json.dumps(request).encode(), reply=self._sub.subject)
         self._credits += want
 
     async def next(self) -> Stored | None:
-        """The next stored message, or ``None`` when the consumer was lost (call :meth:`reopen`)."""
+        """The next stored message, or ``None`` when the consumer was lost (call :meth:`reopen`).
+
+        Lost: deleted by the server, no message nor heartbeat for a while, or the
+        subscription closed under us (reconnect trouble). Any other exception is a bug:
+        logged at ERROR and raised.
+        """
         assert self._sub is not None
         while True:
             try:
                 msg = await self._sub.next_msg(timeout=_LOST_AFTER_S)
                 stored = await self._handle(msg)
-            except (_Lost, BusError):
+            except (_Lost, BusError) as exc:
+                note_ignored(log, LOST, exc)
                 return None
-            except TimeoutError:  # no message and no heartbeat: the consumer is gone
+            except NATS_ERRORS as exc:  # a nats-py TimeoutError too: no heartbeat
+                note_ignored(log, LOST, translate(exc))
                 return None
-            except Exception as exc:  # subscription closed under us (reconnect trouble)
-                log.debug("stream reader: %r", exc)
-                return None
+            except Exception:
+                log.exception("stream reader: unexpected error reading consumer %s", self._name)
+                raise
             if stored is not None:
                 return stored
 

@@ -16,7 +16,7 @@ the call keeps waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,6 +25,9 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from core import subjects
+from core.errors import NATS_ERRORS, ignored
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Reader = Callable[[str, bytes], Any]
@@ -48,7 +51,8 @@ class ResultsRouter:
 
     async def stop(self) -> None:
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with ignored(log, "results router: unsubscribe at stop (the connection may be "
+                         "closing)", *NATS_ERRORS, level=logging.DEBUG):
                 await sub.unsubscribe()
         self._subs.clear()
         for waiters in self._waiting.values():

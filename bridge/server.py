@@ -8,6 +8,13 @@ the caller (``core.app.running`` drains it after the workers).
 Auth (optional): with a token (``--grpc-token`` / ``VOICECORE_GRPC_TOKEN``) every
 VoiceCore call needs ``authorization: Bearer <token>`` metadata, else
 UNAUTHENTICATED. Health and reflection stay open, for probes.
+
+Every voicecore error a call raises is answered with ``bridge.errors.status_for``'s
+status. The service implements the generated ``VoiceCoreServicer``; it is registered
+by :func:`add_voice_core`, the generated ``add_VoiceCoreServicer_to_server`` with one
+difference: the request deserializers never raise (``bridge.limits.parser``), which the
+generated function cannot be given, so the table is built from the proto's service
+descriptor instead of being written out by hand.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge._proto import voice_core_pb2 as pb
-from bridge.errors import CallError
+from bridge._proto.voice_core_pb2_grpc import VoiceCoreServicer
+from bridge.errors import status_for
 from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
 from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
@@ -35,7 +43,7 @@ from bridge.streaming import stream_events
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
 from core.bus import Bus
 from core.config import check_listen_address
-from core.errors import ConfigError
+from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
 
 log = logging.getLogger(__name__)
@@ -66,7 +74,7 @@ def metadata_of(context: Any) -> dict[str, str]:
     return {str(k).lower(): v for k, v in pairs if isinstance(v, str)}
 
 
-class VoiceCoreService:
+class VoiceCoreService(VoiceCoreServicer):
     def __init__(self, bus: Bus, executor: Executor, health: Health, token: str | None) -> None:
         self.bus = bus
         self.executor = executor
@@ -86,8 +94,8 @@ class VoiceCoreService:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                 "missing or wrong 'authorization: Bearer <token>' metadata")
 
-    async def execute_primitive(self, request: pb.ExecutePrimitiveRequest | Malformed,
-                                context: Any) -> pb.ExecutePrimitiveResponse:
+    async def ExecutePrimitive(self, request: pb.ExecutePrimitiveRequest | Malformed,
+                               context: Any) -> pb.ExecutePrimitiveResponse:
         metadata = metadata_of(context)
         await self._authorize(context, metadata)
         request = await _parsed(request, context)
@@ -96,12 +104,12 @@ class VoiceCoreService:
             context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
             return await self.executor.execute(request, trace_id, metadata,
                                                context.time_remaining())
-        except CallError as exc:
-            await context.abort(exc.code, str(exc))
+        except VoiceCoreError as exc:
+            await context.abort(status_for(exc), str(exc))
             raise  # unreachable: abort raises
 
-    async def stream_events(self, request: pb.StreamEventsRequest | Malformed,
-                            context: Any) -> AsyncIterator[pb.Event]:
+    async def StreamEvents(self, request: pb.StreamEventsRequest | Malformed,
+                           context: Any) -> AsyncIterator[pb.Event]:
         await self._authorize(context, metadata_of(context))
         request = await _parsed(request, context)
 
@@ -123,35 +131,44 @@ class VoiceCoreService:
                 except StopAsyncIteration:
                     return
                 yield event
-        except CallError as exc:
-            await context.abort(exc.code, str(exc))
+        except VoiceCoreError as exc:
+            await context.abort(status_for(exc), str(exc))
         finally:  # also when the client cancels: stop the pending step before closing
             closing.cancel()
             if step is not None:
                 await _cancel(step)
             await events.aclose()
 
-    async def health_check(self, request: pb.HealthCheckRequest | Malformed,
-                           context: Any) -> pb.HealthCheckResponse:
+    async def HealthCheck(self, request: pb.HealthCheckRequest | Malformed,
+                          context: Any) -> pb.HealthCheckResponse:
         await self._authorize(context, metadata_of(context))
         await _parsed(request, context)
-        return await self.health.check()
+        try:
+            return await self.health.check()
+        except VoiceCoreError as exc:
+            await context.abort(status_for(exc), str(exc))
+            raise  # unreachable: abort raises
 
-    def handler(self) -> Any:
-        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
-            "ExecutePrimitive": grpc.unary_unary_rpc_method_handler(
-                self.execute_primitive,
-                request_deserializer=parser(pb.ExecutePrimitiveRequest),
-                response_serializer=pb.ExecutePrimitiveResponse.SerializeToString),
-            "StreamEvents": grpc.unary_stream_rpc_method_handler(
-                self.stream_events,
-                request_deserializer=parser(pb.StreamEventsRequest),
-                response_serializer=pb.Event.SerializeToString),
-            "HealthCheck": grpc.unary_unary_rpc_method_handler(
-                self.health_check,
-                request_deserializer=parser(pb.HealthCheckRequest),
-                response_serializer=pb.HealthCheckResponse.SerializeToString),
-        })
+
+def add_voice_core(servicer: VoiceCoreServicer, server: Any) -> None:
+    """``add_VoiceCoreServicer_to_server`` with request deserializers that never raise.
+
+    One handler per method of the proto's ``VoiceCore`` service, by its descriptor
+    (name, request and response types, streaming), registered as the generated code does.
+    """
+    service = pb.DESCRIPTOR.services_by_name["VoiceCore"]
+    handlers = {}
+    for method in service.methods:
+        assert not method.client_streaming, "no client-streaming method is served"
+        make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                else grpc.unary_unary_rpc_method_handler)
+        handlers[method.name] = make(
+            getattr(servicer, method.name),
+            request_deserializer=parser(getattr(pb, method.input_type.name)),
+            response_serializer=getattr(pb, method.output_type.name).SerializeToString)
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)
 
 
 async def _parsed(request: M | Malformed, context: Any) -> M:
@@ -199,7 +216,7 @@ async def serve_bridge(bus: Bus, addr: str,
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0),
                                       ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
     service = VoiceCoreService(bus, executor, health, options.token)
-    server.add_generic_rpc_handlers((service.handler(),))
+    add_voice_core(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health.standard, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

@@ -17,22 +17,17 @@ reads ``type``; the event log keeps the message itself.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
-
-import grpc
 
 from bridge import convert, limits
 from bridge._proto import voice_core_pb2 as pb
-from bridge.errors import CallError
 from bridge.reader import StartAt, Stored, StreamReader
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError
+from core.errors import BusError, BusUnavailable
 
 log = logging.getLogger(__name__)
 
-_EVENT_TYPE = re.compile(r"([a-z][a-z0-9_]{0,63}|\*)\.([a-z][a-z0-9_]{0,63}|\*)")
 
 
 def subject_filters(req: pb.StreamEventsRequest) -> list[str]:
@@ -43,7 +38,7 @@ def subject_filters(req: pb.StreamEventsRequest) -> list[str]:
         return [f"{prefix}.>"]
     filters: list[str] = []
     for event_type in req.event_types:
-        if not _EVENT_TYPE.fullmatch(event_type):
+        if not subjects.is_event_type_filter(event_type):
             raise limits.invalid(f"event_types: {subjects.preview(event_type)} is not "
                                  "<source>.<event> (e.g. capture_email.completed; "
                                  "* for any token)")
@@ -72,18 +67,19 @@ async def stream_events(bus: Bus, req: pb.StreamEventsRequest,
     """Events in stream order until the caller cancels (the consumer is deleted then).
 
     ``on_ready`` runs once the consumer exists (the server sends the initial
-    metadata then), so a caller knows from which point "live" starts.
+    metadata then), so a caller knows from which point "live" starts. NATS trouble
+    raises :class:`~core.errors.BusError` (the server maps it: ``bridge.errors``).
     """
     limits.check_stream(req)
     reader = StreamReader(bus, subject_filters(req), start_of(req))
     limits.check_request_size(req)
     if not bus.nc.is_connected:
-        raise CallError(grpc.StatusCode.UNAVAILABLE, "NATS unavailable: not connected")
+        raise BusUnavailable("NATS unavailable: not connected")
     try:
         await reader.open()
-    except BusError as exc:
+    except BusError:
         await reader.close()
-        raise CallError(grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
+        raise
     try:
         if on_ready is not None:
             await on_ready()

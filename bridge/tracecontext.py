@@ -18,10 +18,11 @@ from opentelemetry.trace import SpanKind
 
 from bridge.errors import CallError
 from core import tracing
+from schemas.events import TRACE_ID_PATTERN
 
 TRACE_ID_HEADER = "trace-id"
 TRACEPARENT_HEADER = "traceparent"
-_TRACE_ID = re.compile(r"[\x21-\x7e]{1,64}")
+_TRACE_ID = re.compile(TRACE_ID_PATTERN)  # the event schema's own
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}.*")
 
 

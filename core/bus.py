@@ -40,7 +40,8 @@ def messaging_attributes(subject: str, event: Event, operation: str) -> dict[str
         "messaging.operation.name": operation,
         "messaging.operation.type": "send" if operation == "publish" else "process",
         "messaging.destination.name": subject,
-        "messaging.destination.template": "vc.ev.{conversation_id}." + event.event_type,
+        "messaging.destination.template":
+            f"{subjects.EVENT_PREFIX}.{{conversation_id}}.{event.event_type}",
         "messaging.message.id": event.id,
         "messaging.message.conversation_id": event.conversation_id,
         "voicecore.trace_id": event.trace_id,

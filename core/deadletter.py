@@ -105,7 +105,7 @@ def _readable_request(primitive: Primitive, subject: str, body: bytes) -> Any:
 
 def exhausted_advisory_subject(primitive: Primitive) -> str:
     consumer = subjects.consumer_name(primitive.name)
-    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{subjects.EVENTS_STREAM}.{consumer}"
+    return subjects.max_deliveries_advisory(subjects.EVENTS_STREAM, consumer)
 
 
 async def on_exhausted(bus: Bus, primitive: Primitive, advisory: Msg) -> None:

@@ -11,16 +11,36 @@
     │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
     ├── PrimitiveError            raised by a primitive's handler
     │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
-    └── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
-        ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
-        └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
+    ├── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
+    │   ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
+    │   └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
+    │       └── LogLocked         held by another process (or connection): not opened
+    └── GrpcError                 (bridge/errors.py) an error that *is* a gRPC status
+        ├── CallError             the bridge answers a call with this status (server side)
+        └── CoreError             (bridge/client.py) the Python client's failed call
+            ├── CoreUnavailable       UNAVAILABLE: the core or NATS is down (retryable)
+            ├── CircuitOpen           the client's breaker refused the call
+            ├── CallRejected          INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED
+            └── DeadlineExceeded      the caller's own deadline passed
+
+Each library's errors become voicecore errors in one function:
+
+* NATS (nats-py, sockets): :func:`translate` (and :func:`nats_errors` around calls).
+* DuckDB: :func:`translate_duckdb` (and :func:`log_write_failure` for the sink's writes).
+* gRPC, both ways (bridge/): ``bridge.errors.status_for`` (voicecore error → the status
+  every servicer answers with) and ``bridge.client.error_for_status`` (status → client error).
 
 Malformed *events* are not exceptions a caller sees: the worker dead-letters them.
+What is deliberately *not* raised (a best-effort cleanup, an ack whose loss only means a
+redelivery, ...) goes through :func:`note_ignored` / :func:`ignored`: logged with its reason
+and counted in :data:`IGNORED`, never silently dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -79,6 +99,10 @@ class LogUnwritable(EventLogError):
     """
 
 
+class LogLocked(LogUnwritable):
+    """The log file is held by another process, or open here with another configuration."""
+
+
 _UNAVAILABLE = (
     nats.errors.ConnectionClosedError,
     nats.errors.NoServersError,
@@ -111,13 +135,41 @@ def translate(exc: BaseException) -> VoiceCoreError:
     raise TypeError(f"not a NATS error: {exc!r}") from exc
 
 
+NATS_ERRORS = (TimeoutError, nats.errors.Error, ConnectionError, OSError)
+"""What nats-py (and the sockets under it) raise: every one has a :func:`translate`."""
+
+
 @contextmanager
 def nats_errors() -> Iterator[None]:
     """Re-raise NATS library errors as :class:`BusError` subclasses."""
     try:
         yield
-    except (TimeoutError, nats.errors.Error, ConnectionError, OSError) as exc:
+    except NATS_ERRORS as exc:
         raise translate(exc) from exc
+
+
+def translate_duckdb(exc: BaseException, doing: str,
+                     default: type[EventLogError] = EventLogError) -> EventLogError:
+    """The voicecore error for a DuckDB exception met while ``doing`` something.
+
+    :class:`LogLocked` when the file is held elsewhere (DuckDB says so only in its
+    message: the one string test on DuckDB errors, here), else ``default`` (e.g.
+    :class:`LogQueryError` for a user's SQL). The message is ``doing``, then DuckDB's
+    first line, escaped and bounded.
+    """
+    from core.eventlog.literal import one_line  # here: most processes never touch the log
+
+    kind = LogLocked if _locked(exc) else default
+    text = one_line(str(exc))
+    return kind(f"{doing}: {text}" if doing else text)
+
+
+def _locked(exc: BaseException) -> bool:
+    import duckdb  # here, not at the top: most processes never touch the log
+
+    text = str(exc)
+    return isinstance(exc, duckdb.IOException | duckdb.ConnectionException) and (
+        "lock" in text.lower() or "different configuration" in text)
 
 
 def log_write_failure(exc: BaseException) -> LogUnwritable | None:
@@ -126,11 +178,35 @@ def log_write_failure(exc: BaseException) -> LogUnwritable | None:
     Everything else a write raises (conversion, constraint, Arrow errors) is blamed
     on the rows, which the log then stores another way instead of retrying them.
     """
-    import duckdb  # here, not at the top: most processes never touch the log
+    import duckdb
 
     environment = (duckdb.OperationalError, duckdb.FatalException, duckdb.InterruptException,
                    duckdb.PermissionException, OSError, MemoryError)
     if not isinstance(exc, environment):
         return None
-    first_line = (str(exc).splitlines() or [""])[0][:200]
-    return LogUnwritable(f"the event log cannot be written: {type(exc).__name__}: {first_line}")
+    doing = f"the event log cannot be written: {type(exc).__name__}"
+    error = translate_duckdb(exc, doing, LogUnwritable)
+    return error if isinstance(error, LogUnwritable) else LogUnwritable(str(error))
+
+
+IGNORED: Counter[str] = Counter()
+"""How many times each deliberately ignored error happened, by what was being done."""
+
+
+def note_ignored(logger: logging.Logger, what: str, exc: BaseException,
+                 level: int = logging.INFO) -> None:
+    """Log ``exc`` (type and first line, no traceback) as ignored while doing ``what``,
+    and count it in :data:`IGNORED`. ``what`` says why it may be ignored."""
+    IGNORED[what] += 1
+    first = (str(exc).splitlines() or [""])[0][:200]
+    logger.log(level, "%s (ignored %s): %s", what, type(exc).__name__, first)
+
+
+@contextmanager
+def ignored(logger: logging.Logger, what: str,
+            *kinds: type[BaseException], level: int = logging.INFO) -> Iterator[None]:
+    """Run the block; an exception of ``kinds`` is noted (:func:`note_ignored`), not raised."""
+    try:
+        yield
+    except kinds as exc:
+        note_ignored(logger, what, exc, level)

@@ -30,23 +30,26 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from core.errors import NATS_ERRORS, ignored
+from core.subjects import (
+    PRESENCE_ANNOUNCE_ALL,
+    PRESENCE_PING_ALL,
+    PRESENCE_PREFIX,
+    ping_subject,
+)
+from core.subjects import (
+    announce_subject as announce_subject,  # re-exported: part of this module's API
+)
 from schemas import ids
+from schemas.events import NAME_PATTERN
 
 log = logging.getLogger(__name__)
 
-PREFIX = "vc.presence"
-ANNOUNCE_ALL = f"{PREFIX}.up.*"
-PING_ALL = f"{PREFIX}.ping"
+NOT_SENT = "presence: announcement not sent (best effort: the next interval retries)"
+UNSUBSCRIBE = "presence: unsubscribe at stop (the connection may be closing)"
+
 DEFAULT_INTERVAL_S = 2.0
 EXPIRY_INTERVALS = 3
-
-
-def announce_subject(primitive: str) -> str:
-    return f"{PREFIX}.up.{primitive}"
-
-
-def ping_subject(primitive: str) -> str:
-    return f"{PREFIX}.ping.{primitive}"
 
 
 MAX_INTERVAL_S = 60.0
@@ -56,7 +59,7 @@ class Announcement(msgspec.Struct, frozen=True, kw_only=True):
     """Bounded, because anyone on the bus can send one: an interval of ``inf`` or ``nan``
     would otherwise keep a worker that does not exist "live" forever."""
 
-    primitive: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    primitive: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     worker: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     up: bool = True
     interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=MAX_INTERVAL_S)] = DEFAULT_INTERVAL_S
@@ -76,7 +79,7 @@ class Announcer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        for subject in (PING_ALL, ping_subject(self.me.primitive)):
+        for subject in (PRESENCE_PING_ALL, ping_subject(self.me.primitive)):
             self._subs.append(await self.nc.subscribe(subject, cb=self._on_ping))
         await self._send(self._body)
         self._task = asyncio.create_task(self._periodic(), name=f"presence {self.me.primitive}")
@@ -87,7 +90,7 @@ class Announcer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with ignored(log, UNSUBSCRIBE, *NATS_ERRORS, level=logging.DEBUG):
                 await sub.unsubscribe()
         down = msgspec.structs.replace(self.me, up=False)
         await self._send(msgspec.json.encode(down))
@@ -98,14 +101,12 @@ class Announcer:
             await self._send(self._body)
 
     async def _send(self, body: bytes) -> None:
-        try:
+        with ignored(log, NOT_SENT, *NATS_ERRORS, level=logging.DEBUG):
             await self.nc.publish(announce_subject(self.me.primitive), body)
-        except Exception as exc:  # presence is best effort; the next interval retries
-            log.debug("presence not sent: %s", exc)
 
     async def _on_ping(self, msg: Msg) -> None:
         if msg.reply:
-            with contextlib.suppress(Exception):
+            with ignored(log, NOT_SENT, *NATS_ERRORS, level=logging.DEBUG):
                 await self.nc.publish(msg.reply, self._body)
 
 
@@ -121,16 +122,16 @@ class PresenceTracker:
 
     async def start(self, settle_s: float = 0.1) -> None:
         """Subscribe, ask every worker to announce itself, and give them ``settle_s`` to."""
-        self._subs.append(await self.nc.subscribe(ANNOUNCE_ALL, cb=self._on_message))
+        self._subs.append(await self.nc.subscribe(PRESENCE_ANNOUNCE_ALL, cb=self._on_message))
         inbox = self.nc.new_inbox()
         self._subs.append(await self.nc.subscribe(inbox, cb=self._on_message))
-        await self.nc.publish(PING_ALL, b"", reply=inbox)
+        await self.nc.publish(PRESENCE_PING_ALL, b"", reply=inbox)
         await self.nc.flush()
         await asyncio.sleep(settle_s)
 
     async def stop(self) -> None:
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with ignored(log, UNSUBSCRIBE, *NATS_ERRORS, level=logging.DEBUG):
                 await sub.unsubscribe()
         self._subs.clear()
 
@@ -144,7 +145,7 @@ class PresenceTracker:
             ann = _decoder.decode(body)
         except msgspec.MsgspecError:
             return
-        if subject and subject.startswith(f"{PREFIX}.up.") and subject != announce_subject(
+        if subject and subject.startswith(f"{PRESENCE_PREFIX}.up.") and subject != announce_subject(
                 ann.primitive):
             return
         workers = self._seen.setdefault(ann.primitive, {})

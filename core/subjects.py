@@ -4,13 +4,20 @@ Subjects::
 
     vc.ev.<conversation_id>.<source>.<event>   every event (stream VC_EVENTS)
     vc.dlq.<primitive>                         dead-lettered requests (stream VC_DLQ)
+    vc.replay.<conversation_id>.<type>         replayed conversations (stream VC_REPLAY)
+    vc.presence.up.<primitive>                 a worker's announcement (core NATS)
+    vc.presence.ping[.<primitive>]             "who serves it?" (core NATS, request)
+    vc.log.<log id>                            the running event log's service (core NATS)
 
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
+Consumers on VC_EVENTS: ``primitive_<name>`` (workers, durable), ``eventlog_<log id>``
+(the event-log sink, durable), ``vc_bridge_<uuid>`` (StreamEvents, ephemeral).
 
 Conversation ids must already be one subject token (``[A-Za-z0-9_-]{1,128}``);
 anything else is rejected with :class:`InvalidConversationId` rather than
-silently rewritten, so the id a caller chose is the id on the wire.
+silently rewritten, so the id a caller chose is the id on the wire. The patterns
+themselves are the event schema's (:mod:`schemas.events`), defined there once.
 """
 
 from __future__ import annotations
@@ -18,11 +25,28 @@ from __future__ import annotations
 import re
 
 from core.errors import InvalidConversationId
+from schemas.events import CONVERSATION_ID_PATTERN, NAME_PATTERN, NAME_TOKEN
 
 EVENTS_STREAM = "VC_EVENTS"
 DLQ_STREAM = "VC_DLQ"
+REPLAY_STREAM = "VC_REPLAY"
 EVENT_PREFIX = "vc.ev"
 DLQ_PREFIX = "vc.dlq"
+REPLAY_SUBJECT_PREFIX = "vc.replay"
+"""Subjects of replayed events (not to be confused with the ``replay-`` conversation ids
+of re-runs, ``core.eventlog.replay.REPLAY_CONVERSATION_PREFIX``)."""
+PRESENCE_PREFIX = "vc.presence"
+PRESENCE_ANNOUNCE_ALL = f"{PRESENCE_PREFIX}.up.*"
+PRESENCE_PING_ALL = f"{PRESENCE_PREFIX}.ping"
+LOG_SERVICE_PREFIX = "vc.log"
+
+PRIMITIVE_CONSUMER_PREFIX = "primitive_"
+EVENTLOG_CONSUMER_PREFIX = "eventlog_"
+"""Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
+STREAM_READER_PREFIX = "vc_bridge_"
+"""Ephemeral consumers of StreamEvents and the bridge's stored-result lookups."""
+
+JS_API = "$JS.API"
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_TRACEPARENT = "traceparent"
@@ -33,8 +57,9 @@ HEADER_DLQ_SUBJECT = "Vc-Dlq-Subject"
 HEADER_DLQ_SEQUENCE = "Vc-Dlq-Stream-Sequence"
 HEADER_DLQ_DELIVERIES = "Vc-Dlq-Deliveries"
 
-_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
+_EVENT_TYPE_FILTER = re.compile(rf"({NAME_TOKEN}|\*)\.({NAME_TOKEN}|\*)")
 
 
 def check_conversation_id(conversation_id: str) -> str:
@@ -49,8 +74,13 @@ def check_conversation_id(conversation_id: str) -> str:
 def check_name(name: str) -> str:
     """Primitive names are lowercase snake_case (they become subject tokens and consumer names)."""
     if not _NAME.fullmatch(name):
-        raise ValueError(f"primitive name {name!r} must match {_NAME.pattern}")
+        raise ValueError(f"primitive name {name!r} must match {NAME_TOKEN}")
     return name
+
+
+def is_event_type_filter(text: str) -> bool:
+    """``<source>.<event>``, each token a name or ``*`` (e.g. ``*.failed``)."""
+    return _EVENT_TYPE_FILTER.fullmatch(text) is not None
 
 
 def event_subject(conversation_id: str, event_type: str) -> str:
@@ -95,4 +125,30 @@ def dlq_subject(primitive: str) -> str:
 
 
 def consumer_name(primitive: str) -> str:
-    return f"primitive_{primitive}"
+    return f"{PRIMITIVE_CONSUMER_PREFIX}{primitive}"
+
+
+def replay_subject(conversation_id: str, event_type: str) -> str:
+    return f"{REPLAY_SUBJECT_PREFIX}.{conversation_id}.{event_type}"
+
+
+def announce_subject(primitive: str) -> str:
+    return f"{PRESENCE_PREFIX}.up.{primitive}"
+
+
+def ping_subject(primitive: str) -> str:
+    return f"{PRESENCE_PREFIX}.ping.{primitive}"
+
+
+def log_service_subject(log_id: str) -> str:
+    return f"{LOG_SERVICE_PREFIX}.{log_id.replace('-', '')[:16]}"
+
+
+def pull_request_subject(stream: str, consumer: str) -> str:
+    """Where a pull consumer's requests for messages go (``$JS.API.CONSUMER.MSG.NEXT``)."""
+    return f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+
+
+def max_deliveries_advisory(stream: str, consumer: str) -> str:
+    """JetStream's advisory when a message of ``consumer`` ran out of deliveries."""
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"

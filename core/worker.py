@@ -20,7 +20,6 @@ Delivery semantics:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -36,7 +35,7 @@ from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
 from core.config import WorkerOptions
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
-from core.errors import BusError, PrimitiveError
+from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
 from core.presence import Announcer
 from core.primitive import Primitive
 from schemas import events, ids
@@ -88,7 +87,8 @@ class Worker:
             await asyncio.gather(*late, return_exceptions=True)
         for sub in (self._exhausted, self._sub):
             if sub is not None:
-                with contextlib.suppress(Exception):
+                with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
+                             *NATS_ERRORS, level=logging.DEBUG):
                     await sub.unsubscribe()
 
     async def _fetch_loop(self) -> None:
@@ -257,7 +257,6 @@ def _time_left(deadline: dt.datetime | msgspec.UnsetType) -> float | None:
 
 async def _quietly(ack: Any) -> None:
     """Acks are best effort: if the connection is gone, JetStream redelivers anyway."""
-    try:
+    with ignored(log, "worker: ack not sent (JetStream redelivers; the result id is derived, "
+                 "so no second result)", *NATS_ERRORS, level=logging.DEBUG):
         await ack
-    except Exception as exc:
-        log.debug("ack not sent: %s", exc)

@@ -21,7 +21,7 @@ import duckdb
 import nats
 import pyarrow as pa
 
-from core.errors import EventLogError, LogQueryError, nats_errors
+from core.errors import EventLogError, LogLocked, LogQueryError, nats_errors, translate_duckdb
 from core.eventlog import db, reading
 from core.eventlog.literal import one_line
 from core.eventlog.schema import DB_FILE
@@ -145,11 +145,12 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
             store = LogStore.open(path, wait_s=0.0)
             return DirectSource(store.con, store)
         return DirectSource(_read_only(path))
-    except (duckdb.IOException, duckdb.ConnectionException, EventLogError) as exc:
-        # held by another process (file lock), or by a sink in this very process
-        held = "lock" in str(exc).lower() or "different configuration" in str(exc)
-        if not held:
-            raise EventLogError(f"cannot open the event log {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        error = translate_duckdb(exc, f"cannot open the event log {path}")
+        if not isinstance(error, LogLocked):
+            raise error from exc
+    except LogLocked:  # held by another process (file lock), or by a sink in this very one
+        pass
     return _service(data_dir, nats_url)
 
 

@@ -7,15 +7,17 @@ Timestamps are read through Arrow (no ``pytz`` needed).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from core.errors import EventLogError
-from core.eventlog.literal import one_line
+from core.errors import ignored, translate_duckdb
+
+log = logging.getLogger(__name__)
 
 
 def table(con: duckdb.DuckDBPyConnection, sql: str,
@@ -63,7 +65,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        with suppress(duckdb.Error):
+        with ignored(log, "event log: ROLLBACK after a failed transaction (the failure is "
+                     "raised)", duckdb.Error):
             run(con, "ROLLBACK")
         raise
     run(con, "COMMIT")
@@ -91,8 +94,8 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def log_errors() -> Iterator[None]:
-    """DuckDB errors on the log as :class:`EventLogError`: one escaped, bounded line."""
+    """DuckDB errors on the log as :class:`EventLogError` (:func:`core.errors.translate_duckdb`)."""
     try:
         yield
     except duckdb.Error as exc:
-        raise EventLogError(f"the event log could not answer: {one_line(str(exc))}") from exc
+        raise translate_duckdb(exc, "the event log could not answer") from exc

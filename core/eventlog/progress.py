@@ -23,11 +23,10 @@ from core import subjects
 from core.bus import Bus
 from core.errors import StreamError, nats_errors
 
-CONSUMER_PREFIX = "eventlog_"
+CONSUMER_PREFIX = subjects.EVENTLOG_CONSUMER_PREFIX
 """Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
 STALL_AFTER_S = 60.0
 """A sink whose log has not advanced this long while events wait is stalled."""
-_API = "$JS.API"
 
 
 class _Floor(msgspec.Struct):
@@ -122,7 +121,7 @@ async def _api(bus: Bus, what: str, request: dict[str, object] | None = None) ->
     """One JetStream API request; its raw JSON answer (nats-py's parsing drops ``ts``)."""
     payload = json.dumps(request).encode() if request else b""
     with nats_errors():
-        reply = await bus.nc.request(f"{_API}.{what}", payload, timeout=2.0)
+        reply = await bus.nc.request(f"{subjects.JS_API}.{what}", payload, timeout=2.0)
     error = json.loads(reply.data).get("error")
     if error:
         raise StreamError(f"JetStream refused {what}: {error.get('description', error)}")

@@ -21,6 +21,8 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from core import subjects
+
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +30,7 @@ class Puller:
     def __init__(self, nc: NATS, stream: str, consumer: str, *, batch: int = 1000,
                  max_buffer: int = 20_000, expires_s: float = 1.0) -> None:
         self.nc = nc
-        self.request_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        self.request_subject = subjects.pull_request_subject(stream, consumer)
         self.batch = batch
         self.max_buffer = max_buffer
         self.expires_s = expires_s

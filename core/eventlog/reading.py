@@ -13,9 +13,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.errors import EventLogError, LogQueryError
+from core.errors import EventLogError, LogQueryError, translate_duckdb
 from core.eventlog import db
-from core.eventlog.literal import one_line
 from core.eventlog.schema import READABLE
 from core.eventlog.verify import verify
 
@@ -106,14 +105,14 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise LogQueryError(one_line(str(exc))) from exc
+        raise translate_duckdb(exc, "", LogQueryError) from exc
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         raise LogQueryError("only one read-only SELECT statement is allowed "
                             "(views: events, conversations, primitive_executions)")
     try:
         return db.table(con, sql)
     except duckdb.Error as exc:
-        raise LogQueryError(one_line(str(exc))) from exc
+        raise translate_duckdb(exc, "", LogQueryError) from exc
 
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

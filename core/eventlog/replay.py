@@ -32,8 +32,9 @@ from core.eventlog.schema import REDACTION_TYPE
 from orchestrator.state import AnyEvent, ConversationState, Unreadable, fold
 from schemas import events, ids
 
-REPLAY_STREAM = "VC_REPLAY"
-REPLAY_PREFIX = "vc.replay"
+REPLAY_CONVERSATION_PREFIX = "replay-"
+"""Re-runs happen under conversation ids ``replay-<run>-…`` (the replayed *subjects* are
+``core.subjects.REPLAY_SUBJECT_PREFIX``)."""
 HEADER_REPLAY_RUN = "Vc-Replay-Run"
 HEADER_REPLAY_OF = "Vc-Replay-Of"
 
@@ -160,10 +161,11 @@ def new_run_id() -> str:
 
 
 def replay_conversation_id(run: str, conversation_id: str) -> str:
-    candidate = f"replay-{run}-{conversation_id}"
+    candidate = f"{REPLAY_CONVERSATION_PREFIX}{run}-{conversation_id}"
     with contextlib.suppress(InvalidConversationId):
         return subjects.check_conversation_id(candidate)
-    return f"replay-{run}-{hashlib.sha256(conversation_id.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(conversation_id.encode()).hexdigest()[:32]
+    return f"{REPLAY_CONVERSATION_PREFIX}{run}-{digest}"
 
 
 def _outcome(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -255,13 +257,14 @@ def _fresh_request(new_id: str, request: dict[str, Any], target: str,
 
 async def ensure_replay_stream(bus: Bus) -> None:
     config = js_api.StreamConfig(
-        name=REPLAY_STREAM, description="replayed conversations: vc.replay.<conversation>.>",
-        subjects=[f"{REPLAY_PREFIX}.>"], storage=js_api.StorageType.FILE,
+        name=subjects.REPLAY_STREAM,
+        description=f"replayed conversations: {subjects.REPLAY_SUBJECT_PREFIX}.<conversation>.>",
+        subjects=[f"{subjects.REPLAY_SUBJECT_PREFIX}.>"], storage=js_api.StorageType.FILE,
         retention=js_api.RetentionPolicy.LIMITS, max_age=24 * 3600.0,
         duplicate_window=120.0)
     with nats_errors():
         try:
-            await bus.js.stream_info(REPLAY_STREAM)
+            await bus.js.stream_info(subjects.REPLAY_STREAM)
         except NotFoundError:
             await bus.js.add_stream(config)
 
@@ -271,7 +274,7 @@ async def republish(bus: Bus, table: pa.Table, run: str) -> int:
     await ensure_replay_stream(bus)
     count = 0
     for row, body in stored_bodies(table):
-        subject = f"{REPLAY_PREFIX}.{row['conversation_id']}.{row['type']}"
+        subject = subjects.replay_subject(row["conversation_id"], row["type"])
         headers = {subjects.HEADER_MSG_ID: f"{run}:{row['id']}",
                    subjects.HEADER_EVENT_TYPE: row["type"], HEADER_REPLAY_RUN: run,
                    HEADER_REPLAY_OF: str(row["seq"])}

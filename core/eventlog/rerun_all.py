@@ -11,13 +11,18 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.text import Text
 
+from core import subjects
 from core.bus import Bus
 from core.errors import EventLogError
 from core.eventlog import render
 from core.eventlog.client import LogSource
-from core.eventlog.replay import RerunReport, new_run_id, republish, rerun
-
-REPLAY_PREFIX = "replay-"
+from core.eventlog.replay import (
+    REPLAY_CONVERSATION_PREFIX,
+    RerunReport,
+    new_run_id,
+    republish,
+    rerun,
+)
 
 
 async def rerun_one(table: pa.Table, conversation_id: str, url: str, do_rerun: bool,
@@ -31,7 +36,8 @@ async def rerun_one(table: pa.Table, conversation_id: str, url: str, do_rerun: b
             out["republished"] = await republish(bus, table, run)
             if not as_json:
                 console.print(f"republished {out['republished']} event(s) of {conversation_id} "
-                              f"to vc.replay.{conversation_id}.> (stream VC_REPLAY, run {run})")
+                              f"to {subjects.replay_subject(conversation_id, '>')} "
+                              f"(stream {subjects.REPLAY_STREAM}, run {run})")
         if do_rerun:
             report = await rerun(bus, table, conversation_id, run, timeout)
             out["rerun"] = report.as_dict()
@@ -52,7 +58,7 @@ def recorded_conversations(source: LogSource, since: dt.datetime | None,
     """The logged events of every conversation in the range (not earlier replays)."""
     listing = source.table("conversations", since=since, until=until)
     ids = [c for c in listing.column("conversation_id").to_pylist()
-           if not c.startswith(REPLAY_PREFIX)]
+           if not c.startswith(REPLAY_CONVERSATION_PREFIX)]
     return {cid: source.table("conversation_events", conversation_id=cid) for cid in ids}
 
 

@@ -47,7 +47,7 @@ DATETIME_ARGS = ("since", "until")
 
 
 def service_subject(log_id: str) -> str:
-    return f"vc.log.{log_id.replace('-', '')[:16]}"
+    return subjects.log_service_subject(log_id)
 
 
 def to_ipc(table: pa.Table) -> bytes:

@@ -32,13 +32,14 @@ from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
-from core.errors import nats_errors
+from core.errors import NATS_ERRORS, ignored, nats_errors
 from core.eventlog.progress import CONSUMER_PREFIX
 from core.eventlog.puller import Puller
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import Incoming, LogStore
 
 log = logging.getLogger(__name__)
+ACK_LOST = "event log: ack not sent (the batch is stored; its redelivery is skipped)"
 T = TypeVar("T")
 RETRY_S = 1.0
 """Pause between attempts at a batch the file or NATS refused."""
@@ -210,8 +211,10 @@ class Sink:
                 await asyncio.sleep(RETRY_S)
         self._recovered()
         last = max(batch, key=lambda m: _seq(m))
-        with contextlib.suppress(Exception):
-            await last.ack()  # AckPolicy.ALL: acks every sequence up to it, all of them stored
+        # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
+        # means a redelivery, which the store skips (at or below its last sequence).
+        with ignored(log, ACK_LOST, *NATS_ERRORS):
+            await last.ack()
         self.applied += inserted
         async with self._progress:
             self._progress.notify_all()

@@ -23,7 +23,14 @@ from typing import Any
 import duckdb
 import msgspec
 
-from core.errors import EventLogError, LogUnwritable, log_write_failure
+from core import subjects
+from core.errors import (
+    EventLogError,
+    LogLocked,
+    LogUnwritable,
+    log_write_failure,
+    translate_duckdb,
+)
 from core.eventlog import chain, db
 from core.eventlog.redact import scrub_json, scrub_raw
 from core.eventlog.rows import headers_text, quarantined_row, row_from_message
@@ -49,9 +56,10 @@ def open_database(path: Path, *, read_only: bool = False,
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise EventLogError(f"cannot open the event log {path}: {exc}") from exc
+        except duckdb.Error as exc:
+            error = translate_duckdb(exc, f"cannot open the event log {path}")
+            if not isinstance(error, LogLocked) or time.monotonic() >= deadline:
+                raise error from exc
             time.sleep(0.2)
 
 
@@ -237,7 +245,8 @@ class LogStore:
         source, _, kind = REDACTION_TYPE.rpartition(".")
         return {
             "pos": self.last_pos + 1, "seq": self.last_seq, "sub": sub[0],
-            "subject": f"vc.ev.{conversation_id}.{REDACTION_TYPE}", "id": redaction_id,
+            "subject": f"{subjects.EVENT_PREFIX}.{conversation_id}.{REDACTION_TYPE}",
+            "id": redaction_id,
             "type": REDACTION_TYPE, "source": source, "kind": kind,
             "conversation_id": conversation_id, "trace_id": f"redaction-{redaction_id}",
             "causation_id": None, "occurred_us": at, "producer": "voicecore-eventlog",
