@@ -48,14 +48,17 @@ from schemas.payloads import (
 
 SCHEMA_VERSION = 1
 
-CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+# Every pattern ends ``(?!\n)$``: msgspec matches with ``re.search``, where a bare ``$`` also
+# matches before a trailing newline ("c42\n" passed); the lookahead means the same in
+# JSON Schema's ECMA-262 regexes, where ``$`` alone would do.
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}(?!\n)$"
 """The one definition of a conversation id (``core.subjects`` checks ids with it too)."""
 ConversationId = Annotated[str, msgspec.Meta(pattern=CONVERSATION_ID_PATTERN)]
 """One NATS subject token: letters, digits, ``_`` and ``-``, at most 128 characters."""
 NAME_TOKEN = r"[a-z][a-z0-9_]{0,63}"
 """A primitive's name, and each of the two tokens of an event type ``<source>.<event>``."""
-NAME_PATTERN = f"^{NAME_TOKEN}$"
-TRACE_ID_PATTERN = r"^[\x21-\x7e]{1,64}$"
+NAME_PATTERN = f"^{NAME_TOKEN}(?!\\n)$"
+TRACE_ID_PATTERN = r"^[\x21-\x7e]{1,64}(?!\n)$"
 """The one definition of a trace id (the bridge checks the ids it is given with it too)."""
 TraceId = Annotated[str, msgspec.Meta(pattern=TRACE_ID_PATTERN)]
 """Up to 64 printable ASCII characters; a 32-hex id is also the OpenTelemetry trace id."""

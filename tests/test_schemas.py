@@ -167,3 +167,13 @@ def test_envelope_numbers_and_ids_are_bounded(field: str, value: object) -> None
     for decode in (ev.decode, ev.decode_envelope):
         with pytest.raises(msgspec.ValidationError, match=field):
             decode(json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("conversation_id", "c42\n"), ("trace_id", "abc\n")])
+def test_a_trailing_newline_is_not_a_valid_token(field: str, value: str) -> None:
+    # msgspec matches patterns with re.search, where "$" also matches before a final "\n".
+    body = json.loads(ev.encode(sample(ev.CaptureEmailRequested)))
+    body[field] = value
+    with pytest.raises(msgspec.ValidationError, match=field):
+        ev.decode(json.dumps(body).encode())
