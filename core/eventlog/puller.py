@@ -35,6 +35,9 @@ class Puller:
         self.buffer: list[Msg] = []
         self.ready = asyncio.Event()
         self._wake = asyncio.Event()
+        self._enough = asyncio.Event()
+        self._want = 0
+        self._stopped = False
         self._outstanding = 0
         self._renew_at = 0.0
         self._heard_at = time.monotonic()
@@ -48,12 +51,24 @@ class Puller:
             pending_msgs_limit=self.max_buffer * 4, pending_bytes_limit=512 * 1024 * 1024)
 
     async def stop(self) -> None:
+        self._stopped = True
+        self._enough.set()  # a filled() waiting ends now
         self._wake.set()  # let run() see its stop flag now
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
             except Exception as exc:
                 log.debug("puller unsubscribe: %s", exc)
+
+    async def filled(self, count: int) -> None:
+        """Until ``count`` messages are buffered, or the puller stops."""
+        self._want = count
+        self._enough.clear()
+        try:
+            if len(self.buffer) < count and not self._stopped:
+                await self._enough.wait()
+        finally:
+            self._want = 0
 
     def take(self, limit: int) -> list[Msg]:
         """Up to ``limit`` delivered messages, oldest first."""
@@ -102,6 +117,8 @@ class Puller:
         self.buffer.append(msg)
         self._outstanding -= 1
         self.ready.set()
+        if self._want and len(self.buffer) >= self._want:
+            self._enough.set()
         if self._outstanding <= self.batch // 2:
             self._wake.set()
 

@@ -50,6 +50,12 @@ class SinkOptions:
     """Messages per pull request (two requests stay outstanding)."""
     max_batch: int = 10_000
     """At most this many messages per transaction (whatever was delivered meanwhile)."""
+    linger_s: float = 0.1
+    """When fewer than ``linger_batch`` messages wait, wait up to this long for more before
+    committing: at light traffic a transaction per event cost most of ``voicecore up``'s
+    CPU (README, Benchmarks); this bounds how far the log lags behind the stream."""
+    linger_batch: int = 500
+    """Commit at once when this many messages wait."""
     fetch_timeout_s: float = 1.0
     """Expiry of one pull request."""
     ack_wait_s: float = 60.0
@@ -107,6 +113,8 @@ class Sink:
         self.options = options or SinkOptions()
         self.nats_url = nats_url
         self.applied = 0
+        self.transactions = 0
+        """Batches stored (one DuckDB transaction each, unless a batch had to be split)."""
         self.failing_since: float | None = None
         """``time.monotonic()`` of the first failed attempt at the batch being retried."""
         self.last_error: str | None = None
@@ -183,9 +191,18 @@ class Sink:
             if self._stopping.is_set() and not puller.buffer:
                 return
             await puller.ready.wait()
+            await self._linger(puller)
             batch = puller.take(self.options.max_batch)
             if batch:
                 await self._apply(batch)
+
+    async def _linger(self, puller: Puller) -> None:
+        """Let a light trickle of messages gather into one transaction (bounded wait)."""
+        o = self.options
+        if o.linger_s <= 0 or self._stopping.is_set() or len(puller.buffer) >= o.linger_batch:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(puller.filled(o.linger_batch), o.linger_s)
 
     async def _apply(self, batch: list[Msg]) -> None:
         """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
@@ -213,6 +230,7 @@ class Sink:
         with contextlib.suppress(Exception):
             await last.ack()  # AckPolicy.ALL: acks every sequence up to it, all of them stored
         self.applied += inserted
+        self.transactions += 1
         async with self._progress:
             self._progress.notify_all()
 
