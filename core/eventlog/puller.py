@@ -60,13 +60,15 @@ class Puller:
             except Exception as exc:
                 log.debug("puller unsubscribe: %s", exc)
 
-    async def filled(self, count: int) -> None:
-        """Until ``count`` messages are buffered, or the puller stops."""
+    async def filled(self, count: int, timeout: float) -> None:
+        """Until ``count`` messages are buffered, ``timeout`` passed, or the puller stopped."""
+        if timeout <= 0 or len(self.buffer) >= count or self._stopped:
+            return
         self._want = count
         self._enough.clear()
         try:
-            if len(self.buffer) < count and not self._stopped:
-                await self._enough.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._enough.wait(), timeout)
         finally:
             self._want = 0
 

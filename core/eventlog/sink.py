@@ -51,11 +51,9 @@ class SinkOptions:
     max_batch: int = 10_000
     """At most this many messages per transaction (whatever was delivered meanwhile)."""
     linger_s: float = 0.1
-    """When fewer than ``linger_batch`` messages wait, wait up to this long for more before
-    committing: at light traffic a transaction per event cost most of ``voicecore up``'s
-    CPU (README, Benchmarks); this bounds how far the log lags behind the stream."""
+    """Wait up to this long for ``linger_batch`` messages before committing (a transaction
+    per event at light traffic cost most of ``up``'s CPU: README, Benchmarks)."""
     linger_batch: int = 500
-    """Commit at once when this many messages wait."""
     fetch_timeout_s: float = 1.0
     """Expiry of one pull request."""
     ack_wait_s: float = 60.0
@@ -113,8 +111,7 @@ class Sink:
         self.options = options or SinkOptions()
         self.nats_url = nats_url
         self.applied = 0
-        self.transactions = 0
-        """Batches stored (one DuckDB transaction each, unless a batch had to be split)."""
+        self.transactions = 0  # batches stored: a DuckDB transaction each (unless split)
         self.failing_since: float | None = None
         """``time.monotonic()`` of the first failed attempt at the batch being retried."""
         self.last_error: str | None = None
@@ -191,18 +188,11 @@ class Sink:
             if self._stopping.is_set() and not puller.buffer:
                 return
             await puller.ready.wait()
-            await self._linger(puller)
+            if not self._stopping.is_set():  # a trickle: one transaction, not one per event
+                await puller.filled(self.options.linger_batch, self.options.linger_s)
             batch = puller.take(self.options.max_batch)
             if batch:
                 await self._apply(batch)
-
-    async def _linger(self, puller: Puller) -> None:
-        """Let a light trickle of messages gather into one transaction (bounded wait)."""
-        o = self.options
-        if o.linger_s <= 0 or self._stopping.is_set() or len(puller.buffer) >= o.linger_batch:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(puller.filled(o.linger_batch), o.linger_s)
 
     async def _apply(self, batch: list[Msg]) -> None:
         """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
