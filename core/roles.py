@@ -65,7 +65,7 @@ class ChildRole:
         self.process: asyncio.subprocess.Process | None = None
         self._stopping = False
         self._watch: asyncio.Task[None] | None = None
-        self._discard: asyncio.Task[None] | None = None
+        self._readers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self._spawn()
@@ -80,16 +80,20 @@ class ChildRole:
         await self._end_process()
 
     async def _spawn(self) -> None:
+        pipe = asyncio.subprocess.PIPE
         self.process = process = await asyncio.create_subprocess_exec(
-            *self.command, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, start_new_session=True,
-            preexec_fn=stop_with_parent)
-        assert process.stdout is not None
+            *self.command, env=self.env, stdin=asyncio.subprocess.DEVNULL, stdout=pipe,
+            stderr=pipe, start_new_session=True, preexec_fn=stop_with_parent)
+        assert process.stdout is not None and process.stderr is not None
+        relay = _StderrRelay(process.stderr)
         line = (await process.stdout.readline()).decode(errors="replace")
-        if not line.startswith(self.ready):  # it said why on stderr (ours)
+        if not line.startswith(self.ready):
             code = await process.wait()
-            raise VoiceCoreError(f"the {self.name} process exited at start (status {code})")
-        self._discard = asyncio.create_task(_read_to_end(process.stdout))
+            await relay.task
+            raise VoiceCoreError(relay.error() or
+                                 f"the {self.name} process exited at start (status {code})")
+        relay.pass_on()
+        self._readers = [relay.task, asyncio.create_task(_read_to_end(process.stdout))]
 
     async def _restart_when_dead(self) -> None:
         while not self._stopping:
@@ -119,8 +123,41 @@ class ChildRole:
                           self.name, STOP_TIMEOUT_S)
                 process.kill()
                 await process.wait()
-        if self._discard is not None:
-            await self._discard
+        await asyncio.gather(*self._readers)
+
+
+class _StderrRelay:
+    """A child's stderr (its logs), held until it is ready and passed on to ours after.
+
+    If it fails to start, its one ``voicecore: error: …`` line becomes ``up``'s error,
+    so a failed start still ends in one line.
+    """
+
+    PREFIX = "voicecore: error: "
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.held: list[str] = []
+        self.passing = False
+        self.task = asyncio.create_task(self._relay(stream))
+
+    async def _relay(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self.held.append(line.decode(errors="replace"))
+            if self.passing:
+                self.pass_on()
+
+    def pass_on(self) -> None:
+        self.passing = True
+        sys.stderr.writelines(self.held)
+        sys.stderr.flush()
+        self.held = []
+
+    def error(self) -> str | None:
+        """The child's error line (its other lines passed on), if it wrote one."""
+        errors = [line for line in self.held if line.startswith(self.PREFIX)]
+        self.held = [line for line in self.held if line not in errors]
+        self.pass_on()
+        return errors[-1].removeprefix(self.PREFIX).strip() if errors else None
 
 
 async def _read_to_end(stream: asyncio.StreamReader) -> None:

@@ -7,7 +7,11 @@ import os
 import signal
 from pathlib import Path
 
+import duckdb
+
 from core.bus import Bus
+from core.eventlog.schema import DB_FILE
+from core.natsserver import port_in_use
 from schemas import events as ev
 from schemas.payloads import CaptureParams, Request
 from tests.support import proc
@@ -70,3 +74,16 @@ async def test_no_role_outlives_a_killed_up(tmp_path: Path) -> None:
             break
         await asyncio.sleep(0.1)
     assert not [pid for pid in roles if alive(pid)], "a role outlived `up`"
+
+
+def test_a_role_that_cannot_start_is_one_line_and_nothing_is_left(tmp_path: Path) -> None:
+    port = proc.free_port()
+    held = duckdb.connect(str(tmp_path / DB_FILE))  # the sink cannot lock the log file
+    try:
+        done = proc.run(*up_args(tmp_path, port))
+    finally:
+        held.close()
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("voicecore: error: cannot open the event log"), line
+    assert not port_in_use("127.0.0.1", port)
