@@ -5,10 +5,12 @@ ports), so nothing starts when something would fail later. Start: embedded nats-
 (unless a URL is given) → connection → streams →
 one worker per primitive → the gRPC bridge (``voicecore up``); with
 ``event_log``, the DuckDB file opens before the connection and the sink starts
-before the workers. Stop (``AsyncExitStack``, last in first out): bridge health
-NOT_SERVING and gRPC stop with a grace period → workers finish or nak in-flight
-work → the sink stores and acks what it fetched → the connection drains → the
-DuckDB file closes → the server exits.
+before the workers. With ``separate`` (``voicecore up``), the sink and the workers
+each run in a supervised child process instead (:mod:`core.roles`), in the same order.
+Stop (``AsyncExitStack``, last in first out): bridge health
+NOT_SERVING and gRPC stop with a grace period → workers (or their process, on
+SIGTERM) finish or nak in-flight work → the sink stores and acks what it fetched →
+the connection drains → the DuckDB file closes → the server exits.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from core.config import (
 from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
+from core.roles import ChildRole, sink_role, worker_role
 from core.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,11 @@ class Running:
     nats_url: str
     bus: Bus
     workers: list[Worker] = field(default_factory=list)
+    """The workers running in this process."""
+    primitives: list[str] = field(default_factory=list)
+    """Names of the primitives served, in this process or in ``worker_process``."""
+    children: list[ChildRole] = field(default_factory=list)
+    """The roles running as child processes (``separate``)."""
     server: EmbeddedNats | None = None
     bridge: Any = None
     """The gRPC bridge (``bridge.server.Bridge``) when one was started."""
@@ -125,6 +133,7 @@ def _same_host(a: str, b: str) -> bool:
 async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
     grpc_bridge: bool = False, event_log: bool = False,
+    separate: SeparateProcesses | None = None,
 ) -> AsyncIterator[Running]:
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     check_settings(settings, grpc_bridge=grpc_bridge, event_log=event_log)
@@ -136,7 +145,7 @@ async def running(
             url = await server.start()
             stack.push_async_callback(server.stop)
         database = None
-        if event_log:  # opened before the bus so it closes last, after NATS drained
+        if event_log and separate is None:  # opened before the bus: closes after NATS drained
             from core.eventlog.sink import LogDatabase
 
             database = await stack.enter_async_context(await LogDatabase.open(settings.data_dir))
@@ -144,21 +153,47 @@ async def running(
         stack.push_async_callback(bus.drain)
         await bus.ensure_streams(settings.streams)
         state = Running(settings=settings, nats_url=url, bus=bus, server=server)
+        if event_log and separate is not None:  # the sink before the workers, as below
+            await _start_child(stack, state, sink_role(url, settings.data_dir))
         if database is not None:  # stops after the workers, so it stores their last results
             from core.eventlog.sink import Sink
 
             state.event_log = await stack.enter_async_context(Sink(bus, database, nats_url=url))
-        stack.push_async_callback(_stop_workers, state.workers)
-        for prim in registry.all_primitives() if primitives is None else primitives:
-            worker = Worker(bus, prim, settings.worker)
-            await worker.start()
-            state.workers.append(worker)
+        chosen = registry.all_primitives() if primitives is None else list(primitives)
+        state.primitives = [p.name for p in chosen]
+        if separate is not None:
+            await _start_child(stack, state,
+                               worker_role(url, chosen, settings.worker, separate.plugins))
+        else:
+            await _start_workers(state, chosen)
+            stack.push_async_callback(_stop_workers, state.workers)
         if grpc_bridge:
             from bridge.server import BridgeOptions, serve_bridge
 
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, BridgeOptions(token=settings.grpc_token)))
         yield state
+
+
+@dataclass(frozen=True)
+class SeparateProcesses:
+    """Run the sink and the workers each in a supervised child process (``voicecore up``)."""
+
+    plugins: tuple[str, ...] = ()
+    """Plugin modules the worker process imports (``--plugin``)."""
+
+
+async def _start_child(stack: AsyncExitStack, state: Running, role: ChildRole) -> None:
+    await role.start()
+    stack.push_async_callback(role.stop)
+    state.children.append(role)
+
+
+async def _start_workers(state: Running, primitives: list[Primitive]) -> None:
+    for prim in primitives:
+        worker = Worker(state.bus, prim, state.settings.worker)
+        await worker.start()
+        state.workers.append(worker)
 
 
 async def _stop_workers(workers: list[Worker]) -> None:
@@ -172,6 +207,7 @@ async def serve_until_signalled(
     *,
     grpc_bridge: bool = False,
     event_log: bool = False,
+    separate: SeparateProcesses | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -180,7 +216,7 @@ async def serve_until_signalled(
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, primitives, grpc_bridge=grpc_bridge,
-                           event_log=event_log) as state:
+                           event_log=event_log, separate=separate) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from bridge.cli import register as register_bridge_commands
 from core import primitive as registry
-from core.app import Running, select_primitives, serve_until_signalled
+from core.app import Running, SeparateProcesses, select_primitives, serve_until_signalled
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
 from core.eventlog.cli import register as register_eventlog_commands
@@ -79,7 +79,7 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 
 
 def _ready_line(state: Running) -> None:
-    names = ", ".join(w.primitive.name for w in state.workers) or "none"
+    names = ", ".join(state.primitives) or "none"
     where = "embedded" if state.server else "external"
     grpc = f"grpc {state.bridge.address}, " if state.bridge is not None else ""
     print(f"voicecore ready: nats {state.nats_url} ({where}), {grpc}primitives: {names}, "
@@ -104,8 +104,9 @@ def up(
     _load_plugins(plugin)
     settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
                          grpc_token=grpc_token)
+    layout = SeparateProcesses(plugins=tuple(plugin or ()))
     run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True,
-                                    event_log=True))
+                                    event_log=True, separate=layout))
     print("voicecore stopped", flush=True)
 
 

@@ -41,7 +41,7 @@ def server_binary() -> Path | None:
     return Path(found) if found else None
 
 
-def _stop_with_parent() -> None:
+def stop_with_parent() -> None:
     """In the child: SIGTERM it if we die, even by SIGKILL, so no orphan keeps the port.
 
     (The signal follows the *thread* that spawned it: we spawn from the loop's thread.)
@@ -116,7 +116,7 @@ class EmbeddedNats:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
-                preexec_fn=_stop_with_parent,
+                preexec_fn=stop_with_parent,
             )
 
     def _config(self, ports_dir: Path) -> str:

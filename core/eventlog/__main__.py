@@ -1,5 +1,7 @@
 """``python -m core.eventlog sink --nats-url URL [--data-dir DIR]``: the sink on its own.
 
+``voicecore up`` runs it so, as a supervised child process (:mod:`core.roles`).
+
 For running the log writer as a separate process (tests kill it mid-batch; an
 operator may run it next to ``voicecore worker`` processes on an external NATS).
 Prints one ready line, stops cleanly on SIGINT/SIGTERM.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -42,7 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m core.eventlog")
     sub = parser.add_subparsers(dest="command", required=True)
     sink = sub.add_parser("sink", help="copy VC_EVENTS into <data-dir>/eventlog.duckdb")
-    sink.add_argument("--nats-url", required=True)
+    url = os.environ.get("VOICECORE_NATS_URL")  # how `voicecore up` passes it (not in argv)
+    sink.add_argument("--nats-url", required=url is None, default=url)
     sink.add_argument("--data-dir", type=Path, default=None)
     sink.add_argument("--fetch-batch", type=int, default=SinkOptions.fetch_batch)
     sink.add_argument("--max-batch", type=int, default=SinkOptions.max_batch)

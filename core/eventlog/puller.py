@@ -37,6 +37,9 @@ class Puller:
         self.buffer: list[Msg] = []
         self.ready = asyncio.Event()
         self._wake = asyncio.Event()
+        self._enough = asyncio.Event()
+        self._want = 0
+        self._stopped = False
         self._outstanding = 0
         self._renew_at = 0.0
         self._heard_at = time.monotonic()
@@ -50,12 +53,26 @@ class Puller:
             pending_msgs_limit=self.max_buffer * 4, pending_bytes_limit=512 * 1024 * 1024)
 
     async def stop(self) -> None:
+        self._stopped = True
+        self._enough.set()  # a filled() waiting ends now
         self._wake.set()  # let run() see its stop flag now
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
             except Exception as exc:
                 log.debug("puller unsubscribe: %s", exc)
+
+    async def filled(self, count: int, timeout: float) -> None:
+        """Until ``count`` messages are buffered, ``timeout`` passed, or the puller stopped."""
+        if timeout <= 0 or len(self.buffer) >= count or self._stopped:
+            return
+        self._want = count
+        self._enough.clear()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._enough.wait(), timeout)
+        finally:
+            self._want = 0
 
     def take(self, limit: int) -> list[Msg]:
         """Up to ``limit`` delivered messages, oldest first."""
@@ -104,6 +121,8 @@ class Puller:
         self.buffer.append(msg)
         self._outstanding -= 1
         self.ready.set()
+        if self._want and len(self.buffer) >= self._want:
+            self._enough.set()
         if self._outstanding <= self.batch // 2:
             self._wake.set()
 

@@ -1,0 +1,43 @@
+"""The sink at light traffic: a trickle of events shares a transaction (real NATS, DuckDB)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from core.bus import Bus
+from core.eventlog.sink import SinkOptions
+from tests.support.eventlog import bulk_events, caught_up, publish_many, read_back, running_sink
+
+HOUR = 3600.0
+"""A linger no test waits out: only a full batch or the sink's stop ends it."""
+
+
+async def test_events_published_one_by_one_are_stored_in_one_transaction(
+        bus: Bus, tmp_path: Path) -> None:
+    sent = bulk_events(20)
+    options = SinkOptions(fetch_timeout_s=0.1, linger_s=HOUR, linger_batch=len(sent))
+    data = tmp_path / "data"
+    async with running_sink(bus, data, options) as sink:
+        for event in sent:  # each acked by JetStream before the next is sent
+            await publish_many(bus, [event])
+        await caught_up(sink, bus)
+        assert sink.transactions == 1
+    assert read_back(data, "SELECT count(DISTINCT id), max(seq) FROM log_events") == [(20, 20)]
+
+
+async def test_stopping_ends_the_wait_and_stores_what_was_fetched(
+        bus: Bus, tmp_path: Path) -> None:
+    options = SinkOptions(fetch_timeout_s=0.1, linger_s=HOUR, linger_batch=1000)
+    data = tmp_path / "data"
+    async with running_sink(bus, data, options) as sink:
+        await publish_many(bus, bulk_events(4))
+        assert sink._puller is not None
+        for _ in range(12_000):  # until delivered (then waiting for more)
+            if len(sink._puller.buffer) == 4:
+                break
+            await asyncio.sleep(0.01)
+        stopped = asyncio.create_task(sink.stop())
+        await asyncio.wait_for(stopped, 120)  # guards a hang only: HOUR would never end
+    assert sink.transactions == 1
+    assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(4, 4)]
