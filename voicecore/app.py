@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import core.captures  # noqa: F401  (registers the built-in capture primitives)
 from core import primitive as registry
 from core import tracing
 from core.bus import Bus
@@ -138,8 +139,10 @@ async def running(
         database = None
         if event_log:  # opened before the bus so it closes last, after NATS drained
             from core.eventlog.sink import LogDatabase
+            from orchestrator.views import VIEWS
 
-            database = await stack.enter_async_context(await LogDatabase.open(settings.data_dir))
+            database = await stack.enter_async_context(
+                await LogDatabase.open(settings.data_dir, views=VIEWS))
         bus = await Bus.connect(url)
         stack.push_async_callback(bus.drain)
         await bus.ensure_streams(settings.streams)
