@@ -6,6 +6,7 @@ COPY core core
 COPY schemas schemas
 COPY orchestrator orchestrator
 COPY bridge bridge
+COPY voicecore voicecore
 RUN pip install --no-cache-dir -c constraints.txt .
 ENV VOICECORE_DATA_DIR=/data
 EXPOSE 50051

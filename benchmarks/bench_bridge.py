@@ -40,6 +40,7 @@ from bench_worker import TRANSCRIPTS, cpu_seconds  # same inputs and CPU clock a
 from rich.console import Console
 from rich.table import Table
 
+import core.captures  # noqa: F401  (registers the built-in capture primitives)
 from bridge import convert
 from bridge._proto import voice_core_pb2 as pb
 from bridge.client import SERVICE
@@ -188,12 +189,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         nats = EmbeddedNats(Path(tmp), port=-1)
         url = await nats.start()
         nats_pid = nats._proc.pid if nats._proc else 0
-        worker = spawn(["-m", "core.cli", "worker", args.primitive, "--nats-url", url,
+        worker = spawn(["-m", "voicecore", "worker", args.primitive, "--nats-url", url,
                         "--concurrency", str(args.inflight), *plugin])
         bridge_port, base_port = free_port(), free_port()
         profile = Path(tmp) / "bridge.prof"
         prefix = ["-m", "cProfile", "-o", str(profile)] if args.profile else []
-        bridge = spawn([*prefix, "-m", "core.cli", "bridge", "--nats-url", url, "--grpc-addr",
+        bridge = spawn([*prefix, "-m", "voicecore", "bridge", "--nats-url", url, "--grpc-addr",
                         f"127.0.0.1:{bridge_port}", *plugin])
         baseline = spawn([__file__, "--serve-baseline", str(base_port), "--primitive",
                           args.primitive], ready="baseline ready")

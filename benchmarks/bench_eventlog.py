@@ -37,16 +37,17 @@ from core.captures import CAPTURE_EMAIL
 from core.config import StreamLimits, WorkerOptions
 from core.eventlog import reading
 from core.eventlog.client import open_log
-from core.eventlog.replay import replay_state, stored_bodies, to_events
-from core.eventlog.rerun_all import recorded_conversations, rerun_all
 from core.eventlog.sink import LogDatabase, Sink
 from core.eventlog.store import LogStore
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
+from orchestrator.replay import replay_state, stored_bodies, to_events
 from orchestrator.state import fold
+from orchestrator.views import VIEWS
 from schemas import events as ev
 from schemas import ids
 from schemas.payloads import CaptureParams, CaptureResult, Request
+from voicecore.rerun_all import recorded_conversations, rerun_all
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
@@ -83,7 +84,7 @@ async def bench_ingest(n: int, base: Path) -> dict[str, Any]:
     try:
         await bus.ensure_streams(StreamLimits())
         await preload(bus, n, 1000)
-        database = await LogDatabase.open(base / "ingest-data")
+        database = await LogDatabase.open(base / "ingest-data", views=VIEWS)
         marks: list[tuple[float, int]] = []
         async with Sink(bus, database):
             start = time.perf_counter()
@@ -101,7 +102,7 @@ async def bench_ingest(n: int, base: Path) -> dict[str, Any]:
 
 
 def build_big_log(path: Path, n: int, conversations: int) -> float:
-    store = LogStore.open(path)
+    store = LogStore.open(path, views=VIEWS)
     start = time.perf_counter()
     seq, batch = 0, []
     for i in range(n // 2):
@@ -170,7 +171,7 @@ async def bench_rerun(conversations: int, base: Path) -> dict[str, Any]:
     try:
         await bus.ensure_streams(StreamLimits())
         options = WorkerOptions(concurrency=64, fetch_timeout_s=0.1)
-        database = await LogDatabase.open(data)
+        database = await LogDatabase.open(data, views=VIEWS)
         worker = Worker(bus, CAPTURE_EMAIL, options)
         await worker.start()
         async with Sink(bus, database) as sink:

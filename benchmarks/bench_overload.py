@@ -120,7 +120,7 @@ async def run_once(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     seconds, deadline_s = args.work_ms / 1000, args.deadline_ms / 1000
     with tempfile.TemporaryDirectory() as tmp:
         nats_port, grpc_port = free_port(), free_port()
-        up = spawn(["-m", "core.cli", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
+        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
                     "--grpc-addr", f"127.0.0.1:{grpc_port}", "--plugin", "tests.support.plugin"])
         url = f"nats://127.0.0.1:{nats_port}"
         try:

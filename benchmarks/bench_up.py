@@ -45,8 +45,8 @@ def children(pid: int) -> list[int]:
     return found
 
 
-ROLES = {"nats-server": "nats-server", "core.cli worker": "workers",
-         "core.eventlog sink": "sink"}
+ROLES = {"nats-server": "nats-server", "voicecore worker": "workers",
+         "voicecore.log_sink": "sink"}
 
 
 def up_processes(up_pid: int) -> dict[str, int]:
@@ -63,7 +63,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     me = os.getpid()
     with tempfile.TemporaryDirectory() as tmp:
         nats_port, grpc_port, base_port = free_port(), free_port(), free_port()
-        up = spawn(["-m", "core.cli", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
+        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
                     "--grpc-addr", f"127.0.0.1:{grpc_port}"])
         baseline = spawn([str(Path(__file__).parent / "bench_bridge.py"), "--serve-baseline",
                           str(base_port), "--primitive", PRIMITIVE], ready="baseline ready")

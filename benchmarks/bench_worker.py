@@ -73,7 +73,7 @@ async def preload(bus: Bus, n: int) -> None:
 
 def start_worker(url: str, concurrency: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "worker", "capture_email", "--nats-url", url,
+        [sys.executable, "-m", "voicecore", "worker", "capture_email", "--nats-url", url,
          "--concurrency", str(concurrency)],
         stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

@@ -3,7 +3,7 @@
 :func:`serve_bridge` starts it for a connected :class:`~core.bus.Bus` and stops it
 in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
 finish) → results router and presence unsubscribe. The bus itself belongs to
-the caller (``core.app.running`` drains it after the workers).
+the caller (``voicecore.app.running`` drains it after the workers).
 
 Auth (optional): with a token (``--grpc-token`` / ``VOICECORE_GRPC_TOKEN``) every
 VoiceCore call needs ``authorization: Bearer <token>`` metadata, else

@@ -19,18 +19,13 @@ from core import subjects
 from core.bus import Bus
 from core.errors import BusError
 from core.primitive import Primitive
+from core.text import one_line
 from schemas import events, ids, limits
 from schemas.payloads import Failure
 
 log = logging.getLogger(__name__)
 
 _MAX_REASON = 800
-
-
-def one_line(text: str) -> str:
-    """Header values must be one line; keep them short too."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 1] + "…"
 
 
 async def dead_letter(
@@ -45,7 +40,7 @@ async def dead_letter(
     reason: str,
 ) -> None:
     """Answer with ``<primitive>.failed`` when the envelope allows, then copy to the DLQ."""
-    reason = one_line(reason)
+    reason = one_line(reason, _MAX_REASON)  # a header value: one line, escaped, short
     await answer_failure(bus, primitive, subject, body, reason, deliveries)
     dlq_headers = {k: v for k, v in (headers or {}).items() if k != subjects.HEADER_MSG_ID}
     dlq_headers.update(

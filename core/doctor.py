@@ -127,7 +127,7 @@ async def _event_log_checks(bus: Bus) -> list[Check]:
         return []
     checks = []
     for sink in sinks:
-        fix = "" if sink.pulling else "start it: `voicecore up` (or `python -m core.eventlog sink`)"
+        fix = "" if sink.pulling else "start it: `voicecore up` (or `python -m voicecore.log_sink`)"
         if sink.stalled and sink.pulling:
             fix = ("read the sink's log (`voicecore up` output) for why it cannot store, fix "
                    "that (disk space, file permissions), restart it")

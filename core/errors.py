@@ -47,6 +47,8 @@ from contextlib import contextmanager
 import nats.errors
 import nats.js.errors
 
+from core.text import one_line
+
 
 class VoiceCoreError(Exception):
     """Base of every error voicecore raises on purpose."""
@@ -157,8 +159,6 @@ def translate_duckdb(exc: BaseException, doing: str,
     :class:`LogQueryError` for a user's SQL). The message is ``doing``, then DuckDB's
     first line, escaped and bounded.
     """
-    from core.eventlog.literal import one_line  # here: most processes never touch the log
-
     kind = LogLocked if _locked(exc) else default
     text = one_line(str(exc))
     return kind(f"{doing}: {text}" if doing else text)

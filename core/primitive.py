@@ -5,6 +5,11 @@ A primitive is a name, three event classes (``<name>.requested``/``.completed``/
 captured → ``NO_MATCH``). Handlers never see NATS. A plain ``def`` handler is
 treated as blocking and runs in a worker thread (unless declared ``inline``); an
 ``async def`` runs on the loop.
+
+The registry holds what was registered: the four built-in captures register when
+:mod:`core.captures` is imported (the composition root, :mod:`voicecore.app`, does),
+plugins when ``--plugin`` imports them. This module imports neither, so the registry
+does not depend on what it registers.
 """
 
 from __future__ import annotations
@@ -68,12 +73,10 @@ def register(primitive: Primitive) -> Primitive:
 
 
 def get(name: str) -> Primitive | None:
-    _load_builtins()
     return _registry.get(name)
 
 
 def all_primitives() -> list[Primitive]:
-    _load_builtins()
     return sorted(_registry.values(), key=lambda p: p.name)
 
 
@@ -81,8 +84,3 @@ def load_plugins(modules: Iterable[str]) -> None:
     """Import modules that call :func:`register` (``--plugin`` / ``VOICECORE_PLUGINS``)."""
     for module in modules:
         importlib.import_module(module)
-
-
-def _load_builtins() -> None:
-    # Imported lazily so `core.primitive` stays importable without the capture stack.
-    importlib.import_module("core.captures")

@@ -34,7 +34,7 @@ EVENT_PREFIX = "vc.ev"
 DLQ_PREFIX = "vc.dlq"
 REPLAY_SUBJECT_PREFIX = "vc.replay"
 """Subjects of replayed events (not to be confused with the ``replay-`` conversation ids
-of re-runs, ``core.eventlog.replay.REPLAY_CONVERSATION_PREFIX``)."""
+of re-runs, ``orchestrator.replay.REPLAY_CONVERSATION_PREFIX``)."""
 PRESENCE_PREFIX = "vc.presence"
 PRESENCE_ANNOUNCE_ALL = f"{PRESENCE_PREFIX}.up.*"
 PRESENCE_PING_ALL = f"{PRESENCE_PREFIX}.ping"

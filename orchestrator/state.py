@@ -34,10 +34,9 @@ from typing import Any
 
 import msgspec
 
-from schemas.events import EnvelopeOnly, Event
+from schemas.events import REDACTION_TYPE, EnvelopeOnly, Event
 from schemas.payloads import CaptureResult, Failure
 
-REDACTION_TYPE = "eventlog.redacted"
 OUTCOME_RULE: tuple[tuple[str, str], ...] = (
     ("open", "unanswered"),  # some request has no result yet
     ("failed", "latest_failed"),  # some primitive's latest request failed

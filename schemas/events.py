@@ -68,6 +68,10 @@ Producer = Annotated[str, msgspec.Meta(max_length=256)]
 
 PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
 
+REDACTION_TYPE = "eventlog.redacted"
+"""The type of the record the event log writes when it redacts a conversation (the log
+writes it, the fold reads it: one definition, below both)."""
+
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """The envelope every event shares. Subclasses add a typed ``data`` and a tag."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import core.captures  # noqa: F401  (registers the built-in capture primitives)
 import tests.support.plugin  # noqa: F401  (registers the test primitives)
 from core.bus import Bus
 from core.config import StreamLimits

@@ -1,16 +1,16 @@
-"""The four built-in capture primitives through JetStream, composed by ``core.app.running``."""
+"""The four built-in capture primitives through JetStream, composed by ``voicecore.app.running``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from core.app import running, select_primitives
 from core.config import Settings
 from core.natsserver import EmbeddedNats
 from schemas import events as ev
 from schemas.payloads import CaptureParams, DateParams, PhoneParams, Request
 from tests.support.streams import results_for, wait_for_events
+from voicecore.app import running, select_primitives
 
 
 def _request(cls: type[ev.Event], params: Any) -> ev.Event:

@@ -82,7 +82,7 @@ def locked(tmp_path: Path) -> Iterator[Path]:
 
 def _as_user(*args: str) -> subprocess.CompletedProcess[str]:
     wrap = DROP_DAC if os.geteuid() == 0 else []
-    return subprocess.run([*wrap, sys.executable, "-m", "core.cli", *args], cwd=proc.ROOT,
+    return subprocess.run([*wrap, sys.executable, "-m", "voicecore", *args], cwd=proc.ROOT,
                           text=True, capture_output=True, timeout=60, check=False)
 
 

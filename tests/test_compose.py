@@ -13,9 +13,9 @@ import typer.core
 import typer.main
 import yaml
 
-from core.cli import app
 from core.natsserver import server_binary
 from tests.support.proc import ROOT, free_port
+from voicecore.cli import app
 
 
 @pytest.fixture(scope="module")

@@ -113,7 +113,7 @@ async def test_sigkill_mid_batch_then_restart_leaves_no_gap_and_no_duplicate(
 
 def start_sink(url: str, data: Path) -> subprocess.Popen[str]:
     child = subprocess.Popen(
-        [sys.executable, "-m", "core.eventlog", "sink", "--nats-url", url, "--data-dir",
+        [sys.executable, "-m", "voicecore.log_sink", "--nats-url", url, "--data-dir",
          str(data), "--fetch-batch", "250", "--max-batch", "500"],
         cwd=proc.ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None

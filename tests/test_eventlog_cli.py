@@ -14,10 +14,10 @@ import pytest
 from core.bus import Bus
 from core.config import WorkerOptions
 from core.eventlog.client import open_log
-from core.eventlog.replay import replay_state
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
 from core.worker import Worker
+from orchestrator.replay import replay_state
 from orchestrator.state import Folder
 from schemas import events as ev
 from schemas.payloads import Request

@@ -122,7 +122,7 @@ def test_export_destinations_and_unknown_conversations(recorded: Path, tmp_path:
     assert [json.loads(line)["type"] for line in lines.stdout.splitlines()] == [
         "capture_email.requested", "capture_email.completed"]
     assert "exported 2 event(s) to standard output" in lines.stderr
-    parquet = subprocess.run([sys.executable, "-m", "core.cli", "log", "export", "--format",
+    parquet = subprocess.run([sys.executable, "-m", "voicecore", "log", "export", "--format",
                               "parquet", "-o", "-", "--data-dir", str(recorded)],
                              cwd=proc.ROOT, capture_output=True, timeout=60, check=False)
     assert parquet.returncode == 0, parquet.stderr

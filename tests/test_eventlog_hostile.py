@@ -19,9 +19,9 @@ from nats.aio.msg import Msg
 from core import primitive, subjects
 from core.bus import Bus
 from core.config import StreamLimits
-from core.eventlog.replay import HEADER_REPLAY_OF
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
+from orchestrator.replay import HEADER_REPLAY_OF
 from tests.support import hostile, proc
 from tests.support.hostile_log import FAST, build_hostile_log, stored_corpus
 

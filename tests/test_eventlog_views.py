@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.eventlog import reading
-from core.eventlog.replay import replay_state
 from core.eventlog.store import LogStore
+from orchestrator.replay import replay_state
 from orchestrator.state import ConversationState
+from orchestrator.views import VIEWS
 
 CONVERSATIONS = ("c1", "c2")
 PRIMITIVES = ("capture_email", "sleepy")
@@ -101,7 +102,7 @@ def build(steps: list[tuple[Any, ...]]) -> History:
 
 
 def store(history: History) -> LogStore:
-    log = LogStore(duckdb.connect(), Path(":memory:"))
+    log = LogStore(duckdb.connect(), Path(":memory:"), VIEWS)
     batch: list[tuple[int, str, bytes, None]] = []
     for kind, item in [*history.steps, ("redact", None)]:
         if kind == "message":

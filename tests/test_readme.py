@@ -41,12 +41,12 @@ import msgspec
 import nats
 import pytest
 
-from bridge.cli import params_types, parse_params
 from core import primitive as registry
 from core.bus import Bus
 from tests.support import proc
 from tests.support.readme import Block, Command, blocks, commands, minimal
 from tests.support.streams import results_for, wait_for_events
+from voicecore.call_commands import params_types, parse_params
 
 README = proc.ROOT / "README.md"
 BIN = Path(sys.executable).parent

@@ -46,7 +46,7 @@ def role(pid: int, marker: str) -> int:
 async def test_a_killed_worker_process_is_restarted_and_serves(tmp_path: Path) -> None:
     port = proc.free_port()
     with proc.started(*up_args(tmp_path, port)) as (up, _):
-        first = role(up.pid, "core.cli worker")
+        first = role(up.pid, "voicecore worker")
         os.kill(first, signal.SIGKILL)
         bus = await Bus.connect(f"nats://127.0.0.1:{port}")
         try:
@@ -58,7 +58,7 @@ async def test_a_killed_worker_process_is_restarted_and_serves(tmp_path: Path) -
             assert results_for(found, {r.id})[0].data.value == "ann.lee@example.com"
         finally:
             await bus.drain()
-        assert role(up.pid, "core.cli worker") != first
+        assert role(up.pid, "voicecore worker") != first
         stopped = proc.stop(up)
     assert stopped.returncode == 0, stopped.stderr
     assert "the worker process exited" in stopped.stderr
@@ -67,7 +67,7 @@ async def test_a_killed_worker_process_is_restarted_and_serves(tmp_path: Path) -
 async def test_no_role_outlives_a_killed_up(tmp_path: Path) -> None:
     with proc.started(*up_args(tmp_path, proc.free_port())) as (up, _):
         roles = [role(up.pid, marker) for marker in (
-            "core.cli worker", "core.eventlog sink", "nats-server")]
+            "voicecore worker", "voicecore.log_sink", "nats-server")]
         proc.stop(up, signal.SIGKILL)
     for _ in range(300):
         if not any(alive(pid) for pid in roles):

@@ -3,12 +3,16 @@
 * :mod:`~core.eventlog.sink` (+ :mod:`~core.eventlog.puller`) copies VC_EVENTS into
   ``<data dir>/eventlog.duckdb`` exactly once; :mod:`~core.eventlog.store` writes
   Arrow batches; :mod:`~core.eventlog.rows` turns a message into a row (an event, or
-  quarantined with the reason); :mod:`~core.eventlog.schema` holds the tables and views;
+  quarantined with the reason); :mod:`~core.eventlog.schema` holds the tables and the
+  views that need no conversation model (``conversations`` is built from the fold's
+  rule in :mod:`orchestrator.views` and passed in by whoever opens the log to write);
   :mod:`~core.eventlog.progress` tells HealthCheck and doctor whether a sink keeps up;
 * :mod:`~core.eventlog.service` answers read-only queries while the sink runs, and
   :mod:`~core.eventlog.client` picks the file or that service for the CLI;
 * :mod:`~core.eventlog.chain`/:mod:`~core.eventlog.verify`: hash chains and their check;
-* :mod:`~core.eventlog.redact`: what redaction removes;
-* :mod:`~core.eventlog.replay` (+ :mod:`~core.eventlog.rerun_all`): fold, rerun and
-  republish a logged conversation; :mod:`~core.eventlog.cli`: ``voicecore log …``/``replay``.
+* :mod:`~core.eventlog.redact`: what redaction removes.
+
+Above the core: replay (:mod:`orchestrator.replay`), and the tools
+(:mod:`voicecore.log_commands`: ``voicecore log …``/``replay``; rendering, export and
+the rerun report; :mod:`voicecore.log_sink`: the sink as a process of its own).
 """

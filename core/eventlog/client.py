@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +24,6 @@ import pyarrow as pa
 
 from core.errors import EventLogError, LogLocked, LogQueryError, nats_errors, translate_duckdb
 from core.eventlog import db, reading
-from core.eventlog.literal import one_line
 from core.eventlog.schema import DB_FILE
 from core.eventlog.service import (
     HEADER_ERROR,
@@ -33,6 +33,7 @@ from core.eventlog.service import (
     from_ipc,
 )
 from core.eventlog.store import LogStore
+from core.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +136,16 @@ def log_path(data_dir: Path) -> Path:
     return data_dir / DB_FILE
 
 
-def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None) -> LogSource:
-    """The log of ``data_dir``: the file when free, else the running sink's service."""
+def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None,
+             views: Sequence[str] = ()) -> LogSource:
+    """The log of ``data_dir``: the file when free, else the running sink's service.
+    ``views`` (for ``write``): see :class:`~core.eventlog.store.LogStore`."""
     path = log_path(data_dir)
     if not path.exists():
         raise EventLogError(f"no event log at {path} (it is created by `voicecore up`)")
     try:
         if write:
-            store = LogStore.open(path, wait_s=0.0)
+            store = LogStore.open(path, wait_s=0.0, views=views)
             return DirectSource(store.con, store)
         return DirectSource(_read_only(path))
     except duckdb.Error as exc:

@@ -9,8 +9,10 @@ A message the log cannot store as an event is stored *quarantined*
 ``log_meta`` holds the last applied sequence and the log chain's head, updated in
 the same transaction as the rows; ``log_heads`` the head of each conversation chain.
 
-Documented views (``voicecore log query``): ``events``, ``conversations``,
-``primitive_executions``.
+Documented views (``voicecore log query``): ``events`` and ``primitive_executions``
+(:data:`VIEWS`, here), and ``conversations``, whose outcome is the orchestrator's rule:
+:mod:`orchestrator.views` builds it, and whoever opens the log for writing from above
+(the composition root, :mod:`voicecore`) passes it to :class:`~core.eventlog.store.LogStore`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from core import subjects
-from orchestrator.state import NO_REQUESTS, OUTCOME_RULE
-from orchestrator.state import REDACTION_TYPE as REDACTION_TYPE
+from schemas.events import REDACTION_TYPE as REDACTION_TYPE
 
 DB_FILE = "eventlog.duckdb"
 
@@ -74,14 +75,7 @@ subject agrees with its body (:func:`core.subjects.body_mismatch`); other rows a
 counted as entries of their conversation, never as requests or results."""
 
 
-def _outcome_case() -> str:
-    """The conversation outcome as SQL, from the fold's own rule (``orchestrator.state``)."""
-    whens = " ".join(f"WHEN coalesce(any_value(a.{fact}), false) THEN '{outcome}'"
-                     for outcome, fact in OUTCOME_RULE)
-    return f"CASE {whens} ELSE '{NO_REQUESTS}' END"
-
-
-VIEWS = [
+VIEWS = [  # ``conversations`` (the outcome rule's): orchestrator.views, passed in from above
     f"CREATE OR REPLACE VIEW events AS SELECT *, raw IS NOT NULL AS undecodable, "
     f"{READABLE} AS readable FROM log_events",
     f"""CREATE OR REPLACE VIEW primitive_executions AS
@@ -100,24 +94,6 @@ VIEWS = [
     LEFT JOIN results r ON r.causation_id = q.id AND r.conversation_id = q.conversation_id
         AND (r.seq > q.seq OR (r.seq = q.seq AND r.sub > q.sub))
     QUALIFY row_number() OVER (PARTITION BY q.id ORDER BY r.seq, r.sub) = 1""",
-    f"""CREATE OR REPLACE VIEW conversations AS
-    WITH per_primitive AS (
-        SELECT conversation_id, primitive, count(*) AS n,
-               bool_or(outcome = 'pending') AS unanswered,
-               arg_max(outcome, request_seq) AS last_outcome
-        FROM primitive_executions GROUP BY ALL),
-    a AS (
-        SELECT conversation_id, list(primitive ORDER BY primitive) AS primitives,
-               sum(n)::BIGINT AS requests, bool_or(unanswered) AS unanswered,
-               bool_or(last_outcome = 'failed') AS latest_failed, true AS asked
-        FROM per_primitive GROUP BY ALL)
-    SELECT e.conversation_id, min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
-           count(*) AS events, coalesce(any_value(a.primitives), []) AS primitives,
-           coalesce(any_value(a.requests), 0) AS requests, {_outcome_case()} AS outcome,
-           coalesce(bool_or({READABLE} AND e.type = '{REDACTION_TYPE}'), false) AS redacted,
-           count(*) FILTER (WHERE NOT {READABLE}) AS unreadable
-    FROM log_events e LEFT JOIN a USING (conversation_id)
-    GROUP BY e.conversation_id""",
 ]
 
 

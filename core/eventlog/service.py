@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import pyarrow as pa
@@ -31,12 +31,13 @@ from nats.aio.subscription import Subscription
 from core import subjects
 from core.errors import VoiceCoreError
 from core.eventlog import db, reading
-from core.eventlog.literal import one_line
+from core.text import one_line
 from schemas import ids
 from schemas.limits import check_depth
 
 if TYPE_CHECKING:
-    from core.eventlog.sink import Sink
+    from core.bus import Bus
+    from core.eventlog.store import LogStore
 
 log = logging.getLogger(__name__)
 SERVICE_FILE = "eventlog.service.json"
@@ -78,8 +79,33 @@ def _decode_request(body: bytes) -> dict[str, Any]:
     return request
 
 
+class ServedDatabase(Protocol):
+    """The open log file and its threads (``core.eventlog.sink.LogDatabase``)."""
+
+    @property
+    def store(self) -> LogStore: ...
+
+    async def write(self, fn: Any, *args: Any) -> Any: ...
+
+    async def read(self, fn: Any, *args: Any) -> Any: ...
+
+
+class ServedLog(Protocol):
+    """What the service needs of the running sink (``core.eventlog.sink.Sink``, which
+    starts it): named here, so the service does not import the sink that imports it."""
+
+    @property
+    def bus(self) -> Bus: ...
+
+    @property
+    def db(self) -> ServedDatabase: ...
+
+    @property
+    def nats_url(self) -> str | None: ...
+
+
 class LogService:
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: ServedLog) -> None:
         self.sink = sink
         self.data_dir = sink.db.store.path.parent
         self.subject = service_subject(sink.db.store.log_id)

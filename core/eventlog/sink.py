@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,10 @@ class LogDatabase:
         self.readers = ThreadPoolExecutor(2, thread_name_prefix="eventlog-read")
 
     @classmethod
-    async def open(cls, data_dir: Path, wait_s: float = 10.0) -> LogDatabase:
-        store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s)
+    async def open(cls, data_dir: Path, wait_s: float = 10.0,
+                   views: Sequence[str] = ()) -> LogDatabase:
+        """``views``: see :class:`~core.eventlog.store.LogStore`."""
+        store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s, views)
         return cls(store)
 
     async def write(self, fn: Any, *args: Any) -> Any:

@@ -64,10 +64,13 @@ def open_database(path: Path, *, read_only: bool = False,
 
 
 class LogStore:
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path,
+                 views: Sequence[str] = ()) -> None:
+        """``views``: statements creating the views built above the core (the
+        ``conversations`` view is the orchestrator's rule: ``orchestrator.views``)."""
         self.con = con
         self.path = path
-        for statement in DDL + VIEWS:
+        for statement in [*DDL, *VIEWS, *views]:
             db.run(con, statement)
         found = db.rows(con, "SELECT log_id, last_seq, last_pos, log_head FROM log_meta")
         meta = found[0] if found else (ids.uuid7(), 0, 0, chain.LOG_GENESIS)
@@ -80,7 +83,7 @@ class LogStore:
         self._heads: dict[str, tuple[str, int]] = {}
 
     @classmethod
-    def open(cls, path: Path, wait_s: float = 10.0) -> LogStore:
+    def open(cls, path: Path, wait_s: float = 10.0, views: Sequence[str] = ()) -> LogStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = open_database(path, wait_s=wait_s)
         # Checkpoints rewrite the ART indexes, so with DuckDB's 16 MB default they come
@@ -88,7 +91,7 @@ class LogStore:
         # 21k rows/s by 400k rows here); at 512 MB the rate stays flat. The WAL is
         # replayed on open after a crash, and checkpointed on a clean close.
         db.run(con, f"SET wal_autocheckpoint = '{WAL_AUTOCHECKPOINT}'")
-        return cls(con, path)
+        return cls(con, path, views)
 
     def close(self) -> None:
         self.con.close()

@@ -14,6 +14,7 @@ from core import subjects
 from core.bus import Bus
 from core.eventlog.schema import DB_FILE
 from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+from orchestrator.views import VIEWS
 from schemas import events as ev
 from schemas import ids
 from schemas.payloads import CaptureParams, CaptureResult, Request
@@ -61,7 +62,7 @@ async def last_stream_seq(bus: Bus) -> int:
 @asynccontextmanager
 async def running_sink(bus: Bus, data_dir: Path,
                        options: SinkOptions = FAST_SINK) -> AsyncIterator[Sink]:
-    database = await LogDatabase.open(data_dir)
+    database = await LogDatabase.open(data_dir, views=VIEWS)
     try:
         async with Sink(bus, database, options) as sink:
             yield sink

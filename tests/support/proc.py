@@ -24,7 +24,7 @@ def free_port() -> int:
 def voicecore(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start ``voicecore ARGS`` from the repo root (so ``tests.support.plugin`` imports)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "core.cli", *args], cwd=ROOT, text=True,
+        [sys.executable, "-m", "voicecore", *args], cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "VOICECORE_LOG_LEVEL": "WARNING", **(env or {})},
     )
@@ -32,7 +32,7 @@ def voicecore(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 
 def run(*args: str, timeout: float = 60,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, text=True,
+    return subprocess.run([sys.executable, "-m", "voicecore", *args], cwd=ROOT, text=True,
                           capture_output=True, timeout=timeout, check=False,
                           env={**os.environ, **(env or {})})
 

@@ -21,12 +21,14 @@ from rich.text import Text
 
 from core.config import DEFAULT_NATS_PORT, default_data_dir
 from core.errors import ConfigError, EventLogError
-from core.eventlog import literal, render
 from core.eventlog.client import open_log, service_url
-from core.eventlog.export import STDOUT, Format, export_pages, output_to
-from core.eventlog.replay import check_rerunnable, replay_state
-from core.eventlog.rerun_all import recorded_conversations, rerun_all, rerun_one
 from core.subjects import preview
+from orchestrator.replay import check_rerunnable, replay_state
+from orchestrator.views import VIEWS
+from voicecore import literal, render
+from voicecore.export import STDOUT, Format, export_pages, output_to
+from voicecore.options import AsJson, DataDir
+from voicecore.rerun_all import recorded_conversations, rerun_all, rerun_one
 
 log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
                       "export, verify, redact.", no_args_is_help=True)
@@ -34,9 +36,6 @@ console = literal.console()
 status_console = literal.console(stderr=True)
 """Progress and the summary line when the data itself goes to standard output."""
 
-DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or ~/.local/share/voicecore]")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 Since = Annotated[str | None, typer.Option(
     "--since", help="ISO time (2026-11-23T10:00Z) or age (90s, 15m, 2h, 7d)")]
 Until = Annotated[str | None, typer.Option("--until", help="ISO time or age, like --since")]
@@ -64,7 +63,7 @@ def parse_time(text: str | None) -> dt.datetime | None:
 
 @contextmanager
 def _log(data_dir: Path | None, write: bool = False) -> Any:
-    source = open_log(data_dir or default_data_dir(), write=write)
+    source = open_log(data_dir or default_data_dir(), write=write, views=VIEWS)
     try:
         yield source
     finally:
@@ -235,6 +234,6 @@ def replay(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``log …`` and ``replay`` to the ``voicecore`` app (core/cli.py)."""
+    """Add ``log …`` and ``replay`` to the ``voicecore`` app (voicecore/cli.py)."""
     app.add_typer(log_app, name="log")
     app.command("replay")(replay)

@@ -14,15 +14,15 @@ from rich.text import Text
 from core import subjects
 from core.bus import Bus
 from core.errors import EventLogError
-from core.eventlog import render
 from core.eventlog.client import LogSource
-from core.eventlog.replay import (
+from orchestrator.replay import (
     REPLAY_CONVERSATION_PREFIX,
     RerunReport,
     new_run_id,
     republish,
     rerun,
 )
+from voicecore import render
 
 
 async def rerun_one(table: pa.Table, conversation_id: str, url: str, do_rerun: bool,

@@ -1,10 +1,11 @@
-"""``python -m core.eventlog sink --nats-url URL [--data-dir DIR]``: the sink on its own.
+"""``python -m voicecore.log_sink --nats-url URL [--data-dir DIR]``: the sink on its own.
 
-``voicecore up`` runs it so, as a supervised child process (:mod:`core.roles`).
+``voicecore up`` runs it so, as a supervised child process (:mod:`voicecore.roles`).
 
 For running the log writer as a separate process (tests kill it mid-batch; an
 operator may run it next to ``voicecore worker`` processes on an external NATS).
-Prints one ready line, stops cleanly on SIGINT/SIGTERM.
+Prints one ready line, stops cleanly on SIGINT/SIGTERM. Composed here, above the
+layers, because the log it writes carries the orchestrator's ``conversations`` view.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.bus import Bus
 from core.config import StreamLimits, default_data_dir
 from core.errors import VoiceCoreError
 from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+from orchestrator.views import VIEWS
 
 
 async def serve(nats_url: str, data_dir: Path, options: SinkOptions) -> None:
@@ -26,7 +28,7 @@ async def serve(nats_url: str, data_dir: Path, options: SinkOptions) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    database = await LogDatabase.open(data_dir)
+    database = await LogDatabase.open(data_dir, views=VIEWS)
     try:
         bus = await Bus.connect(nats_url, name="voicecore-eventlog")
         try:
@@ -42,15 +44,14 @@ async def serve(nats_url: str, data_dir: Path, options: SinkOptions) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m core.eventlog")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sink = sub.add_parser("sink", help="copy VC_EVENTS into <data-dir>/eventlog.duckdb")
+    sink = argparse.ArgumentParser(prog="python -m voicecore.log_sink",
+                                   description="copy VC_EVENTS into <data-dir>/eventlog.duckdb")
     url = os.environ.get("VOICECORE_NATS_URL")  # how `voicecore up` passes it (not in argv)
     sink.add_argument("--nats-url", required=url is None, default=url)
     sink.add_argument("--data-dir", type=Path, default=None)
     sink.add_argument("--fetch-batch", type=int, default=SinkOptions.fetch_batch)
     sink.add_argument("--max-batch", type=int, default=SinkOptions.max_batch)
-    args = parser.parse_args()
+    args = sink.parse_args()
     options = SinkOptions(fetch_batch=args.fetch_batch, max_batch=args.max_batch)
     try:
         asyncio.run(serve(args.nats_url, args.data_dir or default_data_dir(), options))

@@ -1,4 +1,4 @@
-"""``voicecore exec``, ``voicecore events`` and ``voicecore bridge`` (registered in core.cli).
+"""``voicecore exec``, ``voicecore events`` and ``voicecore bridge`` (see voicecore.cli).
 
 grpc is imported inside the commands, so other ``voicecore`` commands start fast.
 Errors a user can cause end in one line on stderr and exit status 1.
@@ -18,13 +18,7 @@ import typer
 from core.config import DEFAULT_GRPC_ADDR, Settings
 from core.errors import ConfigError
 from core.subjects import preview
-
-GrpcAddr = Annotated[str, typer.Option("--grpc-addr", envvar="VOICECORE_GRPC_ADDR",
-                                       help="Address of the gRPC bridge")]
-Token = Annotated[str | None, typer.Option("--token", envvar="VOICECORE_GRPC_TOKEN",
-                                           help="Bearer token, when the bridge requires one")]
-Plugins = Annotated[list[str] | None, typer.Option(
-    "--plugin", help="Import MODULE to register extra primitives (repeatable)")]
+from voicecore.options import GrpcAddr, Plugins, Token, load_plugins, ready_line, run_async
 
 
 def params_types(objective_type: str) -> dict[str, Any] | None:
@@ -126,9 +120,7 @@ def exec_command(
     """Execute a primitive through the bridge and print the response as JSON."""
     from bridge._proto import voice_core_pb2 as pb
     from bridge.convert import fill_struct
-    from core.cli import _load_plugins
-
-    _load_plugins(plugin)  # so a plugin primitive's params get their types too
+    load_plugins(plugin)  # so a plugin primitive's params get their types too
 
     request = pb.ExecutePrimitiveRequest(
         objective_type=objective_type, conversation_id=conversation, trace_id=trace_id,
@@ -201,19 +193,16 @@ def bridge_command(
     plugin: Plugins = None,
 ) -> None:
     """Run only a gRPC bridge (no workers) against a running NATS; several may run."""
-    from core.app import serve_until_signalled
-    from core.cli import _load_plugins, _ready_line, run_async
+    from voicecore.app import serve_until_signalled
 
     if not nats_url:
         raise ConfigError("bridge needs --nats-url (or VOICECORE_NATS_URL)")
-    _load_plugins(plugin)
+    load_plugins(plugin)
     settings = Settings(nats_url=nats_url, grpc_addr=grpc_addr, grpc_token=grpc_token)
-    run_async(serve_until_signalled(settings, [], _ready_line, grpc_bridge=True))
+    run_async(serve_until_signalled(settings, [], ready_line, grpc_bridge=True))
 
 
 def _run(main: Any) -> Any:
-    from core.cli import run_async
-
     try:
         return run_async(main)
     except asyncio.CancelledError:

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.errors import ConfigError
-from core.eventlog import literal, render
 from core.eventlog.client import LogSource
+from voicecore import literal, render
 
 STDOUT = Path("-")
 

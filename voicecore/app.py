@@ -6,7 +6,7 @@ ports), so nothing starts when something would fail later. Start: embedded nats-
 one worker per primitive → the gRPC bridge (``voicecore up``); with
 ``event_log``, the DuckDB file opens before the connection and the sink starts
 before the workers. With ``separate`` (``voicecore up``), the sink and the workers
-each run in a supervised child process instead (:mod:`core.roles`), in the same order.
+each run in a supervised child process instead (:mod:`voicecore.roles`), in the same order.
 Stop (``AsyncExitStack``, last in first out): bridge health
 NOT_SERVING and gRPC stop with a grace period → workers (or their process, on
 SIGTERM) finish or nak in-flight work → the sink stores and acks what it fetched →
@@ -23,6 +23,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import core.captures  # noqa: F401  (registers the built-in capture primitives)
 from core import primitive as registry
 from core import tracing
 from core.bus import Bus
@@ -37,8 +38,8 @@ from core.config import (
 from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
-from core.roles import ChildRole, sink_role, worker_role
 from core.worker import Worker
+from voicecore.roles import ChildRole, sink_role, worker_role
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,10 @@ async def running(
         database = None
         if event_log and separate is None:  # opened before the bus: closes after NATS drained
             from core.eventlog.sink import LogDatabase
+            from orchestrator.views import VIEWS
 
-            database = await stack.enter_async_context(await LogDatabase.open(settings.data_dir))
+            database = await stack.enter_async_context(
+                await LogDatabase.open(settings.data_dir, views=VIEWS))
         bus = await Bus.connect(url)
         stack.push_async_callback(bus.drain)
         await bus.ensure_streams(settings.streams)

@@ -6,28 +6,32 @@ on stderr and exit status 1 (2 for usage), never a traceback.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import logging
 import os
 import sys
-from collections.abc import Coroutine
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bridge.cli import register as register_bridge_commands
 from core import primitive as registry
-from core.app import Running, SeparateProcesses, select_primitives, serve_until_signalled
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
-from core.eventlog.cli import register as register_eventlog_commands
-
-T = TypeVar("T")
+from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
+from voicecore.call_commands import register as register_bridge_commands
+from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.options import (
+    AsJson,
+    DataDir,
+    NatsUrl,
+    Plugins,
+    load_plugins,
+    ready_line,
+    run_async,
+    settings,
+)
 
 app = typer.Typer(
     name="voicecore",
@@ -37,53 +41,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory [default: $VOICECORE_DATA_DIR or "
-                 "~/.local/share/voicecore]"),
-]
-NatsUrl = Annotated[
-    str | None,
-    typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
-                 help="Use this NATS server/cluster (comma-separated) instead of the embedded one"),
-]
-Plugins = Annotated[
-    list[str] | None,
-    typer.Option("--plugin", help="Import MODULE to register extra primitives (repeatable)"),
-]
-
-
-def _settings(data_dir: Path | None, nats_url: str | None, **changes: Any) -> Settings:
-    if data_dir is not None:
-        changes["data_dir"] = data_dir
-    return dataclasses.replace(Settings(nats_url=nats_url or None), **changes)
-
-
-def _load_plugins(plugins: list[str] | None) -> None:
-    env = [m for m in os.environ.get("VOICECORE_PLUGINS", "").split(",") if m.strip()]
-    try:
-        registry.load_plugins([*env, *(plugins or [])])
-    except ImportError as exc:
-        raise ConfigError(f"cannot import plugin: {exc}") from exc
-
-
-def run_async(main: Coroutine[Any, Any, T]) -> T:
-    """Run on uvloop where available (10-40% more events/s here), else asyncio's loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)
-
-
-def _ready_line(state: Running) -> None:
-    names = ", ".join(state.primitives) or "none"
-    where = "embedded" if state.server else "external"
-    grpc = f"grpc {state.bridge.address}, " if state.bridge is not None else ""
-    print(f"voicecore ready: nats {state.nats_url} ({where}), {grpc}primitives: {names}, "
-          f"data: {state.settings.data_dir}", flush=True)
 
 
 @app.command()
@@ -101,11 +58,11 @@ def up(
     plugin: Plugins = None,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
-    _load_plugins(plugin)
-    settings = _settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
-                         grpc_token=grpc_token)
+    load_plugins(plugin)
+    chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
+                      grpc_token=grpc_token)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
-    run_async(serve_until_signalled(settings, None, _ready_line, grpc_bridge=True,
+    run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
                                     event_log=True, separate=layout))
     print("voicecore stopped", flush=True)
 
@@ -124,20 +81,19 @@ def worker(
     """Run extra worker processes against a running NATS (they share the work)."""
     if not nats_url:
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
-    _load_plugins(plugin)
+    load_plugins(plugin)
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
-    settings = Settings(nats_url=nats_url, worker=options)
-    chosen = select_primitives(primitives)
-    run_async(serve_until_signalled(settings, chosen, _ready_line))
+    run_async(serve_until_signalled(Settings(nats_url=nats_url, worker=options),
+                                    select_primitives(primitives), ready_line))
 
 
 @app.command("primitives")
 def list_primitives(
     plugin: Plugins = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List the registered primitives and their subjects."""
-    _load_plugins(plugin)
+    load_plugins(plugin)
     prims = registry.all_primitives()
     if as_json:
         rows = [{"name": p.name, "description": p.description, "timeout_s": p.timeout_s,
@@ -159,8 +115,7 @@ def doctor(
     """Check the environment and say what to fix."""
     from core.doctor import run_checks
 
-    settings = _settings(data_dir, nats_url)
-    ok = run_async(run_checks(settings, out))
+    ok = run_async(run_checks(settings(data_dir, nats_url), out))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -173,8 +128,8 @@ def schema() -> None:
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
-register_bridge_commands(app)  # exec, events, bridge (bridge/cli.py)
-register_eventlog_commands(app)  # log …, replay (core/eventlog/cli.py)
+register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.py)
+register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 
 
 def main() -> None:

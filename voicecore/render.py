@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from core.eventlog.literal import as_text, cut, literal
-from core.eventlog.replay import RerunReport
+from orchestrator.replay import RerunReport
 from orchestrator.state import ConversationState
+from voicecore.literal import as_text, cut, literal
 
 # Columns a user copies (ids) use overflow="fold": wrapped in a narrow terminal, never cut.
 

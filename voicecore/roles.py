@@ -36,7 +36,7 @@ def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerO
                 plugins: Iterable[str] = ()) -> ChildRole:
     """``voicecore worker`` serving ``primitives`` with ``options``; the URL (it may
     hold credentials) and the plugin modules go through the environment, not argv."""
-    command = [sys.executable, "-m", "core.cli", "worker", *(p.name for p in primitives),
+    command = [sys.executable, "-m", "voicecore", "worker", *(p.name for p in primitives),
                "--concurrency", str(options.concurrency), "--ack-wait", str(options.ack_wait_s),
                "--max-deliver", str(options.max_deliver)]
     env = {**os.environ, "VOICECORE_NATS_URL": nats_url,
@@ -45,8 +45,8 @@ def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerO
 
 
 def sink_role(nats_url: str, data_dir: Path) -> ChildRole:
-    """``python -m core.eventlog sink``: the event log of ``data_dir`` (URL in the environment)."""
-    command = [sys.executable, "-m", "core.eventlog", "sink", "--data-dir", str(data_dir)]
+    """``python -m voicecore.log_sink``: the event log of ``data_dir`` (URL in the environment)."""
+    command = [sys.executable, "-m", "voicecore.log_sink", "--data-dir", str(data_dir)]
     env = {**os.environ, "VOICECORE_NATS_URL": nats_url}
     return ChildRole("event log", command, env, ready="eventlog ready")
 

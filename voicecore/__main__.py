@@ -1,0 +1,5 @@
+"""``python -m voicecore``: the ``voicecore`` command."""
+
+from voicecore.cli import main
+
+main()
