@@ -112,9 +112,14 @@ async def test_the_callers_deadline_wins_over_a_longer_timeout(
         sleepy_worker: Worker, channel: grpc.aio.Channel) -> None:
     req = sleepy_request("deadline", timeout_seconds=20)
     req.params.update({"seconds": 2})
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call(channel, req, timeout=0.3)
-    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    # The request carries the deadline, so the worker cuts the attempt at it and answers
+    # TIMEOUT: that answer may reach the caller a hair before gRPC's own DEADLINE_EXCEEDED.
+    try:
+        resp, _ = await call(channel, req, timeout=0.3)
+        outcome = "TIMEOUT" if not resp.success and resp.error.code == "TIMEOUT" else str(resp)
+    except grpc.aio.AioRpcError as err:
+        outcome = err.code().name
+    assert outcome in ("DEADLINE_EXCEEDED", "TIMEOUT")
 
 
 async def test_primitive_not_found_is_answered_at_once_and_publishes_nothing(
