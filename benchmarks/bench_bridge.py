@@ -226,17 +226,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def report(result: dict[str, Any]) -> None:
+def report(result: dict[str, Any], target: str = "bridge", title: str = "") -> None:
+    """The table of ``baseline`` and ``target`` (``bridge`` here, ``up`` in bench_up.py)."""
     table = Table("target", "phase", "in flight", "calls/s", "p50 ms", "p99 ms",
-                  "CPU µs/call per process", title=f"ExecutePrimitive({result['primitive']})")
-    for target in ("baseline", "bridge"):
+                  "CPU µs/call per process",
+                  title=f"ExecutePrimitive({result['primitive']}){title}")
+    for name in ("baseline", target):
         for phase in ("sequential", "concurrent"):
-            r = result[target][phase]
+            r = result[name][phase]
             cpu = ", ".join(f"{k} {v}" for k, v in r["cpu_us_per_call"].items())
-            table.add_row(target, phase, str(r["inflight"]), f"{r['calls_per_s']:,}",
+            table.add_row(name, phase, str(r["inflight"]), f"{r['calls_per_s']:,}",
                           str(r["p50_ms"]), str(r["p99_ms"]), cpu)
-    for phase, ratio in result["ratio_bridge_over_baseline"].items():
-        table.add_row("bridge/baseline", phase, "", f"{ratio['throughput']}×", "", "",
+    for phase, ratio in result[f"ratio_{target}_over_baseline"].items():
+        table.add_row(f"{target}/baseline", phase, "", f"{ratio['throughput']}×", "", "",
                       f"p50 {ratio['p50']}×")
     Console(width=160).print(table)
 

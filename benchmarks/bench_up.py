@@ -28,9 +28,7 @@ from typing import Any
 
 import grpc
 import uvloop
-from bench_bridge import free_port, measure, spawn, stop
-from rich.console import Console
-from rich.table import Table
+from bench_bridge import free_port, measure, report, spawn, stop
 
 RESULTS = Path(__file__).parent / "results"
 PRIMITIVE = "capture_email"
@@ -90,22 +88,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def report(result: dict[str, Any]) -> None:
-    table = Table("target", "phase", "in flight", "calls/s", "p50 ms", "p99 ms",
-                  "CPU µs/call per process", title=f"ExecutePrimitive({result['primitive']})"
-                  " through voicecore up")
-    for target in ("baseline", "up"):
-        for phase in ("sequential", "concurrent"):
-            r = result[target][phase]
-            cpu = ", ".join(f"{k} {v}" for k, v in r["cpu_us_per_call"].items())
-            table.add_row(target, phase, str(r["inflight"]), f"{r['calls_per_s']:,}",
-                          str(r["p50_ms"]), str(r["p99_ms"]), cpu)
-    for phase, ratio in result["ratio_up_over_baseline"].items():
-        table.add_row("up/baseline", phase, "", f"{ratio['throughput']}×", "", "",
-                      f"p50 {ratio['p50']}×")
-    Console(width=160).print(table)
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10000, help="calls with --inflight lanes")
@@ -114,6 +96,6 @@ if __name__ == "__main__":
     parser.add_argument("--output", type=Path, default=RESULTS / "up.json")
     cli = parser.parse_args()
     outcome = uvloop.run(main(cli))
-    report(outcome)
+    report(outcome, "up", " through voicecore up")
     cli.output.parent.mkdir(exist_ok=True)
     cli.output.write_text(json.dumps(outcome, indent=2) + "\n")

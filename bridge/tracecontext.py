@@ -18,20 +18,20 @@ from opentelemetry.trace import SpanKind
 
 from bridge.errors import CallError
 from core import tracing
-from schemas.events import TRACE_ID_PATTERN
+from schemas import events
 
 TRACE_ID_HEADER = "trace-id"
 TRACEPARENT_HEADER = "traceparent"
-_TRACE_ID = re.compile(TRACE_ID_PATTERN)  # the event schema's own
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}.*")
 
 
 def check_trace_id(value: str, name: str) -> str:
-    """``value`` when it is a valid trace id, else INVALID_ARGUMENT naming ``name``."""
-    if not _TRACE_ID.fullmatch(value):
-        raise CallError(grpc.StatusCode.INVALID_ARGUMENT,
-                        f"{name} must be 1-64 printable ASCII characters")
-    return value
+    """``value`` when it is a valid trace id (the schema's rule), else INVALID_ARGUMENT
+    naming ``name``."""
+    try:
+        return events.check_trace_id(value)
+    except ValueError as exc:
+        raise CallError(grpc.StatusCode.INVALID_ARGUMENT, f"{name}: {exc}") from None
 
 
 def resolve_trace_id(field: str, metadata: Mapping[str, str]) -> str:

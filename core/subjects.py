@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from core.errors import InvalidConversationId
+from core.text import preview as preview  # the one bound on echoed input
 from schemas.events import CONVERSATION_ID_PATTERN, NAME_PATTERN, NAME_TOKEN
 
 EVENTS_STREAM = "VC_EVENTS"
@@ -113,11 +114,6 @@ def body_mismatch(subject: str, conversation_id: str, event_type: str) -> str | 
         return (f"body is a {preview(event_type)} event but the subject says "
                 f"{preview(type_on_subject)}")
     return None
-
-
-def preview(text: str, limit: int = 64) -> str:
-    """``repr`` of untrusted text, cut to ``limit`` characters: never echo unbounded input."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def dlq_subject(primitive: str) -> str:

@@ -35,3 +35,8 @@ def one_line(text: str, limit: int = 300) -> str:
     """An error message built from stored or library text: its first line, escaped, bounded."""
     first = text.splitlines()[0] if text.strip() else text
     return cut(escape_controls(first), limit)
+
+
+def preview(text: str, limit: int = 64) -> str:
+    """``repr`` of untrusted text, cut to ``limit`` characters: never echo unbounded input."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
