@@ -20,6 +20,7 @@ from core.worker import Worker
 from schemas import events as ev
 from schemas import ids
 from schemas.payloads import CaptureParams, Failure, Request
+from tests.support import plugin
 from tests.support.plugin import SLEEPY, Echo, SleepyParams, SleepyRequested
 from tests.support.streams import results_for, stream_events, stream_messages, wait_for_events
 from tests.support.waiting import until
@@ -184,7 +185,7 @@ async def test_graceful_shutdown_loses_nothing(bus: Bus, nats_server: EmbeddedNa
                               fetch_timeout_s=0.2, shutdown_grace_s=0.1)
     first = Worker(bus, SLEEPY, impatient)
     await first.start()
-    await asyncio.sleep(0.8)
+    await until(lambda: first.completed > 0, "the first worker completed a job")
     await first.stop()  # some finished, some nak'ed by the short grace; none left hanging
     assert 0 < first.completed < len(sent)
     second_bus = await Bus.connect(nats_server.url)
@@ -237,12 +238,16 @@ async def test_consumer_continues_the_producer_trace(bus: Bus) -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 async def test_concurrency_bounds_work_in_flight(bus: Bus, concurrency: int) -> None:
-    sent = [request(f"c{concurrency}-{i}", seconds=0.4) for i in range(8)]
+    sent = [request(f"c{concurrency}-{i}", hold=True) for i in range(8)]
+    plugin.gate = asyncio.Event()  # bound to this test's loop
+    plugin.peak = 0
     async with worker(bus, WorkerOptions(concurrency=concurrency, fetch_timeout_s=0.1)) as w:
         for r in sent:
             await bus.publish(r)
-        await asyncio.sleep(0.3)
+        await until(lambda: plugin.running == concurrency, f"{concurrency} handlers running")
         info = await bus.js.consumer_info("VC_EVENTS", "primitive_sleepy")
-        assert info.num_ack_pending == concurrency
+        assert info.num_ack_pending == concurrency  # fetched no more than it can run
+        plugin.gate.set()
         await wait_for_events(bus, answered({r.id for r in sent}))
         assert w.completed == len(sent)
+    assert plugin.peak == concurrency

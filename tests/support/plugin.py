@@ -1,7 +1,10 @@
 """Test-only primitives, loaded into worker processes with ``--plugin tests.support.plugin``.
 
 ``sleepy`` waits, so a test can kill or stop a worker mid-work; ``flaky`` raises
-on its first attempts, so retries with backoff can be observed.
+on its first attempts, so retries with backoff can be observed. A request with
+``hold`` waits until a test opens :data:`gate`, so a test can look at a worker that
+is exactly full instead of guessing how long a busy machine takes to fill it;
+:data:`running` and :data:`peak` count handlers in flight (in-process workers only).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class SleepyParams(msgspec.Struct, frozen=True, kw_only=True):
     seconds: float = 0.0
     text: str = ""
     fail_times: int = 0
+    hold: bool = False
 
 
 class Echo(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,13 +43,24 @@ class SleepyFailed(Event, frozen=True, kw_only=True, tag="sleepy.failed"):
 
 
 attempts: Counter[str] = Counter()
+gate = asyncio.Event()
+running = 0
+peak = 0
 
 
 async def _sleepy(params: SleepyParams) -> Echo:
+    global running, peak
     attempts[params.text] += 1
     if attempts[params.text] <= params.fail_times:
         raise RuntimeError(f"flaky failure {attempts[params.text]}")
-    await asyncio.sleep(params.seconds)
+    running += 1
+    peak = max(peak, running)
+    try:
+        if params.hold:
+            await gate.wait()
+        await asyncio.sleep(params.seconds)
+    finally:
+        running -= 1
     return Echo(text=params.text)
 
 
