@@ -35,13 +35,13 @@ from core import subjects
 from core.bus import Bus
 from core.captures import CAPTURE_EMAIL
 from core.config import StreamLimits, WorkerOptions
-from core.eventlog import reading
+from core.eventlog import readback, reading
 from core.eventlog.client import open_log
 from core.eventlog.sink import LogDatabase, Sink
 from core.eventlog.store import LogStore
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
-from orchestrator.replay import replay_state, stored_bodies, to_events
+from orchestrator.replay import replay_state
 from orchestrator.state import fold
 from orchestrator.views import VIEWS
 from schemas import events as ev
@@ -150,7 +150,7 @@ def bench_fold(path: Path, conversations: int) -> dict[str, Any]:
         for i, table in enumerate(tables):
             replay_state(table, f"conv-{i}")
         fold_s = time.perf_counter() - start
-        decoded = [to_events(b for _, b in stored_bodies(t)) for t in tables[:200]]
+        decoded = [readback.entries(t) for t in tables[:200]]
         start = time.perf_counter()
         for found in decoded:
             fold(found)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +27,8 @@ from nats.js.errors import NotFoundError
 from core import subjects
 from core.bus import Bus
 from core.errors import EventLogError, InvalidConversationId, nats_errors
-from core.eventlog.schema import REDACTION_TYPE
-from orchestrator.state import AnyEvent, ConversationState, Unreadable, fold
+from core.eventlog import readback
+from orchestrator.state import ConversationState, fold
 from schemas import events, ids
 
 REPLAY_CONVERSATION_PREFIX = "replay-"
@@ -38,74 +37,12 @@ REPLAY_CONVERSATION_PREFIX = "replay-"
 HEADER_REPLAY_RUN = "Vc-Replay-Run"
 HEADER_REPLAY_OF = "Vc-Replay-Of"
 
-
-class Stored(msgspec.Struct, kw_only=True):
-    """A logged row as the event it was (``data`` kept as raw JSON)."""
-
-    type: str
-    id: str
-    conversation_id: str
-    trace_id: str
-    causation_id: str | None = None
-    occurred_at: Any = None
-    producer: str = ""
-    schema_version: int = 1
-    attempt: int = 1
-    data: msgspec.Raw
-
-
 _encoder = msgspec.json.Encoder()
-
-
-def stored_bodies(table: pa.Table) -> list[tuple[dict[str, Any], bytes]]:
-    """(row, event JSON) per logged row that is an event (``readable``), in log order."""
-    out = []
-    for row in table.to_pylist():
-        if not row["readable"]:
-            continue  # undecodable, quarantined, or its body disagrees with its subject
-        body = _encoder.encode(Stored(
-            type=row["type"], id=row["id"], conversation_id=row["conversation_id"],
-            trace_id=row["trace_id"], causation_id=row["causation_id"],
-            occurred_at=row["occurred_at"], producer=row["producer"],
-            schema_version=row["schema_version"], attempt=row["attempt"],
-            data=msgspec.Raw(row["data"].encode())))
-        out.append((row, body))
-    return out
-
-
-def to_event(body: bytes) -> events.Event | events.EnvelopeOnly | None:
-    """The typed event where its type is registered here, else its envelope; ``None`` for
-    a body that decodes as neither (a readable row should not be one)."""
-    try:
-        return events.decode(body)
-    except msgspec.MsgspecError:
-        pass
-    try:
-        return events.decode_envelope(body)
-    except msgspec.MsgspecError:
-        return None
-
-
-def to_events(bodies: Iterable[bytes]) -> list[AnyEvent]:
-    return [to_event(body) or Unreadable() for body in bodies]
-
-
-def logged_entries(table: pa.Table) -> list[AnyEvent]:
-    """The fold's input from ``conversation_events`` rows: events, and :class:`Unreadable`
-    for rows that are not events (so both views of the log count the same entries)."""
-    readable = table.column("readable").to_pylist()
-    bodies = table.column("body").to_pylist()
-    times = table.column("occurred_at")  # read only for the rare rows that are not events
-    found: list[AnyEvent] = []
-    for i, (ok, body) in enumerate(zip(readable, bodies, strict=True)):
-        event = to_event(body.encode()) if ok else None
-        found.append(Unreadable(at=times[i].as_py()) if event is None else event)
-    return found
 
 
 def replay_state(table: pa.Table, conversation_id: str) -> ConversationState:
     """Fold the logged entries (``conversation_events``) of one conversation."""
-    return fold(logged_entries(table), conversation_id)
+    return fold(readback.entries(table), conversation_id)
 
 
 # --- rerun -----------------------------------------------------------------------
@@ -151,7 +88,7 @@ class RerunReport:
 def check_rerunnable(table: pa.Table, conversation_id: str) -> None:
     """A redacted conversation no longer holds the inputs to re-drive."""
     redacted = table.column("redacted_by").drop_null().to_pylist()
-    if redacted or REDACTION_TYPE in table.column("type").to_pylist():
+    if redacted or replay_state(table, conversation_id).redactions:
         raise EventLogError(f"conversation {conversation_id!r} was redacted: its recorded "
                             "requests no longer hold the values to re-drive")
 
@@ -187,7 +124,7 @@ async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
     request answered ``INVALID_PARAMS`` is not re-sent.
     """
     check_rerunnable(table, conversation_id)
-    rows = {r["id"]: r for r, _ in stored_bodies(table)}
+    rows = {r["id"]: r for r, _ in readback.event_rows(table)}
     state = replay_state(table, conversation_id)
     results = {c.request_id: rows[c.result_id] for c in state.captured}
     results |= {f.request_id: rows[f.result_id] for f in state.failed}
@@ -243,7 +180,7 @@ async def _drive(bus: Bus, requests: list[dict[str, Any]], target: str, run: str
 
 def _fresh_request(new_id: str, request: dict[str, Any], target: str,
                    run: str) -> tuple[str, bytes, dict[str, str]]:
-    body = _encoder.encode(Stored(
+    body = _encoder.encode(events.EnvelopeOnly(
         type=request["type"], id=new_id, conversation_id=target, trace_id=f"replay-{run}",
         occurred_at=events.now(), producer=events.PRODUCER,
         data=msgspec.Raw(request["data"].encode())))
@@ -273,7 +210,7 @@ async def republish(bus: Bus, table: pa.Table, run: str) -> int:
     """Copy the recorded events to the replay subjects; returns how many were stored."""
     await ensure_replay_stream(bus)
     count = 0
-    for row, body in stored_bodies(table):
+    for row, body in readback.event_rows(table):
         subject = subjects.replay_subject(row["conversation_id"], row["type"])
         headers = {subjects.HEADER_MSG_ID: f"{run}:{row['id']}",
                    subjects.HEADER_EVENT_TYPE: row["type"], HEADER_REPLAY_RUN: run,

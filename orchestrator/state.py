@@ -1,4 +1,4 @@
-"""Conversation state as a fold over its events: the one definition live and replay share.
+"""Conversation state as a fold over its events: the one conversation model.
 
 ``fold(events)`` turns a conversation's events, in stream order, into what it
 did: what was asked (each primitive request), what was captured (completed
@@ -6,24 +6,38 @@ results), what failed, and what is still pending. It is pure: no I/O, no clock,
 the same events always give the same state. The orchestrator keeps a
 :class:`Folder` per conversation and feeds it events as they arrive;
 ``voicecore replay`` feeds the same folder the events read back from the event
-log, so replayed state and live state cannot disagree.
+log (:mod:`core.eventlog.readback`), so replayed state and live state cannot disagree.
 
-Events may be typed (:class:`schemas.events.Event`) or, for types this process
-does not know, envelopes with raw data (:class:`schemas.events.EnvelopeOnly`);
-both fold the same way because only the envelope and generic data are read.
-A logged entry that is not an event (undecodable, quarantined, or a body that
-disagrees with its subject) is folded as :class:`Unreadable`: it counts as an
+The fold takes the read-back shape (:data:`schemas.events.ReadBack`): typed events,
+envelopes with raw data for types this process does not know (both fold the same way
+because only the envelope and generic data are read), and
+:class:`~schemas.events.NotAnEvent` for a logged entry that is not an event
+(undecodable, quarantined, or a body that disagrees with its subject): it counts as an
 entry of the conversation, never as a request or a result.
 
-**The rule** (the event log's ``conversations`` view is built from
-:data:`OUTCOME_RULE` and a test holds it equal to this fold on generated histories):
+**The rule** (the log's ``primitive_executions`` and ``conversations`` views are built
+from the definitions below by :mod:`orchestrator.views`, and
+``tests/test_eventlog_views.py`` holds every column of both equal to this fold on
+generated histories):
 
-* a *request* is an event of kind ``requested``; its primitive is the type's source;
-* its *result* is the first ``completed``/``failed`` event after it, in log order,
-  whose ``causation_id`` is its id; any other result answers nothing (``unmatched``);
+* a *request* is an event of kind :data:`REQUESTED`; its primitive is the type's source;
+* its *result* is the first event of a kind in :data:`RESULT_KINDS` after it, in log
+  order, whose ``causation_id`` is its id; any other result answers nothing (``unmatched``);
 * the outcome is ``open`` while some request has no result, else ``failed`` when
   some primitive's latest request failed, else ``completed``; ``no requests`` when
-  nothing was asked. A later request does not close an earlier unanswered one.
+  nothing was asked (:data:`OUTCOME_RULE`). A later request does not close an earlier
+  unanswered one;
+* a request's ``purpose`` and a failure's ``code`` are JSON strings; any other value
+  (missing, ``null``, a number) is no purpose or code: ``""``;
+* an event of type :data:`REDACTION_TYPE` is a redaction: counted, nothing else.
+
+**Why the redaction record is a typed event in the schemas union.** The event log writes
+it (``core``, which cannot import this module) and every reader reads it back with the
+conversation's other events, so its *shape* belongs where every event's shape is
+(:class:`schemas.events.EventlogRedacted`, with its data in the JSON Schema); what it
+*means* for a conversation is decided here only, and the log's views and replay take its
+type from :data:`REDACTION_TYPE`. Injecting the type into the log from above (as the
+views are) would have the orchestrator name a record it never writes.
 """
 
 from __future__ import annotations
@@ -34,8 +48,18 @@ from typing import Any
 
 import msgspec
 
-from schemas.events import REDACTION_TYPE, EnvelopeOnly, Event
+from schemas.events import EnvelopeOnly, Event, EventlogRedacted, NotAnEvent, ReadBack, type_of
 from schemas.payloads import CaptureResult, Failure
+
+REQUESTED = "requested"
+"""The kind (``<source>.<kind>``) of a request."""
+COMPLETED, FAILED = "completed", "failed"
+RESULT_KINDS = (COMPLETED, FAILED)
+"""The kinds of a result (captured, or failed), which are also a request's outcome."""
+PENDING = "pending"
+"""A request's outcome while it has no result."""
+REDACTION_TYPE = type_of(EventlogRedacted)
+"""The type the fold counts as a redaction of the conversation (and nothing else)."""
 
 OUTCOME_RULE: tuple[tuple[str, str], ...] = (
     ("open", "unanswered"),  # some request has no result yet
@@ -48,12 +72,6 @@ NO_REQUESTS = "no requests"
 
 def decide_outcome(facts: Mapping[str, bool]) -> str:
     return next((outcome for outcome, fact in OUTCOME_RULE if facts[fact]), NO_REQUESTS)
-
-
-class Unreadable(msgspec.Struct, frozen=True, kw_only=True):
-    """A logged entry that is not an event: counted, never a request or a result."""
-
-    at: dt.datetime | None = None
 
 
 class Asked(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,17 +136,14 @@ class ConversationState(msgspec.Struct, frozen=True, kw_only=True):
         for kind, primitive in self._results_in_order():
             last[primitive] = kind
         return decide_outcome({"unanswered": bool(self.pending),
-                               "latest_failed": "failed" in last.values(),
+                               "latest_failed": FAILED in last.values(),
                                "asked": bool(self.asked)})
 
     def _results_in_order(self) -> list[tuple[str, str]]:
         order = {a.request_id: i for i, a in enumerate(self.asked)}
-        found = [(order[c.request_id], "completed", c.primitive) for c in self.captured]
-        found += [(order[f.request_id], "failed", f.primitive) for f in self.failed]
+        found = [(order[c.request_id], COMPLETED, c.primitive) for c in self.captured]
+        found += [(order[f.request_id], FAILED, f.primitive) for f in self.failed]
         return [(kind, prim) for _, kind, prim in sorted(found, key=lambda t: t[0])]
-
-
-AnyEvent = Event | EnvelopeOnly | Unreadable
 
 
 class Folder:
@@ -148,8 +163,8 @@ class Folder:
         self.unreadable = 0
         self.unmatched: list[str] = []
 
-    def apply(self, event: AnyEvent) -> None:
-        if isinstance(event, Unreadable):
+    def apply(self, event: ReadBack) -> None:
+        if isinstance(event, NotAnEvent):
             self._entry(event.at)
             self.unreadable += 1
             return
@@ -163,9 +178,9 @@ class Folder:
         source, _, kind = type_.rpartition(".")
         if type_ == REDACTION_TYPE:
             self.redactions += 1
-        elif kind == "requested":
+        elif kind == REQUESTED:
             self._asked(event, source, at)
-        elif kind in ("completed", "failed"):
+        elif kind in RESULT_KINDS:
             self._answered(event, kind, at)
 
     def _entry(self, at: dt.datetime | None) -> None:
@@ -178,10 +193,10 @@ class Folder:
         data = event.data
         if isinstance(data, msgspec.Struct):  # typed: read the fields, convert only params
             params = _dict(msgspec.to_builtins(getattr(data, "params", None)))
-            purpose = str(getattr(data, "purpose", "") or "")
+            purpose = _text(getattr(data, "purpose", ""))
         else:
             raw = _data(event)
-            params, purpose = _dict(raw.get("params")), str(raw.get("purpose") or "")
+            params, purpose = _dict(raw.get("params")), _text(raw.get("purpose"))
         asked = Asked(request_id=event.id, primitive=source, params=params, purpose=purpose,
                       trace_id=event.trace_id, at=at)
         self.asked.append(asked)
@@ -197,7 +212,7 @@ class Folder:
             "primitive": request.primitive, "purpose": request.purpose,
             "attempt": int(getattr(event, "attempt", 1)), "at": at}
         data = event.data
-        if kind == "completed":
+        if kind == COMPLETED:
             if isinstance(data, CaptureResult):  # typed: no copy of the data
                 self.captured.append(Captured(value=data.value, confidence=data.confidence,
                                               needs_confirmation=data.needs_confirmation,
@@ -214,7 +229,7 @@ class Folder:
                                       retryable=data.retryable, **common))
             return
         raw = _data(event)
-        self.failed.append(Failed(code=str(raw.get("code", "")),
+        self.failed.append(Failed(code=_text(raw.get("code")),
                                   message=str(raw.get("message", "")),
                                   retryable=bool(raw.get("retryable", False)), **common))
 
@@ -226,7 +241,7 @@ class Folder:
             unreadable=self.unreadable, unmatched=tuple(self.unmatched))
 
 
-def fold(events: Iterable[AnyEvent], conversation_id: str = "") -> ConversationState:
+def fold(events: Iterable[ReadBack], conversation_id: str = "") -> ConversationState:
     """The state of one conversation after ``events`` (in stream order)."""
     folder = Folder(conversation_id)
     for event in events:
@@ -248,3 +263,8 @@ def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    """A JSON string as itself; any other value (missing, null, a number) as no text."""
+    return value if isinstance(value, str) else ""

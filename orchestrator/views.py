@@ -1,19 +1,53 @@
-"""The log's ``conversations`` view, built from the fold's own rule.
+"""The log's views of the conversation model, built from the fold's own definitions.
 
-The event log (``core.eventlog``) stores rows and keeps the views that need no
-conversation model (``events``, ``primitive_executions``); the ``conversations``
-view decides each conversation's outcome, which is the orchestrator's rule
-(:data:`orchestrator.state.OUTCOME_RULE`). So it is built here and handed to the
-log by whoever opens it for writing from above (``voicecore``): the core never
-imports the orchestrator. ``tests/test_eventlog_views.py`` holds the view equal to
-the fold on generated histories.
+The event log (``core.eventlog``) stores rows and keeps the view that needs no
+conversation model (``events``). Pairing requests with results
+(``primitive_executions``) and deciding a conversation's outcome (``conversations``)
+are the orchestrator's rule (:mod:`orchestrator.state`): so both views are built here,
+from the kinds, outcomes, redaction type and :data:`~orchestrator.state.OUTCOME_RULE`
+defined there, and handed to the log by whoever opens it for writing from above
+(``voicecore``): the core never imports the orchestrator. SQL cannot run the fold, so
+``tests/test_eventlog_views.py`` holds every column of both views equal to the fold on
+generated histories.
 """
 
 from __future__ import annotations
 
 from core.eventlog.schema import READABLE
-from orchestrator.state import NO_REQUESTS, OUTCOME_RULE
-from schemas.events import REDACTION_TYPE
+from orchestrator.state import (
+    FAILED,
+    NO_REQUESTS,
+    OUTCOME_RULE,
+    PENDING,
+    REDACTION_TYPE,
+    REQUESTED,
+    RESULT_KINDS,
+)
+
+
+def _sql_text(json_path: str) -> str:
+    """A JSON string at ``json_path`` of ``data`` as itself, any other value as ``''``
+    (the fold's ``_text``)."""
+    return (f"CASE WHEN json_type(data, '{json_path}') = 'VARCHAR' "
+            f"THEN json_extract_string(data, '{json_path}') ELSE '' END")
+
+
+PRIMITIVE_EXECUTIONS = f"""CREATE OR REPLACE VIEW primitive_executions AS
+    WITH entries AS (SELECT seq, sub, id, source, kind, conversation_id, trace_id, causation_id,
+                            occurred_at, attempt, data FROM log_events WHERE {READABLE}),
+    requests AS (SELECT *, {_sql_text('$.purpose')} AS purpose FROM entries
+                 WHERE kind = '{REQUESTED}'),
+    results AS (SELECT *, CASE WHEN kind = '{FAILED}' THEN {_sql_text('$.code')} END AS code
+                FROM entries WHERE kind IN {RESULT_KINDS!r})
+    SELECT q.conversation_id, q.source AS primitive, q.id AS request_id, q.seq AS request_seq,
+           q.trace_id, q.occurred_at AS requested_at, q.purpose,
+           r.id AS result_id, r.seq AS result_seq, r.occurred_at AS answered_at,
+           coalesce(r.kind, '{PENDING}') AS outcome, r.attempt, r.code AS failure_code,
+           (epoch_us(r.occurred_at) - epoch_us(q.occurred_at)) / 1000.0 AS duration_ms
+    FROM requests q
+    LEFT JOIN results r ON r.causation_id = q.id AND r.conversation_id = q.conversation_id
+        AND (r.seq > q.seq OR (r.seq = q.seq AND r.sub > q.sub))
+    QUALIFY row_number() OVER (PARTITION BY q.id ORDER BY r.seq, r.sub) = 1"""
 
 
 def _outcome_case() -> str:
@@ -26,13 +60,13 @@ def _outcome_case() -> str:
 CONVERSATIONS = f"""CREATE OR REPLACE VIEW conversations AS
     WITH per_primitive AS (
         SELECT conversation_id, primitive, count(*) AS n,
-               bool_or(outcome = 'pending') AS unanswered,
+               bool_or(outcome = '{PENDING}') AS unanswered,
                arg_max(outcome, request_seq) AS last_outcome
         FROM primitive_executions GROUP BY ALL),
     a AS (
         SELECT conversation_id, list(primitive ORDER BY primitive) AS primitives,
                sum(n)::BIGINT AS requests, bool_or(unanswered) AS unanswered,
-               bool_or(last_outcome = 'failed') AS latest_failed, true AS asked
+               bool_or(last_outcome = '{FAILED}') AS latest_failed, true AS asked
         FROM per_primitive GROUP BY ALL)
     SELECT e.conversation_id, min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
            count(*) AS events, coalesce(any_value(a.primitives), []) AS primitives,
@@ -42,6 +76,6 @@ CONVERSATIONS = f"""CREATE OR REPLACE VIEW conversations AS
     FROM log_events e LEFT JOIN a USING (conversation_id)
     GROUP BY e.conversation_id"""
 
-VIEWS: tuple[str, ...] = (CONVERSATIONS,)
+VIEWS: tuple[str, ...] = (PRIMITIVE_EXECUTIONS, CONVERSATIONS)
 """What a writer of the log passes to ``LogStore``/``LogDatabase``/``open_log`` on top of
-the core's :data:`~core.eventlog.schema.VIEWS` (which ``conversations`` reads from)."""
+the core's :data:`~core.eventlog.schema.VIEWS` (``events``), in creation order."""

@@ -43,6 +43,7 @@ from schemas.payloads import (
     DateParams,
     Failure,
     PhoneParams,
+    Redaction,
     Request,
 )
 
@@ -67,10 +68,6 @@ EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Producer = Annotated[str, msgspec.Meta(max_length=256)]
 
 PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
-
-REDACTION_TYPE = "eventlog.redacted"
-"""The type of the record the event log writes when it redacts a conversation (the log
-writes it, the fold reads it: one definition, below both)."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -161,6 +158,13 @@ class CaptureDateFailed(Event, frozen=True, kw_only=True, tag="capture_date.fail
     data: Failure
 
 
+class EventlogRedacted(Event, frozen=True, kw_only=True, tag="eventlog.redacted"):
+    """The event log's own record, appended to a conversation it redacted (voicecore never
+    publishes it). What it means for a conversation is the fold's (``orchestrator.state``)."""
+
+    data: Redaction
+
+
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureEmailRequested,
     CaptureEmailCompleted,
@@ -174,6 +178,7 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureDateRequested,
     CaptureDateCompleted,
     CaptureDateFailed,
+    EventlogRedacted,
 )
 
 # --- Registry and codec -----------------------------------------------------------
@@ -199,6 +204,19 @@ class EnvelopeOnly(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _envelope_decoder = msgspec.json.Decoder(EnvelopeOnly)
+
+
+class NotAnEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry read back that is not an event: undecodable, quarantined, or a body that
+    disagrees with its subject. It counts as an entry, never as what it claims to be."""
+
+    at: dt.datetime | None = None
+    """When it was logged as having occurred, where the log has a time for it."""
+
+
+ReadBack = Event | EnvelopeOnly | NotAnEvent
+"""One entry of a conversation read back (from the event log, or live): the typed event
+where its type is registered here, else its envelope with ``data`` raw, else not an event."""
 
 
 def register(*classes: type[Event]) -> None:

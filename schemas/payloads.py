@@ -81,3 +81,20 @@ class Request(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     """When the caller stops waiting (UTC). A worker that picks the request up later
     answers ``TIMEOUT`` without running it. Unset = no deadline; unset is not written,
     so requests without one keep their exact bytes (added after v1's golden files)."""
+
+
+class Redaction(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``eventlog.redacted``: what the event log removed from a conversation.
+
+    ``previous_head``/``new_head`` are the conversation chain's head before the redaction
+    and after its rows were re-hashed; ``first_pos``/``last_pos`` the log positions covered.
+    """
+
+    reason: str = ""
+    redacted_events: int
+    fields: tuple[str, ...]
+    """Where values were removed (``data.params.transcript``, ``raw``, …), never the values."""
+    previous_head: str
+    new_head: str
+    first_pos: int
+    last_pos: int

@@ -12,6 +12,7 @@ from schemas.payloads import (
     DateParams,
     Failure,
     PhoneParams,
+    Redaction,
     Request,
 )
 
@@ -49,6 +50,10 @@ DATA: dict[type[ev.Event], Any] = {
         value="2026-03-03", confidence=0.9, needs_confirmation=False,
         readback="mardi 3 mars 2026"),
     ev.CaptureDateFailed: Failure(code="TIMEOUT", message="no result in 30s"),
+    ev.EventlogRedacted: Redaction(
+        reason="retention", redacted_events=2,
+        fields=("data.params.transcript", "data.readback", "data.value"),
+        previous_head="9f" * 32, new_head="3c" * 32, first_pos=1, last_pos=2),
 }
 
 

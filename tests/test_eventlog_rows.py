@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 import pytest
 
 from core.errors import LogUnwritable
+from core.eventlog import readback, reading
 from core.eventlog import store as store_module
 from core.eventlog.rows import raw_body, raw_text, row_from_message
 from core.eventlog.schema import DB_FILE, DDL
 from core.eventlog.store import Incoming, LogStore
 from core.eventlog.verify import verify
 from schemas import events as ev
+from schemas.payloads import Redaction
+from tests.samples import sample
 from tests.support import hostile
 from tests.support.eventlog import bulk_events, read_back
 
@@ -137,3 +141,35 @@ def test_redaction_removes_personal_values_from_quarantined_bodies(store: LogSto
     assert all(b"john" not in raw and b'"transcript":"[redacted]"' in raw for raw in raws), raws
     assert json.loads(raws[0])["conversation_id"] == "h-victim"  # the rest is kept
     assert verify(store.con)["ok"]
+
+
+def test_a_published_redaction_record_is_scrubbed_like_any_message(store: LogStore) -> None:
+    """Only the records the log wrote itself (``sub`` ≥ 1) are kept as written: anyone may
+    publish an ``eventlog.redacted`` event, and its values are redacted like any others."""
+    forged = ev.new_event(ev.EventlogRedacted, conversation_id="c-forged", trace_id="t",
+                          data=Redaction(reason="call john@mail.org", redacted_events=0,
+                                         fields=(), previous_head="", new_head="",
+                                         first_pos=0, last_pos=0))
+    store.apply(messages([forged]))
+    store.redact("c-forged", "ticket from ops@example.org")
+    store.redact("c-forged", "again")
+    rows = store.con.execute("SELECT sub, data FROM log_events "
+                             "WHERE conversation_id = 'c-forged' ORDER BY pos").fetchall()
+    assert [(sub, json.loads(data)["reason"]) for sub, data in rows] == [
+        (0, "call [email]"), (1, "ticket from ops@example.org"), (2, "again")]
+    assert verify(store.con)["ok"]
+
+
+def test_every_logged_row_reads_back_as_the_event_it_was(store: LogStore) -> None:
+    """The one row → event conversion (``core.eventlog.readback``): every built-in event
+    type comes back equal to what was published, a row that is not an event as
+    ``NotAnEvent``, and the rows to re-publish carry the same events."""
+    sent = [msgspec.structs.replace(sample(cls, conversation_id="c-rb"), id=f"event-{i}")
+            for i, cls in enumerate(ev.BUILTIN_EVENTS)]  # ids are unique in the log
+    garbage = (len(sent) + 1, "vc.ev.c-rb.capture_email.requested", b"\x00{not json", None)
+    store.apply([*messages(sent), garbage])
+    table = reading.conversation_events(store.con, "c-rb")
+    assert readback.entries(table) == [*sent, ev.NotAnEvent(at=None)]
+    rows = readback.event_rows(table)
+    assert [ev.decode(body) for _, body in rows] == sent
+    assert [row["seq"] for row, _ in rows] == list(range(1, len(sent) + 1))

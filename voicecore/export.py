@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from core.errors import ConfigError
 from core.eventlog.client import LogSource
+from core.eventlog.readback import json_column
 from voicecore import literal, render
 
 STDOUT = Path("-")
@@ -67,9 +68,9 @@ def export_pages(source: LogSource, fmt: Format, out: BinaryIO, conversation: st
             writer.write_table(page)
         else:
             for row in page.to_pylist():
-                row["data"] = render.stored_json(row["data"])
-                row["headers"] = render.stored_json(row["headers"])
-                out.write(json.dumps(row, default=render._json_default).encode() + b"\n")
+                row["data"] = json_column(row["data"])
+                row["headers"] = json_column(row["headers"])
+                out.write(json.dumps(row, default=render.json_default).encode() + b"\n")
         if page.num_rows == 0:
             break
         written += page.num_rows

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from core.eventlog.readback import json_column
 from orchestrator.replay import RerunReport
 from orchestrator.state import ConversationState
 from voicecore.literal import as_text, cut, literal
@@ -23,31 +24,22 @@ from voicecore.literal import as_text, cut, literal
 # Columns a user copies (ids) use overflow="fold": wrapped in a narrow terminal, never cut.
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """What ``json.dumps`` writes for values JSON has no type for (times, the rest as text)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return str(value)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, indent=2)
-
-
-def stored_json(text: Any) -> Any:
-    """A stored JSON column as a value; text that does not parse stays text (never fails)."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
+    return json.dumps(value, default=json_default, indent=2)
 
 
 def rows_json(table: pa.Table) -> str:
     rows = table.to_pylist()
     for row in rows:
         if "data" in row:
-            row["data"] = stored_json(row["data"])
+            row["data"] = json_column(row["data"])
     return dumps(rows)
 
 
@@ -81,7 +73,7 @@ def _what(row: dict[str, Any]) -> Text:
         reason = row.get("quarantine_reason") or "not an event"
         return Text.assemble(("unreadable", "red"), " (", literal(reason, 60), "): ",
                              literal(row.get("raw") or row.get("data"), 48))
-    text = literal(summary(row["kind"], stored_json(row["data"])))
+    text = literal(summary(row["kind"], json_column(row["data"])))
     return text.append(" (redacted)", "dim") if row["redacted"] else text
 
 

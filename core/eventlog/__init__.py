@@ -3,9 +3,11 @@
 * :mod:`~core.eventlog.sink` (+ :mod:`~core.eventlog.puller`) copies VC_EVENTS into
   ``<data dir>/eventlog.duckdb`` exactly once; :mod:`~core.eventlog.store` writes
   Arrow batches; :mod:`~core.eventlog.rows` turns a message into a row (an event, or
-  quarantined with the reason); :mod:`~core.eventlog.schema` holds the tables and the
-  views that need no conversation model (``conversations`` is built from the fold's
-  rule in :mod:`orchestrator.views` and passed in by whoever opens the log to write);
+  quarantined with the reason), and :mod:`~core.eventlog.readback` a row back into the
+  event it was (the one read-back conversion); :mod:`~core.eventlog.schema` holds the
+  tables and the view that needs no conversation model (``primitive_executions`` and
+  ``conversations`` are built from the fold's rule in :mod:`orchestrator.views` and
+  passed in by whoever opens the log to write);
   :mod:`~core.eventlog.progress` tells HealthCheck and doctor whether a sink keeps up;
 * :mod:`~core.eventlog.service` answers read-only queries while the sink runs, and
   :mod:`~core.eventlog.client` picks the file or that service for the CLI;

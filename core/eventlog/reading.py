@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from core.errors import EventLogError, LogQueryError, translate_duckdb
 from core.eventlog import db
+from core.eventlog.readback import EVENT_JSON
 from core.eventlog.schema import READABLE
 from core.eventlog.verify import verify
 
@@ -54,20 +55,12 @@ def timeline(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
         [conversation_id])
 
 
-BODY = """'{"type":' || to_json(type) || ',"id":' || to_json(id)
-    || ',"conversation_id":' || to_json(conversation_id) || ',"trace_id":' || to_json(trace_id)
-    || ',"causation_id":' || coalesce(to_json(causation_id)::VARCHAR, 'null')
-    || ',"occurred_at":' || coalesce('"' || strftime(make_timestamp(epoch_us(occurred_at)),
-                                                     '%Y-%m-%dT%H:%M:%S.%fZ') || '"', 'null')
-    || ',"producer":' || to_json(producer) || ',"schema_version":' || schema_version
-    || ',"attempt":' || attempt || ',"data":' || data || '}'"""
-
-
 def conversation_events(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
-    """Every event of a conversation in log order: envelope, data, and ``body``, the event's
-    JSON rebuilt by DuckDB (vectorised), ready for the decoder (replay)."""
+    """Every row of a conversation in log order: envelope, data, ``readable`` and ``body``,
+    the event's JSON (:data:`~core.eventlog.readback.EVENT_JSON`), for
+    :mod:`core.eventlog.readback`."""
     return db.table(
-        con, f"SELECT {ENVELOPE}, {READABLE} AS readable, {BODY} AS body FROM log_events "
+        con, f"SELECT {ENVELOPE}, {READABLE} AS readable, {EVENT_JSON} AS body FROM log_events "
         "WHERE conversation_id = ? "
         "ORDER BY seq, sub", [conversation_id])
 

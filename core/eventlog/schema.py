@@ -9,10 +9,11 @@ A message the log cannot store as an event is stored *quarantined*
 ``log_meta`` holds the last applied sequence and the log chain's head, updated in
 the same transaction as the rows; ``log_heads`` the head of each conversation chain.
 
-Documented views (``voicecore log query``): ``events`` and ``primitive_executions``
-(:data:`VIEWS`, here), and ``conversations``, whose outcome is the orchestrator's rule:
-:mod:`orchestrator.views` builds it, and whoever opens the log for writing from above
-(the composition root, :mod:`voicecore`) passes it to :class:`~core.eventlog.store.LogStore`.
+Documented views (``voicecore log query``): ``events`` (:data:`VIEWS`, here: rows, no
+model), and ``primitive_executions`` and ``conversations``, which pair requests with
+results and decide outcomes by the orchestrator's rule: :mod:`orchestrator.views` builds
+them, and whoever opens the log for writing from above (the composition root,
+:mod:`voicecore`) passes them to :class:`~core.eventlog.store.LogStore`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 import pyarrow as pa
 
 from core import subjects
-from schemas.events import REDACTION_TYPE as REDACTION_TYPE
 
 DB_FILE = "eventlog.duckdb"
 
@@ -75,25 +75,9 @@ subject agrees with its body (:func:`core.subjects.body_mismatch`); other rows a
 counted as entries of their conversation, never as requests or results."""
 
 
-VIEWS = [  # ``conversations`` (the outcome rule's): orchestrator.views, passed in from above
+VIEWS = [  # the conversation model's views (orchestrator.views) are passed in from above
     f"CREATE OR REPLACE VIEW events AS SELECT *, raw IS NOT NULL AS undecodable, "
     f"{READABLE} AS readable FROM log_events",
-    f"""CREATE OR REPLACE VIEW primitive_executions AS
-    WITH entries AS (SELECT seq, sub, id, source, kind, conversation_id, trace_id, causation_id,
-                            occurred_at, attempt, data FROM log_events WHERE {READABLE}),
-    requests AS (SELECT * FROM entries WHERE kind = 'requested'),
-    results AS (SELECT * FROM entries WHERE kind IN ('completed', 'failed'))
-    SELECT q.conversation_id, q.source AS primitive, q.id AS request_id, q.seq AS request_seq,
-           q.trace_id, q.occurred_at AS requested_at,
-           json_extract_string(q.data, '$.purpose') AS purpose,
-           r.id AS result_id, r.seq AS result_seq, r.occurred_at AS answered_at,
-           coalesce(r.kind, 'pending') AS outcome, r.attempt,
-           json_extract_string(r.data, '$.code') AS failure_code,
-           (epoch_us(r.occurred_at) - epoch_us(q.occurred_at)) / 1000.0 AS duration_ms
-    FROM requests q
-    LEFT JOIN results r ON r.causation_id = q.id AND r.conversation_id = q.conversation_id
-        AND (r.seq > q.seq OR (r.seq = q.seq AND r.sub > q.sub))
-    QUALIFY row_number() OVER (PARTITION BY q.id ORDER BY r.seq, r.sub) = 1""",
 ]
 
 

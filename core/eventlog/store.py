@@ -34,8 +34,10 @@ from core.errors import (
 from core.eventlog import chain, db
 from core.eventlog.redact import scrub_json, scrub_raw
 from core.eventlog.rows import headers_text, quarantined_row, row_from_message
-from core.eventlog.schema import DDL, NAMES, REDACTION_TYPE, VIEWS, to_arrow
+from core.eventlog.schema import DDL, NAMES, VIEWS, to_arrow
 from schemas import ids
+from schemas.events import EventlogRedacted, type_of
+from schemas.payloads import Redaction
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class LogStore:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path,
                  views: Sequence[str] = ()) -> None:
         """``views``: statements creating the views built above the core (the
-        ``conversations`` view is the orchestrator's rule: ``orchestrator.views``)."""
+        conversation model's, ``orchestrator.views``)."""
         self.con = con
         self.path = path
         for statement in [*DDL, *VIEWS, *views]:
@@ -226,11 +228,10 @@ class LogStore:
         head = chain.conversation_genesis(conversation_id)
         for row in rows:
             head = row["hash"] = chain.conversation_link(head, row)
-        record = self._redaction_record(conversation_id, redaction_id, reason, {
-            "reason": reason, "redacted_events": len(changed), "fields": sorted(fields),
-            "previous_head": old_head, "new_head": head,
-            "first_pos": rows[0]["pos"], "last_pos": rows[-1]["pos"],
-        })
+        record = self._redaction_record(conversation_id, redaction_id, Redaction(
+            reason=reason, redacted_events=len(changed), fields=tuple(sorted(fields)),
+            previous_head=old_head, new_head=head,
+            first_pos=rows[0]["pos"], last_pos=rows[-1]["pos"]))
         record["hash"] = chain.conversation_link(head, record)
         record["log_hash"] = chain.log_link(self.log_head, record)
         self._write_redaction(rows, record, len(rows) + 1)
@@ -240,17 +241,20 @@ class LogStore:
                 "redacted_events": len(changed), "fields": sorted(fields),
                 "previous_head": old_head, "head": record["hash"]}
 
-    def _redaction_record(self, conversation_id: str, redaction_id: str, reason: str,
-                          data: dict[str, Any]) -> dict[str, Any]:
+    def _redaction_record(self, conversation_id: str, redaction_id: str,
+                          data: Redaction) -> dict[str, Any]:
+        """The row of the :class:`~schemas.events.EventlogRedacted` record (``sub`` ≥ 1)."""
         sub = db.rows(self.con, "SELECT coalesce(max(sub), 0) + 1 FROM log_events WHERE seq = ?",
                       [self.last_seq])[0]
         at = now_us()
-        source, _, kind = REDACTION_TYPE.rpartition(".")
+        type_ = type_of(EventlogRedacted)
+        source, _, kind = type_.rpartition(".")
         return {
             "pos": self.last_pos + 1, "seq": self.last_seq, "sub": sub[0],
-            "subject": f"{subjects.EVENT_PREFIX}.{conversation_id}.{REDACTION_TYPE}",
+            # not event_subject(): a quarantined row's conversation may be no valid id
+            "subject": f"{subjects.EVENT_PREFIX}.{conversation_id}.{type_}",
             "id": redaction_id,
-            "type": REDACTION_TYPE, "source": source, "kind": kind,
+            "type": type_, "source": source, "kind": kind,
             "conversation_id": conversation_id, "trace_id": f"redaction-{redaction_id}",
             "causation_id": None, "occurred_us": at, "producer": "voicecore-eventlog",
             "schema_version": 1, "attempt": 1, "headers": "{}",
@@ -287,7 +291,7 @@ def _scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str])
     changed = []
     for row in rows:
         before = (row["data"], row["raw"])
-        if row["type"] != REDACTION_TYPE:
+        if row["sub"] == 0:  # a message of the stream; sub ≥ 1: a record the log wrote itself
             row["data"] = scrub_json(row["data"], fields)
         if row["raw"]:
             row["raw"] = scrub_raw(row["raw"])
