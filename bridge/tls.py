@@ -14,6 +14,7 @@ The bearer token (``bridge.server``) is independent: it works alone or over TLS.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,16 @@ def read_pem(path: Path, flag: str) -> bytes:
     return data
 
 
-def _optional(path: Path | None, flag: str) -> bytes | None:
-    return None if path is None else read_pem(path, flag)
+def _ca(path: Path | None, flag: str) -> bytes | None:
+    """The CA certificates of ``path`` (``None`` when not given), checked to be some."""
+    if path is None:
+        return None
+    pem = read_pem(path, flag)
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"{flag} {path}: not CA certificates ({exc.reason or exc})") from exc
+    return pem
 
 
 def _pair(files: TlsFiles, flags: _Flags) -> tuple[bytes, bytes] | None:
@@ -56,14 +65,27 @@ def _pair(files: TlsFiles, flags: _Flags) -> tuple[bytes, bytes] | None:
         return None
     if files.cert is None or files.key is None:
         raise ConfigError(f"{flags.cert} and {flags.key} go together: give both")
-    return read_pem(files.key, flags.key), read_pem(files.cert, flags.cert)
+    pair = read_pem(files.key, flags.key), read_pem(files.cert, flags.cert)
+    _check_pair(files.cert, files.key, flags)
+    return pair
+
+
+def _check_pair(cert: Path, key: Path, flags: _Flags) -> None:
+    """That ``key`` is ``cert``'s private key, both valid, checked with the ``ssl`` module:
+    gRPC would only fail to listen, or to connect, with lines of its own on stderr. An
+    encrypted key is refused (``password=b""``) instead of prompting for its password."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=b"")
+    except ssl.SSLError as exc:
+        raise ConfigError(f"{flags.cert} {cert} and {flags.key} {key}: not a certificate and "
+                          f"its unencrypted private key ({exc.reason or exc})") from exc
 
 
 def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
     pair = _pair(files, SERVER_FLAGS)
     if pair is None:
         raise ConfigError(f"gRPC TLS needs {SERVER_FLAGS.cert} and {SERVER_FLAGS.key}")
-    client_ca = _optional(files.ca, SERVER_FLAGS.ca)
+    client_ca = _ca(files.ca, SERVER_FLAGS.ca)
     return grpc.ssl_server_credentials(
         [pair], root_certificates=client_ca, require_client_auth=client_ca is not None)
 
@@ -71,7 +93,7 @@ def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
 def client_credentials(files: TlsFiles) -> grpc.ChannelCredentials:
     pair = _pair(files, CLIENT_FLAGS)
     key, chain = pair if pair is not None else (None, None)
-    return grpc.ssl_channel_credentials(root_certificates=_optional(files.ca, CLIENT_FLAGS.ca),
+    return grpc.ssl_channel_credentials(root_certificates=_ca(files.ca, CLIENT_FLAGS.ca),
                                         private_key=key, certificate_chain=chain)
 
 

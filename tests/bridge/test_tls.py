@@ -129,6 +129,20 @@ async def test_unusable_tls_files_are_one_line_before_listening(
             pass
 
 
+async def test_a_key_of_another_certificate_or_a_ca_that_is_none_is_refused(
+        bus: Bus, pki: Pki) -> None:
+    mismatched = TlsFiles(cert=pki.server.cert, key=pki.client.key)
+    with pytest.raises(ConfigError, match=r"not a certificate and its unencrypted private key "
+                       r"\(KEY_VALUES_MISMATCH\)"):
+        async with tls_bridge(bus, mismatched):
+            pass
+    assert pki.server.key is not None
+    not_a_ca = TlsFiles(cert=pki.server.cert, key=pki.server.key, ca=pki.server.key)
+    with pytest.raises(ConfigError, match=r"--grpc-tls-client-ca .*: not CA certificates"):
+        async with tls_bridge(bus, not_a_ca):
+            pass
+
+
 async def voicecore(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """The real CLI in a child process (the bridge under test runs on this event loop)."""
     child = await asyncio.create_subprocess_exec(
