@@ -15,8 +15,12 @@ makes nats-server overwrite the message's bytes in its block file with random da
 leaves the bytes on disk until the block is compacted. The request is written out here
 rather than through nats-py's ``delete_msg``, so the erase is explicit on the wire.
 
-Stored audio is the next copy (issue 10): when audio objects exist, erasing them belongs
-beside these, as one more ``Copies`` kind called from :func:`erase_conversation`.
+Stored audio (issue 10) is the next copy, and plugs in here. Kept in a JetStream object
+store (stream ``OBJ_<bucket>``), an object's chunks and metadata are messages too: one more
+:class:`Copies` whose filter selects the conversation's objects erases them the same way
+(``copies_of`` lists it). Kept anywhere else, :func:`erase_conversation` is where their
+deletion is called, so every redaction path (the running sink, and the erasures left
+pending by a redaction while nothing ran) reaches it.
 """
 
 from __future__ import annotations
