@@ -16,6 +16,9 @@
   retry waits for the same execution instead of starting a second one). Every
   attempt carries the same trace id (generated here when the caller gave none)
   and the same idempotency key.
+* **TLS**: ``tls=TlsFiles(ca=..., cert=..., key=...)`` (:mod:`bridge.tls`): the CA the
+  bridge's certificate must chain to, and a client certificate for mutual TLS; the
+  bearer ``token`` works with or without it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from bridge._proto import voice_core_pb2 as pb
 from bridge._proto.voice_core_pb2_grpc import VoiceCoreStub
 from bridge.breaker import BreakerConfig, CircuitBreaker
 from bridge.errors import GrpcError
+from bridge.tls import open_channel
+from core.config import TlsFiles
 from core.tracing import new_trace_id
 
 SERVICE = "/voicecore.v1.VoiceCore/"
@@ -148,7 +153,7 @@ def _error_for(exc: grpc.aio.AioRpcError, trace_id: str) -> CoreError:
 
 
 class VoiceCoreClient:
-    def __init__(self, target: str, *, token: str | None = None,
+    def __init__(self, target: str, *, token: str | None = None, tls: TlsFiles | None = None,
                  breaker: BreakerConfig | None = None, retry: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -159,7 +164,7 @@ class VoiceCoreClient:
         self._sleep = sleep
         self._breakers: dict[str, CircuitBreaker] = {}
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = grpc.aio.insecure_channel(target)
+        self._channel = open_channel(target, tls)
         stub = voice_core_stub(self._channel)
         self._execute = stub.ExecutePrimitive
         self._stream = stub.StreamEvents

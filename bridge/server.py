@@ -5,9 +5,10 @@ in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
 finish) → results router and presence unsubscribe. The bus itself belongs to
 the caller (``voicecore.app.running`` drains it after the workers).
 
-Auth (optional): with a token (``--grpc-token`` / ``VOICECORE_GRPC_TOKEN``) every
+Auth (optional): with a token (``VOICECORE_GRPC_TOKEN``, ``--grpc-token-file``) every
 VoiceCore call needs ``authorization: Bearer <token>`` metadata, else
-UNAUTHENTICATED. Health and reflection stay open, for probes.
+UNAUTHENTICATED. Health and reflection stay open, for probes. TLS (optional, with
+mutual TLS): ``BridgeOptions.tls``, see :mod:`bridge.tls`; token and TLS are independent.
 
 Every voicecore error a call raises is answered with ``bridge.errors.status_for``'s
 status. The service implements the generated ``VoiceCoreServicer``; it is registered
@@ -24,7 +25,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
@@ -40,9 +41,10 @@ from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
 from bridge.router import ResultsRouter
 from bridge.streaming import stream_events
+from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
 from core.bus import Bus
-from core.config import check_listen_address
+from core.config import TlsFiles, check_listen_address
 from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
 
@@ -62,7 +64,9 @@ def _version() -> str:
 
 @dataclass(frozen=True)
 class BridgeOptions:
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
+    tls: TlsFiles | None = None
+    """Serve TLS with these files (mutual TLS when ``tls.ca`` is set); ``None``: plaintext."""
     default_timeout_s: float = DEFAULT_TIMEOUT_S
     max_timeout_s: float = MAX_TIMEOUT_S
     grace_s: float = 5.0
@@ -206,6 +210,7 @@ async def serve_bridge(bus: Bus, addr: str,
     """Serve the bridge on ``addr`` (``HOST:0`` picks a free port) until the block exits."""
     options = options or BridgeOptions()
     host, port = check_listen_address(addr)
+    credentials = None if options.tls is None else server_credentials(options.tls)
     presence = PresenceTracker(bus.nc)
     router = ResultsRouter(bus.nc)
     await presence.start()
@@ -221,11 +226,7 @@ async def serve_bridge(bus: Bus, addr: str,
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
-    try:
-        port = server.add_insecure_port(addr)
-    except RuntimeError as exc:
-        port = 0
-        log.debug("bind %s: %s", addr, exc)
+    port = listen(server, addr, credentials)
     if not port:  # taken between the check and now
         await router.stop()
         await presence.stop()

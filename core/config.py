@@ -127,6 +127,21 @@ class WorkerOptions:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of one end of a gRPC TLS connection (``bridge.tls`` reads them).
+
+    On the bridge: ``cert`` and ``key`` are its certificate, ``ca`` (optional) the CA
+    that client certificates must be signed by (mutual TLS: then one is required).
+    On a caller: ``ca`` is the CA the bridge's certificate must be signed by (``None``:
+    the system's roots), ``cert`` and ``key`` (optional) its client certificate.
+    """
+
+    cert: Path | None = None
+    key: Path | None = None
+    ca: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     nats_url: str | None = None
@@ -134,8 +149,11 @@ class Settings:
     nats_host: str = DEFAULT_NATS_HOST
     nats_port: int = DEFAULT_NATS_PORT
     grpc_addr: str = DEFAULT_GRPC_ADDR
-    grpc_token: str | None = None
-    """When set, gRPC callers must send ``authorization: Bearer <token>`` (bridge/server.py)."""
+    grpc_token: str | None = field(default=None, repr=False)
+    """When set, gRPC callers must send ``authorization: Bearer <token>`` (bridge/server.py).
+    Never shown: not in ``repr``, not passed to child processes."""
+    grpc_tls: TlsFiles | None = None
+    """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
 

@@ -120,6 +120,10 @@ def _grpc_problem(settings: Settings) -> str | None:
             return (f"--grpc-addr {addr} and --nats-port {port} are the same port: "
                     "pick another for one of them")
         check_listen_address(addr)
+        if settings.grpc_tls is not None:  # its files read, or one line naming the flag
+            from bridge.tls import server_credentials
+
+            server_credentials(settings.grpc_tls)
     except ConfigError as exc:
         return str(exc)
     return None
@@ -174,7 +178,8 @@ async def running(
             from bridge.server import BridgeOptions, serve_bridge
 
             state.bridge = await stack.enter_async_context(
-                serve_bridge(bus, settings.grpc_addr, BridgeOptions(token=settings.grpc_token)))
+                serve_bridge(bus, settings.grpc_addr, BridgeOptions(token=settings.grpc_token,
+                                                                    tls=settings.grpc_tls)))
         yield state
 
 

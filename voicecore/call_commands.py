@@ -10,15 +10,32 @@ import asyncio
 import contextlib
 import json
 import sys
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
 import typer
 
-from core.config import DEFAULT_GRPC_ADDR, Settings
+from core.config import DEFAULT_GRPC_ADDR, Settings, TlsFiles
 from core.errors import ConfigError
 from core.subjects import preview
-from voicecore.options import GrpcAddr, Plugins, Token, load_plugins, ready_line, run_async
+from voicecore.options import (
+    GrpcAddr,
+    GrpcTlsCa,
+    GrpcTlsCert,
+    GrpcTlsClientCa,
+    GrpcTlsKey,
+    GrpcToken,
+    GrpcTokenFile,
+    Plugins,
+    Token,
+    client_tls,
+    load_plugins,
+    ready_line,
+    run_async,
+    server_tls,
+)
+from voicecore.options import grpc_token as grpc_token_of
 
 
 def params_types(objective_type: str) -> dict[str, Any] | None:
@@ -105,6 +122,7 @@ def _call_error(exc: Any) -> ConfigError:
 
 
 def exec_command(
+    ctx: typer.Context,
     objective_type: Annotated[str, typer.Argument(help="Primitive to run, e.g. capture_email")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", help="KEY=VALUE (repeatable; converted to the param's type)")] = None,
@@ -115,6 +133,10 @@ def exec_command(
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
     token: Token = None,
+    grpc_token_file: GrpcTokenFile = None,
+    grpc_tls_ca: GrpcTlsCa = None,
+    grpc_tls_cert: GrpcTlsCert = None,
+    grpc_tls_key: GrpcTlsKey = None,
     plugin: Plugins = None,
 ) -> None:
     """Execute a primitive through the bridge and print the response as JSON."""
@@ -126,30 +148,46 @@ def exec_command(
         objective_type=objective_type, conversation_id=conversation, trace_id=trace_id,
         purpose=purpose, timeout_seconds=timeout, idempotency_key=idempotency_key)
     fill_struct(request.params, parse_params(param or [], params_types(objective_type)))
-    response = _run(_execute(grpc_addr, token, request))
+    caller = Caller(grpc_addr, grpc_token_of(ctx, "token", token, grpc_token_file),
+                    client_tls(grpc_tls_ca, grpc_tls_cert, grpc_tls_key))
+    response = _run(_execute(caller, request))
     print(json.dumps(_to_json(response), indent=2))
     raise typer.Exit(0 if response.success else 1)
 
 
-async def _execute(addr: str, token: str | None, request: Any) -> Any:
+@dataclass(frozen=True)
+class Caller:
+    """How ``exec``/``events`` reach the bridge: address, bearer token, TLS files."""
+
+    addr: str
+    token: str | None = field(repr=False)
+    tls: TlsFiles | None
+
+    def channel(self) -> Any:
+        from bridge.tls import open_channel
+
+        return open_channel(self.addr, self.tls)
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+async def _execute(caller: Caller, request: Any) -> Any:
     import grpc
 
     from bridge.client import voice_core_stub
 
-    async with grpc.aio.insecure_channel(addr) as channel:
+    async with caller.channel() as channel:
         call = voice_core_stub(channel).ExecutePrimitive
         wait = (request.timeout_seconds or 30.0) + 10.0
         try:
-            return await call(request, timeout=wait, metadata=_metadata(token))
+            return await call(request, timeout=wait, metadata=caller.metadata())
         except grpc.aio.AioRpcError as exc:
             raise _call_error(exc) from None
 
 
-def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {token}"),) if token else ()
-
-
 def events_command(
+    ctx: typer.Context,
     conversation: Annotated[str, typer.Option("--conversation", help="Only this one")] = "",
     from_start: Annotated[bool, typer.Option("--from-start",
                                              help="Replay stored events first")] = False,
@@ -158,6 +196,10 @@ def events_command(
     trace_id: Annotated[str, typer.Option("--trace-id", help="Only this trace")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
     token: Token = None,
+    grpc_token_file: GrpcTokenFile = None,
+    grpc_tls_ca: GrpcTlsCa = None,
+    grpc_tls_cert: GrpcTlsCert = None,
+    grpc_tls_key: GrpcTlsKey = None,
 ) -> None:
     """Tail StreamEvents: one JSON event per line, until Ctrl-C."""
     from bridge._proto import voice_core_pb2 as pb
@@ -165,31 +207,36 @@ def events_command(
     request = pb.StreamEventsRequest(conversation_id=conversation, trace_id=trace_id,
                                      event_types=event_type or [],
                                      start_sequence=1 if from_start else 0)
+    caller = Caller(grpc_addr, grpc_token_of(ctx, "token", token, grpc_token_file),
+                    client_tls(grpc_tls_ca, grpc_tls_cert, grpc_tls_key))
     with contextlib.suppress(KeyboardInterrupt):
-        _run(_tail(grpc_addr, token, request))
+        _run(_tail(caller, request))
 
 
-async def _tail(addr: str, token: str | None, request: Any) -> None:
+async def _tail(caller: Caller, request: Any) -> None:
     import grpc
 
     from bridge.client import voice_core_stub
 
-    async with grpc.aio.insecure_channel(addr) as channel:
+    async with caller.channel() as channel:
         stream = voice_core_stub(channel).StreamEvents
         try:
-            async for event in stream(request, metadata=_metadata(token)):
+            async for event in stream(request, metadata=caller.metadata()):
                 print(json.dumps(_to_json(event)), flush=True)
         except grpc.aio.AioRpcError as exc:
             raise _call_error(exc) from None
 
 
 def bridge_command(
+    ctx: typer.Context,
     nats_url: Annotated[str, typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
                                           help="NATS server/cluster to bridge")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
-    grpc_token: Annotated[str | None, typer.Option(
-        "--grpc-token", envvar="VOICECORE_GRPC_TOKEN",
-        help="Require 'authorization: Bearer TOKEN' from callers")] = None,
+    grpc_token: GrpcToken = None,
+    grpc_token_file: GrpcTokenFile = None,
+    grpc_tls_cert: GrpcTlsCert = None,
+    grpc_tls_key: GrpcTlsKey = None,
+    grpc_tls_client_ca: GrpcTlsClientCa = None,
     plugin: Plugins = None,
 ) -> None:
     """Run only a gRPC bridge (no workers) against a running NATS; several may run."""
@@ -198,7 +245,10 @@ def bridge_command(
     if not nats_url:
         raise ConfigError("bridge needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
-    settings = Settings(nats_url=nats_url, grpc_addr=grpc_addr, grpc_token=grpc_token)
+    settings = Settings(
+        nats_url=nats_url, grpc_addr=grpc_addr,
+        grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
+        grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca))
     run_async(serve_until_signalled(settings, [], ready_line, grpc_bridge=True))
 
 

@@ -25,13 +25,20 @@ from voicecore.log_commands import register as register_eventlog_commands
 from voicecore.options import (
     AsJson,
     DataDir,
+    GrpcTlsCert,
+    GrpcTlsClientCa,
+    GrpcTlsKey,
+    GrpcToken,
+    GrpcTokenFile,
     NatsUrl,
     Plugins,
     load_plugins,
     ready_line,
     run_async,
+    server_tls,
     settings,
 )
+from voicecore.options import grpc_token as grpc_token_of
 
 app = typer.Typer(
     name="voicecore",
@@ -45,6 +52,7 @@ out = Console()
 
 @app.command()
 def up(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     nats_url: NatsUrl = None,
     nats_port: Annotated[int, typer.Option(
@@ -52,15 +60,18 @@ def up(
         DEFAULT_NATS_PORT
     ),
     grpc_addr: Annotated[str, typer.Option(help="Address of the gRPC bridge")] = DEFAULT_GRPC_ADDR,
-    grpc_token: Annotated[str | None, typer.Option(
-        envvar="VOICECORE_GRPC_TOKEN", help="Require 'authorization: Bearer TOKEN' on gRPC"),
-    ] = None,
+    grpc_token: GrpcToken = None,
+    grpc_token_file: GrpcTokenFile = None,
+    grpc_tls_cert: GrpcTlsCert = None,
+    grpc_tls_key: GrpcTlsKey = None,
+    grpc_tls_client_ca: GrpcTlsClientCa = None,
     plugin: Plugins = None,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
     chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
-                      grpc_token=grpc_token)
+                      grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
+                      grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca))
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
                                     event_log=True, separate=layout))

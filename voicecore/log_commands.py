@@ -184,8 +184,8 @@ def redact(conversation_id: str, data_dir: DataDir = None,
         f"); redaction {result['redaction_id']}, chain re-anchored: "
         f"{result['previous_head'][:16]}… → {result['head'][:16]}…"))
     if not result.get("stream_purged"):
-        console.print("note: copies in the NATS stream were not purged (voicecore is not "
-                      "running); they expire with the stream's retention")
+        console.print("note: copies in the NATS streams were not purged yet (voicecore is not "
+                      "running, or NATS refused): the event log erases them when it next runs")
 
 
 def replay(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from core import primitive as registry
-from core.config import Settings
+from core.config import Settings, TlsFiles
 from core.errors import ConfigError
 from voicecore.app import Running
 
@@ -41,6 +42,82 @@ GrpcAddr = Annotated[str, typer.Option("--grpc-addr", envvar="VOICECORE_GRPC_ADD
                                        help="Address of the gRPC bridge")]
 Token = Annotated[str | None, typer.Option("--token", envvar="VOICECORE_GRPC_TOKEN",
                                            help="Bearer token, when the bridge requires one")]
+
+# --- gRPC TLS and the bearer token: `up`/`bridge` serve with them, `exec`/`events` call ---
+GrpcToken = Annotated[str | None, typer.Option(
+    "--grpc-token", envvar="VOICECORE_GRPC_TOKEN",
+    help="Require 'authorization: Bearer TOKEN' on gRPC (prefer the variable or "
+         "--grpc-token-file: a flag shows in `ps`)")]
+GrpcTokenFile = Annotated[Path | None, typer.Option(
+    "--grpc-token-file", envvar="VOICECORE_GRPC_TOKEN_FILE",
+    help="Read the gRPC bearer token from this file")]
+GrpcTlsCert = Annotated[Path | None, typer.Option(
+    "--grpc-tls-cert", envvar="VOICECORE_GRPC_TLS_CERT",
+    help="TLS certificate (PEM): the bridge's; a caller's own for mutual TLS")]
+GrpcTlsKey = Annotated[Path | None, typer.Option(
+    "--grpc-tls-key", envvar="VOICECORE_GRPC_TLS_KEY", help="Private key (PEM) of --grpc-tls-cert")]
+GrpcTlsClientCa = Annotated[Path | None, typer.Option(
+    "--grpc-tls-client-ca", envvar="VOICECORE_GRPC_TLS_CLIENT_CA",
+    help="Mutual TLS: require client certificates signed by this CA (PEM)")]
+GrpcTlsCa = Annotated[Path | None, typer.Option(
+    "--grpc-tls-ca", envvar="VOICECORE_GRPC_TLS_CA",
+    help="Call over TLS, trusting this CA (PEM) for the bridge's certificate")]
+TOKEN_VARIABLE = "VOICECORE_GRPC_TOKEN"
+TOKEN_VARIABLES = (TOKEN_VARIABLE, "VOICECORE_GRPC_TOKEN_FILE")
+
+
+def grpc_token(ctx: typer.Context, name: str, token: str | None,
+               token_file: Path | None) -> str | None:
+    """The gRPC bearer token: the ``name`` option's value (flag or ``VOICECORE_GRPC_TOKEN``)
+    or ``--grpc-token-file``'s content (one, not both). A token given as a flag works,
+    with a warning: every local user sees it in ``ps``.
+
+    The variables are then removed from this process's environment, so no child process
+    (nats-server, ``up``'s workers and sink) inherits a secret it does not use.
+    """
+    for variable in TOKEN_VARIABLES:
+        os.environ.pop(variable, None)
+    if token_file is not None:
+        if token is not None:
+            raise ConfigError(f"give the gRPC token one way: {TOKEN_VARIABLE} (or the flag) "
+                              "or --grpc-token-file, not both")
+        return _token_from(token_file)
+    if token is not None and _on_command_line(ctx, name):
+        print("voicecore: warning: a token on the command line is visible to every local "
+              f"user in `ps`; use {TOKEN_VARIABLE} or --grpc-token-file", file=sys.stderr)
+    return token or None
+
+
+def _on_command_line(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` came from argv (not the environment). By the source's name:
+    typer vendors click privately, so its ``ParameterSource`` is not imported."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _token_from(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--grpc-token-file {path}: {getattr(exc, 'strerror', None) or exc}"
+                          ) from exc
+    if not token or any(c.isspace() for c in token):
+        raise ConfigError(f"--grpc-token-file {path}: must hold one token (one line, no spaces)")
+    return token
+
+
+def server_tls(cert: Path | None, key: Path | None, client_ca: Path | None) -> TlsFiles | None:
+    """The bridge's TLS files, ``None`` (plaintext) when no TLS flag is given."""
+    if cert is None and key is None and client_ca is None:
+        return None
+    return TlsFiles(cert=cert, key=key, ca=client_ca)
+
+
+def client_tls(ca: Path | None, cert: Path | None, key: Path | None) -> TlsFiles | None:
+    """A caller's TLS files, ``None`` (plaintext) when no TLS flag is given."""
+    if ca is None and cert is None and key is None:
+        return None
+    return TlsFiles(cert=cert, key=key, ca=ca)
 
 
 def settings(data_dir: Path | None, nats_url: str | None, **changes: Any) -> Settings:

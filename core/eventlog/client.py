@@ -64,6 +64,7 @@ class DirectSource:
             if self.store is None:
                 raise EventLogError("the event log was opened read-only")
             result = self.store.redact(**args)
+            result["stream_erased"] = None  # left in log_erasures: the sink erases them
             result["stream_purged"] = False
             return result
         return reading.answer(self.con, op, args)

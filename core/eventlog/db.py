@@ -8,6 +8,7 @@ Timestamps are read through Arrow (no ``pytz`` needed).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -90,6 +91,59 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
     """
     for name, value in LOCKED_DOWN:
         run(con, f"SET {name} = {value}")
+
+
+CHECKPOINT_ATTEMPTS = 50
+FILL_ROUNDS = 8
+FILLER_TABLE = "erased_blocks_filler"
+FILLER_ROW_BYTES = 256
+FILLER_ROW = " || ".join(["md5(random()::VARCHAR)"] * (FILLER_ROW_BYTES // 32))
+"""Random hex per row (``random()`` is drawn per call), so nothing compresses it away."""
+
+
+def erase_replaced(con: duckdb.DuckDBPyConnection) -> bool:
+    """Leave no copy of values an UPDATE replaced, in the WAL or in the file.
+
+    The WAL holds them until a checkpoint (auto-checkpoints wait for 512 MB of it),
+    and a checkpoint writes the new rows into other blocks and only marks the old
+    ones free: DuckDB has no secure delete, so their bytes stay in the file until the
+    blocks are reused. So: checkpoint; then fill every free block with random filler
+    rows (BLOBs are stored uncompressed, block for block) and checkpoint, which writes
+    them over the old bytes; then drop the filler and checkpoint again. Costs about
+    the file's free space in writes. ``False`` when DuckDB refused to checkpoint.
+    """
+    if not _checkpoint(con):
+        return False
+    run(con, f"CREATE OR REPLACE TABLE {FILLER_TABLE} (filler BLOB)")
+    for _ in range(FILL_ROUNDS):  # a checkpoint frees its old metadata blocks: fill those too
+        free, block_size = free_blocks(con)
+        if not free:
+            break
+        rows = 2 * free * block_size // FILLER_ROW_BYTES + 64  # hex text packs ~2:1 on disk
+        run(con, f"INSERT INTO {FILLER_TABLE} SELECT ({FILLER_ROW})::BLOB FROM range({rows})")
+        if not _checkpoint(con):
+            break
+    run(con, f"DROP TABLE {FILLER_TABLE}")
+    return _checkpoint(con)
+
+
+def free_blocks(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(free blocks in the file, block size)."""
+    found = rows(con, "SELECT free_blocks, block_size FROM pragma_database_size() "
+                 "WHERE database_name = current_database()")
+    return (int(found[0][0]), int(found[0][1])) if found else (0, 0)
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
+    """CHECKPOINT, retried while DuckDB refuses it (a transaction on another cursor)."""
+    for attempt in range(CHECKPOINT_ATTEMPTS):
+        try:
+            run(con, "CHECKPOINT")
+            return True
+        except duckdb.TransactionException as exc:
+            log.info("event log: checkpoint attempt %d refused: %s", attempt + 1, exc)
+            time.sleep(0.1)
+    return False
 
 
 @contextmanager

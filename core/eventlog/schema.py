@@ -7,7 +7,9 @@ message and ``sub`` ≥ 1. ``pos`` is the contiguous log position (chain order).
 A message the log cannot store as an event is stored *quarantined*
 (``quarantine_reason`` set, body in ``raw``): see :mod:`core.eventlog.rows`.
 ``log_meta`` holds the last applied sequence and the log chain's head, updated in
-the same transaction as the rows; ``log_heads`` the head of each conversation chain.
+the same transaction as the rows; ``log_heads`` the head of each conversation chain;
+``log_erasures`` the redacted conversations whose copies in the NATS streams are still
+to be erased (:mod:`core.eventlog.erase`; the sink does it as soon as it runs).
 
 Documented views (``voicecore log query``): ``events`` (:data:`VIEWS`, here: rows, no
 model), and ``primitive_executions`` and ``conversations``, which pair requests with
@@ -66,6 +68,8 @@ DDL = [
     "log_head VARCHAR NOT NULL, duplicates BIGINT NOT NULL, updated_at TIMESTAMPTZ)",
     "CREATE TABLE IF NOT EXISTS log_heads (conversation_id VARCHAR PRIMARY KEY, "
     "head VARCHAR NOT NULL, last_pos BIGINT NOT NULL, events BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_erasures (conversation_id VARCHAR PRIMARY KEY, "
+    "up_to_seq BIGINT NOT NULL, redacted_at TIMESTAMPTZ NOT NULL)",
 ]
 
 READABLE = (f"(raw IS NULL AND NOT contains(conversation_id, '.') AND subject = "

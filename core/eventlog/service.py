@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +32,7 @@ from nats.aio.subscription import Subscription
 from core import subjects
 from core.errors import VoiceCoreError
 from core.eventlog import db, reading
+from core.eventlog.erase import erase_conversation
 from core.text import one_line
 from schemas import ids
 from schemas.limits import check_depth
@@ -128,6 +130,7 @@ class LogService:
         tmp = self.service_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         tmp.replace(self.service_file)
+        self._track(self.erase_pending())
 
     async def stop(self) -> None:
         if self._sub is not None:
@@ -140,7 +143,11 @@ class LogService:
         self.service_file.unlink(missing_ok=True)
 
     async def _on_request(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._answer(msg))
+        self._track(self._answer(msg))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task that :meth:`stop` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -177,19 +184,32 @@ class LogService:
         return "file", str(path).encode()
 
     async def redact(self, conversation_id: str, reason: str = "") -> dict[str, Any]:
-        """Redact on the writer thread; then purge the stream's copies the log already has."""
+        """Redact on the writer thread (which also erases the replaced values from the
+        file: ``db.erase_replaced``); then erase the conversation's stream copies."""
         subjects.check_conversation_id(conversation_id)
         store = self.sink.db.store
         result: dict[str, Any] = await self.sink.db.write(store.redact, conversation_id, reason)
-        try:
-            await self.sink.bus.js.purge_stream(
-                subjects.EVENTS_STREAM, seq=store.last_seq + 1,
-                subject=subjects.conversation_filter(conversation_id))
-            result["stream_purged"] = True
-        except Exception as exc:
-            log.warning("event log: stream copies of %s not purged: %s", conversation_id, exc)
-            result["stream_purged"] = False
+        result["stream_erased"] = await self._erase(conversation_id, store.last_seq)
+        result["stream_purged"] = result["stream_erased"] is not None
         return result
+
+    async def erase_pending(self) -> None:
+        """Erase the stream copies of conversations redacted while no sink ran (by the CLI
+        on the file), or whose erasure failed: the log keeps them in ``log_erasures``."""
+        store = self.sink.db.store
+        for conversation_id, up_to_seq in await self.sink.db.write(store.pending_erasures):
+            await self._erase(conversation_id, up_to_seq)
+
+    async def _erase(self, conversation_id: str, up_to_seq: int) -> dict[str, int] | None:
+        """Messages erased per stream; ``None`` when NATS refused (left for the next start)."""
+        try:
+            erased = await erase_conversation(self.sink.bus, conversation_id, up_to_seq)
+        except VoiceCoreError as exc:
+            log.warning("event log: stream copies of a redacted conversation not erased "
+                        "(retried at the next start): %s", exc)
+            return None
+        await self.sink.db.write(self.sink.db.store.erased, conversation_id, up_to_seq)
+        return erased
 
 
 def _connected_url(nc: Any) -> str:

@@ -239,7 +239,8 @@ class LogStore:
         self.last_pos, self.log_head = record["pos"], record["log_hash"]
         return {"redaction_id": redaction_id, "conversation_id": conversation_id,
                 "redacted_events": len(changed), "fields": sorted(fields),
-                "previous_head": old_head, "head": record["hash"]}
+                "previous_head": old_head, "head": record["hash"],
+                "checkpointed": db.erase_replaced(self.con)}  # nor in the WAL or free blocks
 
     def _redaction_record(self, conversation_id: str, redaction_id: str,
                           data: Redaction) -> dict[str, Any]:
@@ -284,6 +285,18 @@ class LogStore:
                    [record["conversation_id"], record["hash"], record["pos"], events])
             db.run(con, "UPDATE log_meta SET last_pos = ?, log_head = ?, updated_at = now()",
                    [record["pos"], record["log_hash"]])
+            db.run(con, "INSERT OR REPLACE INTO log_erasures VALUES (?, ?, now())",
+                   [record["conversation_id"], self.last_seq])
+
+    def pending_erasures(self) -> list[tuple[str, int]]:
+        """(conversation, stream sequence logged at its redaction) whose stream copies are
+        still to be erased (:mod:`core.eventlog.erase`)."""
+        return [(r[0], r[1]) for r in db.rows(
+            self.con, "SELECT conversation_id, up_to_seq FROM log_erasures ORDER BY 1")]
+
+    def erased(self, conversation_id: str, up_to_seq: int) -> None:
+        db.run(self.con, "DELETE FROM log_erasures WHERE conversation_id = ? AND up_to_seq <= ?",
+               [conversation_id, up_to_seq])
 
 
 def _scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str]) -> list[int]:

@@ -1,0 +1,137 @@
+"""Erasing a redacted conversation's copies from JetStream (issue 9, item 6).
+
+After ``voicecore log redact`` the conversation's values must not survive anywhere the
+system controls. On NATS they are in three streams:
+
+* ``VC_EVENTS``: its messages on ``vc.ev.<conversation>.>`` (those the log holds; later
+  ones are not logged yet, and a redaction must not lose them);
+* ``VC_DLQ``: dead-lettered copies, kept 30 days, found by their ``Vc-Dlq-Subject``
+  header (the subject they had in ``VC_EVENTS``, as the log files them);
+* ``VC_REPLAY``: ``voicecore replay --to-stream`` copies on ``vc.replay.<conversation>.>``.
+
+Each is **erased**, not purged: ``$JS.API.STREAM.MSG.DELETE`` with ``no_erase: false``
+makes nats-server overwrite the message's bytes in its block file with random data
+(JetStream's secure delete), where a purge or a plain delete only marks it removed and
+leaves the bytes on disk until the block is compacted. The request is written out here
+rather than through nats-py's ``delete_msg``, so the erase is explicit on the wire.
+
+Stored audio (issue 10) is the next copy, and plugs in here. Kept in a JetStream object
+store (stream ``OBJ_<bucket>``), an object's chunks and metadata are messages too: one more
+:class:`Copies` whose filter selects the conversation's objects erases them the same way
+(``copies_of`` lists it). Kept anywhere else, :func:`erase_conversation` is where their
+deletion is called, so every redaction path (the running sink, and the erasures left
+pending by a redaction while nothing ran) reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from core import subjects
+from core.bus import Bus
+from core.errors import BusError, nats_errors
+from schemas import ids
+
+log = logging.getLogger(__name__)
+FETCH = 256
+NO_MESSAGE = 10057
+"""JetStream's error code for a sequence that holds no message (any more)."""
+
+
+@dataclass(frozen=True)
+class Copies:
+    """Where one conversation's messages are in one stream."""
+
+    stream: str
+    filter_subject: str
+    belongs: Callable[[dict[str, str]], bool] = lambda headers: True
+    """Whether a message (by its headers) is the conversation's."""
+    up_to_seq: int | None = None
+    """Only messages at or below this stream sequence."""
+
+
+def copies_of(conversation_id: str, logged_up_to: int) -> list[Copies]:
+    """Every stream copy of ``conversation_id`` the system controls."""
+    own_subject = subjects.conversation_filter(conversation_id).removesuffix(">")  # vc.ev.<id>.
+
+    def dead_lettered(headers: dict[str, str]) -> bool:
+        return headers.get(subjects.HEADER_DLQ_SUBJECT, "").startswith(own_subject)
+
+    return [
+        Copies(subjects.EVENTS_STREAM, subjects.conversation_filter(conversation_id),
+               up_to_seq=logged_up_to),
+        Copies(subjects.DLQ_STREAM, f"{subjects.DLQ_PREFIX}.>", dead_lettered),
+        Copies(subjects.REPLAY_STREAM, subjects.replay_subject(conversation_id, ">")),
+    ]
+
+
+async def erase_conversation(bus: Bus, conversation_id: str, logged_up_to: int
+                             ) -> dict[str, int]:
+    """Erase (overwrite) every stream copy of the conversation; messages erased per stream.
+
+    Raises :class:`~core.errors.BusError` when NATS refuses; what was erased stays erased.
+    """
+    erased = {}
+    for copies in copies_of(conversation_id, logged_up_to):
+        sequences = await _sequences(bus.js, copies)
+        for seq in sequences:
+            await erase_message(bus, copies.stream, seq)
+        erased[copies.stream] = len(sequences)
+    return erased
+
+
+async def erase_message(bus: Bus, stream: str, seq: int) -> None:
+    """Secure-delete one message: nats-server overwrites it on disk."""
+    subject = f"{subjects.JS_API}.STREAM.MSG.DELETE.{stream}"
+    body = json.dumps({"seq": seq, "no_erase": False}).encode()
+    with nats_errors():
+        reply = await bus.nc.request(subject, body, timeout=10)
+    answer = json.loads(reply.data)
+    error = answer.get("error")
+    if error and error.get("err_code") != NO_MESSAGE:  # gone already: expired, or erased
+        raise BusError(f"JetStream refused to erase {stream} sequence {seq}: "
+                       f"{error.get('description', error)}")
+
+
+async def _sequences(js: JetStreamContext, copies: Copies) -> list[int]:
+    """Stream sequences of the conversation's messages, read as headers only."""
+    try:
+        info = await js.stream_info(copies.stream, subjects_filter=copies.filter_subject)
+    except NotFoundError:
+        return []  # e.g. VC_REPLAY before any --to-stream
+    if not info.state.subjects:
+        return []
+    name = f"vc_erase_{ids.uuid7().replace('-', '')}"
+    config = js_api.ConsumerConfig(
+        name=name, filter_subject=copies.filter_subject, headers_only=True,
+        ack_policy=js_api.AckPolicy.NONE, deliver_policy=js_api.DeliverPolicy.ALL,
+        inactive_threshold=60.0, mem_storage=True)
+    with nats_errors():
+        await js.add_consumer(copies.stream, config)
+        sub = await js.pull_subscribe_bind(stream=copies.stream, name=name)
+        try:
+            return await _read_matching(sub, copies)
+        finally:
+            await sub.unsubscribe()
+            await js.delete_consumer(copies.stream, name)
+
+
+async def _read_matching(sub: JetStreamContext.PullSubscription, copies: Copies) -> list[int]:
+    found: list[int] = []
+    while True:
+        batch = await sub.fetch(FETCH, timeout=5)
+        for msg in batch:
+            seq = msg.metadata.sequence.stream
+            if copies.up_to_seq is not None and seq > copies.up_to_seq:
+                return found
+            if copies.belongs(dict(msg.headers or {})):
+                found.append(seq)
+        if batch[-1].metadata.num_pending == 0:
+            return found
