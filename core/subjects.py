@@ -45,7 +45,8 @@ PRIMITIVE_CONSUMER_PREFIX = "primitive_"
 EVENTLOG_CONSUMER_PREFIX = "eventlog_"
 """Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
 STREAM_READER_PREFIX = "vc_bridge_"
-"""Ephemeral consumers of StreamEvents and the bridge's stored-result lookups."""
+"""Ephemeral (ordered) consumers: StreamEvents, the bridge's stored-result lookups, and
+replay's re-runs (core/consumer.py)."""
 
 JS_API = "$JS.API"
 

@@ -12,9 +12,12 @@ Delivery semantics:
   (another conversation, another type), is dead-lettered and terminated;
 * a request whose caller's ``deadline`` has passed is answered ``TIMEOUT`` without
   running it, so a backlog left by a burst drains at the cost of a publish each;
-* stop: no new fetches; what was already delivered to this worker (including a
-  pull that completes while stopping) is in flight and gets ``shutdown_grace_s``
-  to finish; the rest is nak'ed at once so another worker takes it.
+* delivery: one credit-based pull consumer (:mod:`core.consumer`) granted
+  ``concurrency`` credit: at most that many requests are held by this process, and
+  each one finished (acked, nak'ed or terminated) returns its credit;
+* stop: no new deliveries; what was already delivered to this worker is in flight
+  and gets ``shutdown_grace_s`` to finish; the rest is nak'ed at once so another
+  worker takes it.
 """
 
 from __future__ import annotations
@@ -26,14 +29,13 @@ import logging
 from typing import Any
 
 import msgspec
-import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js import JetStreamContext
 
 from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
 from core.config import WorkerOptions
+from core.consumer import Durable, PullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
 from core.presence import Announcer
@@ -53,17 +55,17 @@ class Worker:
         self.completed = 0
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self._consumer: PullConsumer | None = None
         self._loop: asyncio.Task[None] | None = None
         self._presence: Announcer | None = None
         self._exhausted: Subscription | None = None
-        self._min_fetch = max(1, options.concurrency // 4)
 
     async def start(self) -> None:
-        consumer = await self.bus.ensure_consumer(self.primitive.name, self.options)
-        self._sub = await self.bus.js.pull_subscribe_bind(
-            durable=consumer, stream=subjects.EVENTS_STREAM
-        )
+        name = await self._ensure_consumer()
+        self._consumer = PullConsumer(
+            self.bus, Durable(name, ensure=self._ensure_consumer),
+            credit=self.options.concurrency)
+        await self._consumer.start()
         self._exhausted = await self.bus.nc.subscribe(
             exhausted_advisory_subject(self.primitive),
             queue=f"vc_exhausted_{self.primitive.name}",
@@ -78,6 +80,8 @@ class Worker:
         if self._presence is not None:
             await self._presence.stop()  # no new callers are sent our way
         self._stopping.set()
+        if self._consumer is not None:
+            await self._consumer.stop()  # what it delivered already is handled below
         if self._loop is not None:
             await self._loop
         if self._inflight:
@@ -85,32 +89,30 @@ class Worker:
             for task in late:
                 task.cancel()  # _handle naks on cancellation
             await asyncio.gather(*late, return_exceptions=True)
-        for sub in (self._exhausted, self._sub):
-            if sub is not None:
-                with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
-                             *NATS_ERRORS, level=logging.DEBUG):
-                    await sub.unsubscribe()
+        if self._exhausted is not None:
+            with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
+                         *NATS_ERRORS, level=logging.DEBUG):
+                await self._exhausted.unsubscribe()
+
+    async def _ensure_consumer(self) -> str:
+        return await self.bus.ensure_consumer(self.primitive.name, self.options)
 
     async def _fetch_loop(self) -> None:
-        assert self._sub is not None
-        while not self._stopping.is_set():
-            free = self.options.concurrency - len(self._inflight)
-            if free < self._min_fetch and self._inflight:
-                # One pull round trip for several slots rather than one per freed slot.
-                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            try:
-                batch = await self._sub.fetch(free, timeout=self.options.fetch_timeout_s)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue  # no work within fetch_timeout_s
-            except Exception as exc:  # connection trouble: back off and keep serving
-                log.warning("%s: fetch failed: %r", self.primitive.name, exc)
-                await asyncio.sleep(self.options.fetch_timeout_s)
-                continue
-            for msg in batch:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            await consumer.ready.wait()
+            for msg in consumer.take(self.options.concurrency):
                 task = asyncio.create_task(self._handle(msg))
                 self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                task.add_done_callback(self._finished)
+            if self._stopping.is_set() and not consumer.buffer:
+                return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if self._consumer is not None:
+            self._consumer.release()  # acked, nak'ed or terminated: its credit returns
 
     async def _handle(self, msg: Msg) -> None:
         try:
