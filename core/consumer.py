@@ -27,12 +27,11 @@ raised to the caller, never turned into a quiet reopen loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import json
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -42,6 +41,7 @@ from core import subjects
 from core.bus import Bus
 from core.consumer_modes import Durable, Ordered, StartAt
 from core.errors import NATS_ERRORS, BusError, BusUnavailable, ignored, nats_errors, note_ignored
+from core.pullcredit import Credit
 from core.pullstatus import Action, Status, classify, delivered
 from schemas import ids
 
@@ -55,17 +55,6 @@ STATUS = "pull consumer: JetStream status ended a pull request (pulled again)"
 CLEANUP = "pull consumer: cleanup of a consumer being closed (it expires on its own)"
 
 
-@dataclass
-class _Books:
-    held: int = 0
-    """Delivered and not released (the buffer included)."""
-    asked: int = 0
-    """Asked for by outstanding pull requests and not delivered yet."""
-    heard_at: float = field(default_factory=time.monotonic)
-    renew_at: float = 0.0
-    """When the last request is half-expired: one more then keeps a request waiting."""
-
-
 class PullConsumer:
     def __init__(self, bus: Bus, mode: Durable | Ordered, *, credit: int,
                  batch: int | None = None, expires_s: float = 30.0, heartbeat_s: float = 1.0,
@@ -73,8 +62,6 @@ class PullConsumer:
         self.bus = bus
         self.mode = mode
         self.stream = stream
-        self.credit = credit
-        self.batch = min(batch or credit, credit)
         self.expires_s = expires_s
         self.heartbeat_s = heartbeat_s
         self.reopen_on_loss = reopen
@@ -85,7 +72,8 @@ class PullConsumer:
         """Messages stored for the filter when the consumer was created (ordered)."""
         self.buffer: deque[Msg] = deque()
         self.ready = asyncio.Event()
-        self._books = _Books()
+        self.credit = Credit(credit, min(batch or credit, credit))
+        """``credit.held``: deliveries the caller has not released yet (what ``credit`` bounds)."""
         self._sub: Subscription | None = None
         self._expected = 1  # the next consumer sequence (ordered)
         self._failure: BaseException | None = None
@@ -95,11 +83,6 @@ class PullConsumer:
         self._want = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._reopening: asyncio.Task[None] | None = None
-
-    @property
-    def held(self) -> int:
-        """Deliveries the caller has not released yet (what the credit bounds)."""
-        return self._books.held
 
     async def start(self) -> None:
         """Open (create the ordered consumer, subscribe, pull); raises :class:`BusError`."""
@@ -118,7 +101,7 @@ class PullConsumer:
 
     def release(self, count: int = 1) -> None:
         """The caller finished ``count`` deliveries (acked, or handed on): credit returns."""
-        self._books.held -= count
+        self.credit.held -= count
         self._pull_soon()
 
     def take(self, limit: int) -> list[Msg]:
@@ -136,9 +119,8 @@ class PullConsumer:
         self._want = count
         self._enough.clear()
         try:
-            await asyncio.wait_for(self._enough.wait(), timeout)
-        except TimeoutError:
-            pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._enough.wait(), timeout)
         finally:
             self._want = 0
 
@@ -159,8 +141,7 @@ class PullConsumer:
             raise failure
 
     async def _open(self) -> None:
-        books = self._books
-        books.asked, books.heard_at = 0, time.monotonic()
+        self.credit.reset()
         if isinstance(self.mode, Ordered):
             self.name = f"{self.mode.prefix}{ids.uuid7().replace('-', '')}"
             config = self.mode.config(self.name, self.last_sequence, self.expires_s)
@@ -171,7 +152,8 @@ class PullConsumer:
         with nats_errors():
             self._sub = await self.bus.nc.subscribe(
                 inbox, cb=functools.partial(self._on_message, inbox),
-                pending_msgs_limit=4 * self.credit + 1000, pending_bytes_limit=512 * 1024 ** 2)
+                pending_msgs_limit=4 * self.credit.granted + 1000,
+                pending_bytes_limit=512 * 1024 ** 2)
         await self._pull()
 
     async def _close(self) -> None:
@@ -186,12 +168,8 @@ class PullConsumer:
             with ignored(log, CLEANUP, BusError, level=logging.DEBUG), nats_errors():
                 await self.bus.js.delete_consumer(self.stream, self.name)
 
-    def _free(self) -> int:
-        return self.credit - self._books.held - self._books.asked
-
     def _pull_soon(self) -> None:
-        if self._free() >= max(1, self.batch // 2) and self._sub is not None \
-                and not self._pulling:
+        if self.credit.worth_asking() and self._sub is not None and not self._pulling:
             self._pulling = True
             asyncio.get_running_loop().create_task(self._pull_quietly())
 
@@ -204,30 +182,24 @@ class PullConsumer:
             self._pulling = False
 
     async def _pull(self) -> None:
-        books, sub = self._books, self._sub
-        want = min(self.batch, self._free())
-        if sub is None or want < 1 or self._stopped:
+        sub = self._sub
+        if sub is None or self._stopped:
             return
-        now = time.monotonic()
-        if books.asked == 0:
-            books.heard_at = now  # heartbeats are due from now on
-        books.asked += want
-        books.renew_at = now + self.expires_s / 2
-        heartbeat = min(self.heartbeat_s, self.expires_s / 2)  # the server's upper bound
-        request = {"batch": want, "expires": int(self.expires_s * 1e9),
-                   "idle_heartbeat": int(heartbeat * 1e9)}
+        want, request = self.credit.request(self.expires_s, self.heartbeat_s)
+        if not want:
+            return
         try:
             with nats_errors():
                 await self.bus.nc.publish(subjects.pull_request_subject(self.stream, self.name),
-                                          json.dumps(request).encode(), reply=sub.subject)
+                                          request, reply=sub.subject)
         except BusError:
-            books.asked -= want
+            self.credit.request_over(want)
             raise
 
     async def _on_message(self, inbox: str, msg: Msg) -> None:
         if self._sub is None or inbox != self._sub.subject:
             return  # a delivery to an inbox already replaced: the server redelivers it
-        self._books.heard_at = time.monotonic()
+        self.credit.heard_at = time.monotonic()
         try:
             if not msg.reply:
                 self._on_status(classify(msg.headers or {}))
@@ -238,8 +210,6 @@ class PullConsumer:
             self._fail(exc)
 
     def _on_delivery(self, msg: Msg) -> None:
-        books = self._books
-        books.asked = max(0, books.asked - 1)
         if isinstance(self.mode, Ordered):
             meta = delivered(msg.reply)
             if meta.consumer_sequence != self._expected:
@@ -248,8 +218,8 @@ class PullConsumer:
                 return
             self._expected += 1
             self.last_sequence = meta.stream_sequence
-        books.held += 1
-        if books.asked <= self.batch // 2:
+        self.credit.delivered()
+        if self.credit.asked <= self.credit.batch // 2:
             self._pull_soon()  # the next request waits on the server before this one ends
         self.buffer.append(msg)
         self.ready.set()
@@ -269,7 +239,7 @@ class PullConsumer:
             self._lost(f"{status.code} {status.description} without a pending count",
                        pause_s=self.heartbeat_s)
             return
-        self._books.asked = max(0, self._books.asked - status.undelivered)
+        self.credit.request_over(status.undelivered)
         self._pull_soon()
 
     def _lost(self, why: str, pause_s: float = 0.0) -> None:
@@ -317,11 +287,11 @@ class PullConsumer:
         """A request outstanding and nothing heard for three heartbeats: lost."""
         while not self._stopped:
             await asyncio.sleep(min(self.heartbeat_s, self.expires_s / 2))
-            books, sub, now = self._books, self._sub, time.monotonic()
-            if sub is None:
+            credit, now = self.credit, time.monotonic()
+            if self._sub is None:
                 continue  # re-opening, or failed
-            if books.asked and now - books.heard_at > 3 * self.heartbeat_s:
+            if credit.silent(now, 3 * self.heartbeat_s):
                 self._lost(f"no message nor heartbeat for {3 * self.heartbeat_s:g}s")
-            elif not books.asked or (now >= books.renew_at and self._free() >= self.batch):
+            elif not credit.asked or credit.due_for_renewal(now):
                 self._pull_soon()  # nothing waiting (a pull failed while disconnected?), or
                 # the waiting request is about to expire: keep one waiting on the server

@@ -56,8 +56,8 @@ async def test_the_consumer_never_holds_more_than_its_credit(bus: Bus) -> None:
         while len(seen) < 40:
             msg = await asyncio.wait_for(consumer.next(), GUARD_S)
             seen.append(msg.data)
-            assert consumer.held <= 5
-            if consumer.held == 5:  # credit used up: the server must have stopped too
+            assert consumer.credit.held <= 5
+            if consumer.credit.held == 5:  # credit used up: the server must have stopped too
                 async def no_request_waits() -> bool:
                     info = await bus.js.consumer_info(EVENTS_STREAM, "test_durable")
                     return not info.num_waiting
