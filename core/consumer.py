@@ -32,10 +32,11 @@ import functools
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
@@ -83,6 +84,7 @@ class PullConsumer:
         self._want = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._reopening: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Open (create the ordered consumer, subscribe, pull); raises :class:`BusError`."""
@@ -171,7 +173,7 @@ class PullConsumer:
     def _pull_soon(self) -> None:
         if self.credit.worth_asking() and self._sub is not None and not self._pulling:
             self._pulling = True
-            asyncio.get_running_loop().create_task(self._pull_quietly())
+            self._spawn(self._pull_quietly())
 
     async def _pull_quietly(self) -> None:
         try:
@@ -250,22 +252,28 @@ class PullConsumer:
         self._reopening = asyncio.get_running_loop().create_task(self._reopen(old, pause_s))
 
     def _fail(self, exc: BaseException) -> None:
-        self._failure = exc
-        self._sub = None  # nothing more is delivered; the caller raises
+        self._failure = exc  # the caller raises it once it has taken what was delivered
         self.ready.set()
+        old, self._sub = self._sub, None
+        if old is not None:
+            self._spawn(self._forget(old))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # referenced until done (the loop keeps weak references)
+        task.add_done_callback(self._background.discard)
 
     async def _reopen(self, old: Subscription | None, pause_s: float) -> None:
         """On a new inbox (late deliveries to the old one are dropped and redelivered)."""
-        await self._forget(old)
+        await self._forget(old)  # an ordered consumer is deleted: a new one is made below
         await asyncio.sleep(pause_s)
-        if isinstance(self.mode, Ordered):
-            await self._close()  # deletes the ordered consumer we had
         if not self.reopen_on_loss:
             return
         delay = 0.1
         while not self._stopped:
             try:
-                await self._ensure()
+                if isinstance(self.mode, Durable):
+                    await self.mode.recover(self.bus.js, self.stream)
                 await self._open()
                 return
             except BusError as exc:
@@ -274,22 +282,16 @@ class PullConsumer:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 2.0)
 
-    async def _ensure(self) -> None:
-        if not isinstance(self.mode, Durable) or self.mode.ensure is None:
-            return
-        with nats_errors():
-            try:
-                await self.bus.js.consumer_info(self.stream, self.name)
-            except NotFoundError:
-                await self.mode.ensure()
-
     async def _watch(self) -> None:
         """A request outstanding and nothing heard for three heartbeats: lost."""
+        tick = min(self.heartbeat_s, self.expires_s / 2)
         while not self._stopped:
-            await asyncio.sleep(min(self.heartbeat_s, self.expires_s / 2))
+            slept_from = time.monotonic()
+            await asyncio.sleep(tick)
             credit, now = self.credit, time.monotonic()
-            if self._sub is None:
-                continue  # re-opening, or failed
+            if self._sub is None or now - slept_from > 2 * tick:
+                continue  # re-opening or failed; or this loop itself stalled: heartbeats that
+                # came meanwhile may still wait in the socket, so silence proves nothing now
             if credit.silent(now, 3 * self.heartbeat_s):
                 self._lost(f"no message nor heartbeat for {3 * self.heartbeat_s:g}s")
             elif not credit.asked or credit.due_for_renewal(now):

@@ -14,9 +14,11 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from nats.js import api
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
 
 from core import subjects
+from core.errors import nats_errors
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,17 @@ class Durable:
 
     name: str
     ensure: Callable[[], Awaitable[object]] | None = None
+
+    async def recover(self, js: JetStreamContext, stream: str) -> None:
+        """Re-create the consumer if the server lost it (and we know how); raises
+        :class:`~core.errors.BusError` while NATS is unreachable."""
+        if self.ensure is None:
+            return
+        with nats_errors():
+            try:
+                await js.consumer_info(stream, self.name)
+            except NotFoundError:
+                await self.ensure()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -40,6 +41,7 @@ from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhauste
 from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
 from core.presence import Announcer
 from core.primitive import Primitive
+from core.pullstatus import delivered
 from schemas import events, ids
 from schemas.events import Event
 from schemas.payloads import Failure
@@ -56,6 +58,9 @@ class Worker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._consumer: PullConsumer | None = None
+        self._working: dict[int, tuple[Msg, float]] = {}
+        """Requests being executed (by ``id``), with when they started: for heartbeats."""
+        self._heartbeat_loop: asyncio.Task[None] | None = None
         self._loop: asyncio.Task[None] | None = None
         self._presence: Announcer | None = None
         self._exhausted: Subscription | None = None
@@ -66,6 +71,7 @@ class Worker:
             self.bus, Durable(name, ensure=self._ensure_consumer),
             credit=self.options.concurrency)
         await self._consumer.start()
+        self._heartbeat_loop = asyncio.create_task(self._heartbeats(), name="heartbeats")
         self._exhausted = await self.bus.nc.subscribe(
             exhausted_advisory_subject(self.primitive),
             queue=f"vc_exhausted_{self.primitive.name}",
@@ -78,7 +84,10 @@ class Worker:
     async def stop(self) -> None:
         """Stop fetching, let in-flight work finish within the grace period, nak the rest."""
         if self._presence is not None:
-            await self._presence.stop()  # no new callers are sent our way
+            await self._presence.stop()  # no new callers are sent our way...
+            with ignored(log, "worker: flush at stop (the connection may be closing)",
+                         *NATS_ERRORS, level=logging.DEBUG):
+                await self.bus.nc.flush(timeout=1)  # ...once the server has our "down"
         self._stopping.set()
         if self._consumer is not None:
             await self._consumer.stop()  # what it delivered already is handled below
@@ -89,6 +98,8 @@ class Worker:
             for task in late:
                 task.cancel()  # _handle naks on cancellation
             await asyncio.gather(*late, return_exceptions=True)
+        if self._heartbeat_loop is not None:
+            self._heartbeat_loop.cancel()
         if self._exhausted is not None:
             with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
                          *NATS_ERRORS, level=logging.DEBUG):
@@ -124,6 +135,7 @@ class Worker:
         if mismatch is not None or not isinstance(event, self.primitive.requested):
             await self._reject(msg, f"rejected: {mismatch or 'not a request for this primitive'}")
             return
+        attempt = delivered(msg.reply).deliveries or 1
         span = tracing.tracer().start_as_current_span(
             f"process {event.event_type}",
             context=tracing.parent_context(event.trace_id, msg.headers),
@@ -131,18 +143,17 @@ class Worker:
             attributes={
                 **messaging_attributes(msg.subject, event, "process"),
                 "messaging.consumer.group.name": subjects.consumer_name(self.primitive.name),
-                "messaging.message.delivery_count": msg.metadata.num_delivered or 1,
-            },
+                "messaging.message.delivery_count": attempt,
+            } if tracing.recording() else None,
         )
         with span:
             try:
-                await self._execute(msg, event)
+                await self._execute(msg, event, attempt)
             except asyncio.CancelledError:
                 await _quietly(msg.nak())
                 raise
 
-    async def _execute(self, msg: Msg, request: Event) -> None:
-        attempt = msg.metadata.num_delivered or 1
+    async def _execute(self, msg: Msg, request: Event, attempt: int) -> None:
         left = _time_left(request.data.deadline)
         if left is not None and left <= 0:
             # The caller has given up: answering costs one publish, running could cost seconds
@@ -155,9 +166,10 @@ class Worker:
             timeout, past_deadline = left, True
         else:
             past_deadline = False
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        self._working[id(msg)] = (msg, time.monotonic())
         try:
-            result = await asyncio.wait_for(self.primitive.execute(request.data.params), timeout)
+            async with asyncio.timeout(timeout):  # inline: no task per request (wait_for's)
+                result = await self.primitive.execute(request.data.params)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=False)
         except TimeoutError:
@@ -176,7 +188,7 @@ class Worker:
         else:
             outcome = self._result(request, attempt, result)
         finally:
-            heartbeat.cancel()
+            del self._working[id(msg)]
         await self._answer(msg, outcome)
 
     def _result(self, request: Event, attempt: int, result: Any) -> Event:
@@ -225,13 +237,20 @@ class Worker:
         await _quietly(msg.nak(delay=delay))
         return True
 
-    async def _heartbeat(self, msg: Msg) -> None:
+    async def _heartbeats(self) -> None:
+        """One loop for all long work (not a task per request): every request running for
+        half a period or more is told to JetStream to be in progress, so none is redelivered
+        while it runs (at most 1.5 periods = ack_wait / 2 between two of them)."""
+        period = self.options.heartbeat_s
         while True:
-            await asyncio.sleep(self.options.heartbeat_s)
-            await _quietly(msg.in_progress())
+            await asyncio.sleep(period)
+            since = time.monotonic() - period / 2
+            for msg, started in list(self._working.values()):
+                if started <= since:
+                    await _quietly(msg.in_progress())
 
     async def _reject(self, msg: Msg, reason: str) -> None:
-        md = msg.metadata
+        md = delivered(msg.reply)
         try:
             await dead_letter(
                 self.bus,
@@ -239,8 +258,8 @@ class Worker:
                 body=msg.data,
                 headers=msg.headers,
                 subject=msg.subject,
-                stream_sequence=md.sequence.stream,
-                deliveries=md.num_delivered or 1,
+                stream_sequence=md.stream_sequence,
+                deliveries=md.deliveries or 1,
                 reason=reason,
             )
         except BusError as exc:  # not copied yet: leave it to redelivery rather than lose it
