@@ -69,7 +69,9 @@ class Worker:
         name = await self._ensure_consumer()
         self._consumer = PullConsumer(
             self.bus, Durable(name, ensure=self._ensure_consumer),
-            credit=self.options.concurrency)
+            # Half-size requests: a new one goes out once a quarter of the slots is free,
+            # so the next work is on its way while the rest still runs.
+            credit=self.options.concurrency, batch=max(1, self.options.concurrency // 2))
         await self._consumer.start()
         self._heartbeat_loop = asyncio.create_task(self._heartbeats(), name="heartbeats")
         self._exhausted = await self.bus.nc.subscribe(
