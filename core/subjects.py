@@ -12,7 +12,8 @@ Subjects::
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
 Consumers on VC_EVENTS: ``primitive_<name>`` (workers, durable), ``eventlog_<log id>``
-(the event-log sink, durable), ``vc_bridge_<uuid>`` (StreamEvents, ephemeral).
+(the event-log sink, durable), ``vc_bridge_<uuid>`` (ordered and ephemeral: StreamEvents,
+stored-result lookups, replay re-runs).
 
 Conversation ids must already be one subject token (``[A-Za-z0-9_-]{1,128}``);
 anything else is rejected with :class:`InvalidConversationId` rather than
