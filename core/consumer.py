@@ -96,9 +96,10 @@ class PullConsumer:
         self._stopped = True
         self.ready.set()
         self._enough.set()
-        for task in (self._watchdog, self._reopening):
-            if task is not None:
-                task.cancel()
+        tasks = [t for t in (self._watchdog, self._reopening, *self._background) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._close()
 
     def release(self, count: int = 1) -> None:
