@@ -35,11 +35,11 @@ from bridge import convert, limits
 from bridge._proto import voice_core_pb2 as pb
 from bridge.errors import CallError
 from bridge.reader import Stored, find_stored
-from bridge.router import ResultsRouter
 from bridge.tracecontext import server_span
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
+from core.correlator import Correlator
 from core.errors import BusError, BusUnavailable, ignored
 from core.presence import PresenceTracker
 from core.primitive import Primitive
@@ -149,7 +149,7 @@ class Call:
 
 
 class Executor:
-    def __init__(self, bus: Bus, router: ResultsRouter, presence: PresenceTracker, *,
+    def __init__(self, bus: Bus, router: Correlator, presence: PresenceTracker, *,
                  default_timeout_s: float = DEFAULT_TIMEOUT_S,
                  max_timeout_s: float = MAX_TIMEOUT_S) -> None:
         self.bus = bus
@@ -204,12 +204,9 @@ class Executor:
         call.result_id = ids.derive_id(call.request_id, "result")
         request = events.new_event(prim.requested, conversation_id=call.conversation_id,
                                    trace_id=call.trace_id, data=data, event_id=call.request_id)
-        fut = self.router.expect(call.result_id, call.read_result)
-        try:
+        with self.router.expecting(call.result_id, call.read_result) as fut:
             return await self._publish_and_wait(call, request, fut, wait, caller_bound,
                                                 bool(req.idempotency_key))
-        finally:
-            self.router.forget(call.result_id, fut)
 
     def _timeout(self, requested: float) -> float:
         timeout = requested if requested > 0 else self.default_timeout_s

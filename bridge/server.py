@@ -2,7 +2,7 @@
 
 :func:`serve_bridge` starts it for a connected :class:`~core.bus.Bus` and stops it
 in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
-finish) → results router and presence unsubscribe. The bus itself belongs to
+finish) → results correlator and presence unsubscribe. The bus itself belongs to
 the caller (``voicecore.app.running`` drains it after the workers).
 
 Auth (optional): with a token (``VOICECORE_GRPC_TOKEN``, ``--grpc-token-file``) every
@@ -39,12 +39,12 @@ from bridge.errors import status_for
 from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
 from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
-from bridge.router import ResultsRouter
 from bridge.streaming import stream_events
 from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
 from core.bus import Bus
 from core.config import TlsFiles, check_listen_address
+from core.correlator import Correlator
 from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
 
@@ -196,7 +196,7 @@ class Bridge:
     host: str
     executor: Executor
     health: Health
-    router: ResultsRouter
+    router: Correlator
     presence: PresenceTracker
 
     @property
@@ -212,9 +212,9 @@ async def serve_bridge(bus: Bus, addr: str,
     host, port = check_listen_address(addr)
     credentials = None if options.tls is None else server_credentials(options.tls)
     presence = PresenceTracker(bus.nc)
-    router = ResultsRouter(bus.nc)
+    router = Correlator(bus.nc)
     await presence.start()
-    await router.start()
+    await router.subscribe()  # results by id: core.correlator
     executor = Executor(bus, router, presence, default_timeout_s=options.default_timeout_s,
                         max_timeout_s=options.max_timeout_s)
     health = Health(bus, presence, _version())

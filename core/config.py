@@ -118,7 +118,8 @@ class WorkerOptions:
     backoff_s: tuple[float, ...] = (0.5, 2.0, 5.0, 10.0)
     """Delay before retry N after a failed attempt (last value repeats)."""
     fetch_timeout_s: float = 0.5
-    """How long one pull waits for work; also bounds how fast a stop is noticed."""
+    """Unused since the worker keeps pull requests outstanding (:mod:`core.consumer`: a stop
+    is noticed at once); kept so that settings naming it still load."""
     shutdown_grace_s: float = 10.0
 
     @property

@@ -12,7 +12,8 @@ Subjects::
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
 Consumers on VC_EVENTS: ``primitive_<name>`` (workers, durable), ``eventlog_<log id>``
-(the event-log sink, durable), ``vc_bridge_<uuid>`` (StreamEvents, ephemeral).
+(the event-log sink, durable), ``vc_bridge_<uuid>`` (ordered and ephemeral: StreamEvents,
+stored-result lookups, replay re-runs).
 
 Conversation ids must already be one subject token (``[A-Za-z0-9_-]{1,128}``);
 anything else is rejected with :class:`InvalidConversationId` rather than
@@ -45,7 +46,8 @@ PRIMITIVE_CONSUMER_PREFIX = "primitive_"
 EVENTLOG_CONSUMER_PREFIX = "eventlog_"
 """Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
 STREAM_READER_PREFIX = "vc_bridge_"
-"""Ephemeral consumers of StreamEvents and the bridge's stored-result lookups."""
+"""Ephemeral (ordered) consumers: StreamEvents, the bridge's stored-result lookups, and
+replay's re-runs (core/consumer.py)."""
 
 JS_API = "$JS.API"
 

@@ -16,6 +16,7 @@ not *recorded* (a recorded span costs ~100 µs per event here), but trace ids an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -102,6 +103,13 @@ def new_trace_id() -> str:
     return secrets.token_hex(16)
 
 
+def recording() -> bool:
+    """Whether spans are recorded (something exports them): else their attributes are
+    dropped unread, and callers need not build them."""
+    return _sampler.recording
+
+
+@functools.lru_cache(maxsize=4096)  # a worker maps each event's trace id twice
 def otel_trace_id(trace_id: str) -> int:
     if _W3C_TRACE_ID.fullmatch(trace_id) and int(trace_id, 16) != 0:
         return int(trace_id, 16)

@@ -12,9 +12,12 @@ Delivery semantics:
   (another conversation, another type), is dead-lettered and terminated;
 * a request whose caller's ``deadline`` has passed is answered ``TIMEOUT`` without
   running it, so a backlog left by a burst drains at the cost of a publish each;
-* stop: no new fetches; what was already delivered to this worker (including a
-  pull that completes while stopping) is in flight and gets ``shutdown_grace_s``
-  to finish; the rest is nak'ed at once so another worker takes it.
+* delivery: one credit-based pull consumer (:mod:`core.consumer`) granted
+  ``concurrency`` credit: at most that many requests are held by this process, and
+  each one finished (acked, nak'ed or terminated) returns its credit;
+* stop: no new deliveries; what was already delivered to this worker is in flight
+  and gets ``shutdown_grace_s`` to finish; the rest is nak'ed at once so another
+  worker takes it.
 """
 
 from __future__ import annotations
@@ -23,21 +26,22 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import time
 from typing import Any
 
 import msgspec
-import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js import JetStreamContext
 
 from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
 from core.config import WorkerOptions
+from core.consumer import Durable, PullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
 from core.presence import Announcer
 from core.primitive import Primitive
+from core.pullstatus import delivered
 from schemas import events, ids
 from schemas.events import Event
 from schemas.payloads import Failure
@@ -53,17 +57,23 @@ class Worker:
         self.completed = 0
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self._consumer: PullConsumer | None = None
+        self._working: dict[int, tuple[Msg, float]] = {}
+        """Requests being executed (by ``id``), with when they started: for heartbeats."""
+        self._heartbeat_loop: asyncio.Task[None] | None = None
         self._loop: asyncio.Task[None] | None = None
         self._presence: Announcer | None = None
         self._exhausted: Subscription | None = None
-        self._min_fetch = max(1, options.concurrency // 4)
 
     async def start(self) -> None:
-        consumer = await self.bus.ensure_consumer(self.primitive.name, self.options)
-        self._sub = await self.bus.js.pull_subscribe_bind(
-            durable=consumer, stream=subjects.EVENTS_STREAM
-        )
+        name = await self._ensure_consumer()
+        self._consumer = PullConsumer(
+            self.bus, Durable(name, ensure=self._ensure_consumer),
+            # Half-size requests: a new one goes out once a quarter of the slots is free,
+            # so the next work is on its way while the rest still runs.
+            credit=self.options.concurrency, batch=max(1, self.options.concurrency // 2))
+        await self._consumer.start()
+        self._heartbeat_loop = asyncio.create_task(self._heartbeats(), name="heartbeats")
         self._exhausted = await self.bus.nc.subscribe(
             exhausted_advisory_subject(self.primitive),
             queue=f"vc_exhausted_{self.primitive.name}",
@@ -76,8 +86,13 @@ class Worker:
     async def stop(self) -> None:
         """Stop fetching, let in-flight work finish within the grace period, nak the rest."""
         if self._presence is not None:
-            await self._presence.stop()  # no new callers are sent our way
+            await self._presence.stop()  # no new callers are sent our way...
+            with ignored(log, "worker: flush at stop (the connection may be closing)",
+                         *NATS_ERRORS, level=logging.DEBUG):
+                await self.bus.nc.flush(timeout=1)  # ...once the server has our "down"
         self._stopping.set()
+        if self._consumer is not None:
+            await self._consumer.stop()  # what it delivered already is handled below
         if self._loop is not None:
             await self._loop
         if self._inflight:
@@ -85,32 +100,32 @@ class Worker:
             for task in late:
                 task.cancel()  # _handle naks on cancellation
             await asyncio.gather(*late, return_exceptions=True)
-        for sub in (self._exhausted, self._sub):
-            if sub is not None:
-                with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
-                             *NATS_ERRORS, level=logging.DEBUG):
-                    await sub.unsubscribe()
+        if self._heartbeat_loop is not None:
+            self._heartbeat_loop.cancel()
+        if self._exhausted is not None:
+            with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
+                         *NATS_ERRORS, level=logging.DEBUG):
+                await self._exhausted.unsubscribe()
+
+    async def _ensure_consumer(self) -> str:
+        return await self.bus.ensure_consumer(self.primitive.name, self.options)
 
     async def _fetch_loop(self) -> None:
-        assert self._sub is not None
-        while not self._stopping.is_set():
-            free = self.options.concurrency - len(self._inflight)
-            if free < self._min_fetch and self._inflight:
-                # One pull round trip for several slots rather than one per freed slot.
-                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            try:
-                batch = await self._sub.fetch(free, timeout=self.options.fetch_timeout_s)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue  # no work within fetch_timeout_s
-            except Exception as exc:  # connection trouble: back off and keep serving
-                log.warning("%s: fetch failed: %r", self.primitive.name, exc)
-                await asyncio.sleep(self.options.fetch_timeout_s)
-                continue
-            for msg in batch:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            await consumer.ready.wait()
+            for msg in consumer.take(self.options.concurrency):
                 task = asyncio.create_task(self._handle(msg))
                 self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                task.add_done_callback(self._finished)
+            if self._stopping.is_set() and not consumer.buffer:
+                return
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if self._consumer is not None:
+            self._consumer.release()  # acked, nak'ed or terminated: its credit returns
 
     async def _handle(self, msg: Msg) -> None:
         try:
@@ -122,6 +137,7 @@ class Worker:
         if mismatch is not None or not isinstance(event, self.primitive.requested):
             await self._reject(msg, f"rejected: {mismatch or 'not a request for this primitive'}")
             return
+        attempt = delivered(msg.reply).deliveries or 1
         span = tracing.tracer().start_as_current_span(
             f"process {event.event_type}",
             context=tracing.parent_context(event.trace_id, msg.headers),
@@ -129,18 +145,17 @@ class Worker:
             attributes={
                 **messaging_attributes(msg.subject, event, "process"),
                 "messaging.consumer.group.name": subjects.consumer_name(self.primitive.name),
-                "messaging.message.delivery_count": msg.metadata.num_delivered or 1,
-            },
+                "messaging.message.delivery_count": attempt,
+            } if tracing.recording() else None,
         )
         with span:
             try:
-                await self._execute(msg, event)
+                await self._execute(msg, event, attempt)
             except asyncio.CancelledError:
                 await _quietly(msg.nak())
                 raise
 
-    async def _execute(self, msg: Msg, request: Event) -> None:
-        attempt = msg.metadata.num_delivered or 1
+    async def _execute(self, msg: Msg, request: Event, attempt: int) -> None:
         left = _time_left(request.data.deadline)
         if left is not None and left <= 0:
             # The caller has given up: answering costs one publish, running could cost seconds
@@ -153,9 +168,10 @@ class Worker:
             timeout, past_deadline = left, True
         else:
             past_deadline = False
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        self._working[id(msg)] = (msg, time.monotonic())
         try:
-            result = await asyncio.wait_for(self.primitive.execute(request.data.params), timeout)
+            async with asyncio.timeout(timeout):  # inline: no task per request (wait_for's)
+                result = await self.primitive.execute(request.data.params)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=False)
         except TimeoutError:
@@ -174,7 +190,7 @@ class Worker:
         else:
             outcome = self._result(request, attempt, result)
         finally:
-            heartbeat.cancel()
+            del self._working[id(msg)]
         await self._answer(msg, outcome)
 
     def _result(self, request: Event, attempt: int, result: Any) -> Event:
@@ -223,13 +239,20 @@ class Worker:
         await _quietly(msg.nak(delay=delay))
         return True
 
-    async def _heartbeat(self, msg: Msg) -> None:
+    async def _heartbeats(self) -> None:
+        """One loop for all long work (not a task per request): every request running for
+        half a period or more is told to JetStream to be in progress, so none is redelivered
+        while it runs (at most 1.5 periods = ack_wait / 2 between two of them)."""
+        period = self.options.heartbeat_s
         while True:
-            await asyncio.sleep(self.options.heartbeat_s)
-            await _quietly(msg.in_progress())
+            await asyncio.sleep(period)
+            since = time.monotonic() - period / 2
+            for msg, started in list(self._working.values()):
+                if started <= since:
+                    await _quietly(msg.in_progress())
 
     async def _reject(self, msg: Msg, reason: str) -> None:
-        md = msg.metadata
+        md = delivered(msg.reply)
         try:
             await dead_letter(
                 self.bus,
@@ -237,8 +260,8 @@ class Worker:
                 body=msg.data,
                 headers=msg.headers,
                 subject=msg.subject,
-                stream_sequence=md.sequence.stream,
-                deliveries=md.num_delivered or 1,
+                stream_sequence=md.stream_sequence,
+                deliveries=md.deliveries or 1,
                 reason=reason,
             )
         except BusError as exc:  # not copied yet: leave it to redelivery rather than lose it

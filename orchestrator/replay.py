@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 import pyarrow as pa
-from nats.aio.msg import Msg
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
+from core.consumer import Ordered, PullConsumer
+from core.correlator import Correlator
 from core.errors import EventLogError, InvalidConversationId, nats_errors
 from core.eventlog import readback
 from orchestrator.state import ConversationState, fold
@@ -147,35 +150,45 @@ async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
 
 async def _drive(bus: Bus, requests: list[dict[str, Any]], target: str, run: str,
                  timeout: float) -> dict[str, dict[str, Any]]:
-    """Publish fresh copies of ``requests``; map original request id → answer row."""
+    """Publish fresh copies of ``requests``; map original request id → answer row.
+
+    The answers are read from the stream (an ordered consumer on the re-run's own
+    conversation, from its start), so none published before we listen is missed.
+    """
     fresh = {ids.uuid7(): r for r in requests}
-    answers: dict[str, dict[str, Any]] = {}
-    done = asyncio.Event()
-
-    async def on_message(msg: Msg) -> None:
-        try:
-            env = events.decode_envelope(msg.data)
-        except msgspec.MsgspecError:
-            return
-        original = fresh.get(env.causation_id or "")
-        if original is None or not env.type.endswith((".completed", ".failed")):
-            return
-        answers[original["id"]] = {"type": env.type, "data": bytes(env.data).decode()}
-        if len(answers) == len(fresh):
-            done.set()
-
-    with nats_errors():
-        sub = await bus.nc.subscribe(subjects.conversation_filter(target), cb=on_message)
+    if not fresh:
+        return {}
+    consumer = PullConsumer(bus, Ordered((subjects.conversation_filter(target),)),
+                            credit=256, heartbeat_s=1.0)
+    correlator = Correlator(bus.nc)
+    await consumer.start()
+    following = asyncio.create_task(correlator.follow(consumer), name="replay answers")
     try:
-        for new_id, request in fresh.items():
-            await bus.publish_raw(*_fresh_request(new_id, request, target, run))
-        if fresh:
-            await asyncio.wait_for(done.wait(), timeout)
-    except TimeoutError:
-        pass  # unanswered requests show up as a difference ("now": null)
+        with ExitStack() as waits:
+            answers = {new_id: waits.enter_context(correlator.expecting(
+                ids.derive_id(new_id, "result"), functools.partial(_answer, new_id)))
+                for new_id in fresh}
+            for new_id, request in fresh.items():
+                await bus.publish_raw(*_fresh_request(new_id, request, target, run))
+            # unanswered requests show up as a difference ("now": null)
+            await asyncio.wait(answers.values(), timeout=timeout)
+            return {fresh[new_id]["id"]: fut.result() for new_id, fut in answers.items()
+                    if fut.done() and not fut.cancelled()}
     finally:
-        await sub.unsubscribe()
-    return answers
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await consumer.stop()
+
+
+def _answer(request_id: str, subject: str, body: bytes) -> dict[str, Any] | None:
+    """The answer row when ``body`` is the result of ``request_id``, else ``None``."""
+    try:
+        env = events.decode_envelope(body)
+    except msgspec.MsgspecError:
+        return None
+    if env.causation_id != request_id or not env.type.endswith((".completed", ".failed")):
+        return None
+    return {"type": env.type, "data": bytes(env.data).decode()}
 
 
 def _fresh_request(new_id: str, request: dict[str, Any], target: str,

@@ -41,3 +41,19 @@ async def test_stopping_ends_the_wait_and_stores_what_was_fetched(
         await asyncio.wait_for(stopped, 120)  # guards a hang only: HOUR would never end
     assert sink.transactions == 1
     assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(4, 4)]
+
+
+async def test_a_sink_whose_consumer_was_deleted_recreates_it_without_gap_or_duplicate(
+        bus: Bus, tmp_path: Path) -> None:
+    """The old pull loop kept asking a consumer that no longer existed, for ever; the one pull
+    consumer re-creates it (at the log's next sequence) and the log goes on."""
+    sent = bulk_events(40)
+    data = tmp_path / "data"
+    async with running_sink(bus, data) as sink:
+        await publish_many(bus, sent[:20])
+        await caught_up(sink, bus)
+        await bus.js.delete_consumer("VC_EVENTS", sink.consumer)
+        await publish_many(bus, sent[20:])
+        await caught_up(sink, bus)
+    assert read_back(data, "SELECT count(*), count(DISTINCT id), min(seq), max(seq) "
+                           "FROM log_events") == [(40, 40, 1, 40)]

@@ -251,3 +251,19 @@ async def test_concurrency_bounds_work_in_flight(bus: Bus, concurrency: int) -> 
         await wait_for_events(bus, answered({r.id for r in sent}))
         assert w.completed == len(sent)
     assert plugin.peak == concurrency
+
+
+async def test_a_worker_whose_consumer_was_deleted_recreates_it_and_keeps_serving(
+        bus: Bus) -> None:
+    """The old fetch loop kept fetching from a consumer that no longer existed (a warning a
+    round, no work done, forever); the one pull consumer re-ensures it."""
+    async with worker(bus):
+        first = request("before")
+        await bus.publish(first)
+        await wait_for_events(bus, answered({first.id}))
+        await bus.js.delete_consumer("VC_EVENTS", "primitive_sleepy")
+        second = request("after")
+        await bus.publish(second)
+        found = await wait_for_events(bus, answered({second.id}), timeout=60)
+    [result] = results_for(found, {second.id})
+    assert result.event_type == "sleepy.completed"

@@ -1,6 +1,6 @@
 """The DuckDB event log: the permanent, tamper-evident record of every event.
 
-* :mod:`~core.eventlog.sink` (+ :mod:`~core.eventlog.puller`) copies VC_EVENTS into
+* :mod:`~core.eventlog.sink` (over :mod:`core.consumer`) copies VC_EVENTS into
   ``<data dir>/eventlog.duckdb`` exactly once; :mod:`~core.eventlog.store` writes
   Arrow batches; :mod:`~core.eventlog.rows` turns a message into a row (an event, or
   quarantined with the reason), and :mod:`~core.eventlog.readback` a row back into the

@@ -1,8 +1,9 @@
 """The sink: a durable JetStream consumer that copies VC_EVENTS into the DuckDB log.
 
-Flow: a fetch task pulls batches (up to ``fetch_batch``) from the durable pull
-consumer ``eventlog_<log id>`` and queues them; an insert task takes what is
-queued (merged up to ``max_batch``), applies it on the log's single DB thread
+Flow: the one pull consumer (:mod:`core.consumer`) keeps pull requests (of up to
+``fetch_batch``) outstanding on the durable consumer ``eventlog_<log id>`` and
+buffers what they deliver, within ``max_ack_pending`` of credit; an insert task
+takes what is buffered (merged up to ``max_batch``), applies it on the log's single DB thread
 (off the event loop; DuckDB releases the GIL while it inserts, so fetching
 overlaps inserting) and acks the last message only after the transaction
 committed. The consumer acks with ``AckPolicy.ALL``, so that one ack covers
@@ -33,9 +34,9 @@ from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
+from core.consumer import Durable, PullConsumer
 from core.errors import NATS_ERRORS, ignored, nats_errors
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.puller import Puller
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import Incoming, LogStore
 
@@ -49,7 +50,7 @@ RETRY_S = 1.0
 @dataclass(frozen=True)
 class SinkOptions:
     fetch_batch: int = 1000
-    """Messages per pull request (two requests stay outstanding)."""
+    """Messages per pull request (one or two requests stay outstanding)."""
     max_batch: int = 10_000
     """At most this many messages per transaction (whatever was delivered meanwhile)."""
     linger_s: float = 0.1
@@ -122,7 +123,7 @@ class Sink:
         self._logged_at = 0.0
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._puller: Puller | None = None
+        self._puller: PullConsumer | None = None
         self._progress = asyncio.Condition()
         self._service: Any = None
 
@@ -133,14 +134,11 @@ class Sink:
     async def start(self) -> None:
         await self._ensure_consumer()
         o = self.options
-        self._puller = Puller(self.bus.nc, subjects.EVENTS_STREAM, self.consumer,
-                              batch=o.fetch_batch, max_buffer=o.max_ack_pending,
-                              expires_s=o.fetch_timeout_s)
-        with nats_errors():
-            await self._puller.start()
-        self._tasks = [
-            asyncio.create_task(self._puller.run(self._stopping), name="eventlog fetch"),
-            asyncio.create_task(self._insert_loop(), name="eventlog insert")]
+        self._puller = PullConsumer(self.bus, Durable(self.consumer, self._ensure_consumer),
+                                    credit=o.max_ack_pending, batch=o.fetch_batch,
+                                    expires_s=o.fetch_timeout_s)
+        await self._puller.start()
+        self._tasks = [asyncio.create_task(self._insert_loop(), name="eventlog insert")]
         from core.eventlog.service import LogService
 
         self._service = LogService(self)
@@ -153,7 +151,6 @@ class Sink:
         self._stopping.set()
         if self._puller is not None:
             await self._puller.stop()  # no more deliveries; what arrived is stored below
-            self._puller.ready.set()
         await asyncio.gather(*self._tasks)
 
     async def __aenter__(self) -> Sink:
@@ -193,10 +190,11 @@ class Sink:
                 return
             await puller.ready.wait()
             if not self._stopping.is_set():  # a trickle: one transaction, not one per event
-                await puller.filled(self.options.linger_batch, self.options.linger_s)
+                await puller.gathered(self.options.linger_batch, self.options.linger_s)
             batch = puller.take(self.options.max_batch)
             if batch:
                 await self._apply(batch)
+                puller.release(len(batch))
 
     async def _apply(self, batch: list[Msg]) -> None:
         """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.

@@ -12,7 +12,6 @@ import grpc
 import pytest
 
 from bridge import client as client_module
-from bridge import reader as reader_module
 from bridge._proto import voice_core_pb2 as pb
 from bridge.client import (
     CallRejected,
@@ -24,10 +23,12 @@ from bridge.client import (
     error_for_status,
 )
 from bridge.errors import CallError, GrpcError, status_for
-from bridge.reader import StartAt, Stored, StreamReader
+from bridge.reader import StartAt, StreamReader
 from bridge.server import Bridge
+from core import consumer as consumer_module
 from core import errors
 from core.bus import Bus
+from core.consumer import Ordered, PullConsumer
 from core.subjects import EVENTS_STREAM
 
 S = grpc.StatusCode
@@ -124,45 +125,49 @@ async def test_health_check_answers_and_counts_a_failing_jetstream(
     assert any(JETSTREAM_DOWN in r.getMessage() for r in caplog.records)
 
 
-class _BuggyReader(StreamReader):
-    """A reader whose message handling has a bug (raises what no bus error is)."""
+class _BuggyConsumer(PullConsumer):
+    """A consumer whose message handling has a bug (raises what no bus error is)."""
 
-    async def _handle(self, msg: object) -> Stored | None:
-        raise ZeroDivisionError("a bug in the reader")
+    def _on_delivery(self, msg: object) -> None:
+        raise ZeroDivisionError("a bug in the consumer")
 
 
 async def test_a_bug_in_the_reader_is_logged_and_raised_not_a_silent_reopen_loop(
         bus: Bus, caplog: pytest.LogCaptureFixture) -> None:
-    reader = _BuggyReader(bus, ["vc.ev.>"], StartAt(sequence=1))
+    consumer = _BuggyConsumer(bus, Ordered(("vc.ev.>",)), credit=8)
     await bus.nc.publish("vc.ev.c1.capture_email.requested", b"{}")  # stored: one to read
-    lost_before = errors.IGNORED[reader_module.LOST]
-    await reader.open()
+    lost_before = errors.IGNORED[consumer_module.LOST]
+    await consumer.start()
     try:
-        with caplog.at_level(logging.INFO, logger="bridge.reader"), \
+        with caplog.at_level(logging.INFO, logger="core.consumer"), \
                 pytest.raises(ZeroDivisionError):
-            # The guard only stops a regression from hanging the suite: a reader that
+            # The guard only stops a regression from hanging the suite: a consumer that
             # turns the bug into a reopen loop never raises.
-            await asyncio.wait_for(anext(reader.messages()), 60)
+            await asyncio.wait_for(consumer.next(), 60)
     finally:
-        await reader.close()
+        await consumer.stop()
     errors_logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors_logged and "unexpected error" in errors_logged[0].getMessage()
-    assert errors.IGNORED[reader_module.LOST] == lost_before
+    assert errors.IGNORED[consumer_module.LOST] == lost_before
 
 
-async def test_a_lost_consumer_is_logged_and_counted(
+async def test_a_lost_consumer_is_logged_counted_and_reopened_after_the_last_sequence(
         bus: Bus, caplog: pytest.LogCaptureFixture) -> None:
-    reader = StreamReader(bus, ["vc.ev.>"], StartAt())
+    await bus.js.publish("vc.ev.c1.capture_email.requested", b"first")
+    reader = StreamReader(bus, ["vc.ev.>"], StartAt(sequence=1))
     await reader.open()
-    before = errors.IGNORED[reader_module.LOST]
+    before = errors.IGNORED[consumer_module.LOST]
     try:
-        await bus.js.delete_consumer(EVENTS_STREAM, reader._name)
-        with caplog.at_level(logging.INFO, logger="bridge.reader"):
-            assert await reader.next() is None
+        assert (await reader.next()).data == b"first"
+        with caplog.at_level(logging.INFO, logger="core.consumer"):
+            await bus.js.delete_consumer(EVENTS_STREAM, reader.consumer.name)
+            await bus.js.publish("vc.ev.c1.capture_email.requested", b"second")
+            again = await asyncio.wait_for(reader.next(), 60)  # guards a hang only
     finally:
         await reader.close()
-    assert errors.IGNORED[reader_module.LOST] == before + 1
-    assert any(reader_module.LOST in r.getMessage() for r in caplog.records)
+    assert (again.sequence, again.data) == (2, b"second")
+    assert errors.IGNORED[consumer_module.LOST] == before + 1
+    assert any(consumer_module.LOST in r.getMessage() for r in caplog.records)
 
 
 def test_duckdb_errors_are_mapped_in_one_place(tmp_path: Path) -> None:

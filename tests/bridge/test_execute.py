@@ -10,10 +10,10 @@ from grpc_health.v1 import health_pb2
 
 from bridge._proto import voice_core_pb2 as pb
 from bridge.client import SERVICE, CallRejected, VoiceCoreClient
-from bridge.router import ResultsRouter
 from bridge.server import Bridge, BridgeOptions, serve_bridge
 from core import subjects, tracing
 from core.bus import Bus
+from core.correlator import Correlator
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
 from schemas import events as ev
@@ -256,7 +256,7 @@ async def test_results_are_routed_by_header_before_decoding(bridge: Bridge) -> N
     assert router.waiting == 0
 
 
-async def _waiting(router: ResultsRouter, count: int) -> None:
+async def _waiting(router: Correlator, count: int) -> None:
     await until(lambda: router.waiting == count, f"router holding {count} waiting call(s)")
 
 

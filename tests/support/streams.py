@@ -7,37 +7,35 @@ import time
 from collections.abc import Callable
 
 import msgspec
-import nats.errors
 from nats.aio.msg import Msg
-from nats.js import api
 
 from core import subjects
 from core.bus import Bus
+from core.consumer import Ordered, PullConsumer
+from core.pullstatus import delivered
 from schemas import events
 from schemas.events import Event
 
 
 async def stream_messages(bus: Bus, stream: str = subjects.EVENTS_STREAM,
                           subject: str = ">") -> list[Msg]:
-    """Every message stored in ``stream`` matching ``subject``, in stream order."""
+    """Every message stored in ``stream`` matching ``subject``, in stream order (read with
+    the one pull consumer, ordered mode, until none is pending)."""
     info = await bus.js.stream_info(stream)
     if info.state.messages == 0:
         return []
-    sub = await bus.js.pull_subscribe(
-        subject, stream=stream,
-        config=api.ConsumerConfig(ack_policy=api.AckPolicy.NONE, inactive_threshold=30.0,
-                                  deliver_policy=api.DeliverPolicy.ALL),
-    )
+    consumer = PullConsumer(bus, Ordered((subject,)), credit=500, reopen=False, stream=stream)
+    await consumer.start()
     found: list[Msg] = []
     try:
-        while True:
-            try:
-                batch = await sub.fetch(500, timeout=0.3)
-            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
-                break
-            found.extend(batch)
+        pending = consumer.initial_pending
+        while pending:
+            msg = await consumer.next()
+            consumer.release()
+            found.append(msg)
+            pending = delivered(msg.reply).pending
     finally:
-        await sub.unsubscribe()
+        await consumer.stop()
     return found
 
 

@@ -1,0 +1,300 @@
+"""The one JetStream pull consumer: credit-based, pull requests kept outstanding.
+
+Every reader of the event stream goes through :class:`PullConsumer`: the worker and
+the event-log sink (``Durable``: bound to a durable consumer, explicit acks by the
+caller), StreamEvents, the bridge's stored-result lookup and replay (``Ordered``: an
+ephemeral consumer, no acks, re-created from the last stream sequence on any gap).
+
+Flow control by credit: the caller grants ``credit`` deliveries; the consumer keeps
+pull requests outstanding for at most what is free of it (``credit`` minus what it
+holds and what it already asked for) and gets credit back when the caller
+:meth:`~PullConsumer.release`\\ s a delivery it finished. So the consumer never holds
+more deliveries than granted, and a slow caller slows only its own consumer.
+Deliveries arrive on one inbox subscription (no task or timer per message); the
+caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`.
+
+Status codes (:mod:`core.pullstatus`) are handled here only. The consumer is *lost*
+when the server deletes it (409), or no message nor idle heartbeat came for
+``3 * heartbeat_s`` while a request was outstanding (server restart, network); it is
+then re-opened on a new inbox (a durable: re-ensured if gone; an ordered one:
+re-created after the last sequence delivered), unless made with ``reopen=False``
+(a bounded lookup), where the next :meth:`~PullConsumer.next` raises
+:class:`~core.errors.BusUnavailable`. Every loss is logged and counted
+(``core.errors.IGNORED[LOST]``); a bug in handling a message is logged at ERROR and
+raised to the caller, never turned into a quiet reopen loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from core import subjects
+from core.bus import Bus
+from core.consumer_modes import Durable, Ordered, StartAt
+from core.errors import NATS_ERRORS, BusError, BusUnavailable, ignored, nats_errors, note_ignored
+from core.pullcredit import Credit
+from core.pullstatus import Action, Status, classify, delivered
+from schemas import ids
+
+__all__ = ["LOST", "Durable", "Ordered", "PullConsumer", "StartAt"]
+
+log = logging.getLogger(__name__)
+
+LOST = "pull consumer: consumer lost (re-opened on a new inbox; ordered: after the last " \
+       "sequence delivered)"
+STATUS = "pull consumer: JetStream status ended a pull request (pulled again)"
+CLEANUP = "pull consumer: cleanup of a consumer being closed (it expires on its own)"
+
+
+class PullConsumer:
+    def __init__(self, bus: Bus, mode: Durable | Ordered, *, credit: int,
+                 batch: int | None = None, expires_s: float = 30.0, heartbeat_s: float = 1.0,
+                 reopen: bool = True, stream: str = subjects.EVENTS_STREAM) -> None:
+        self.bus = bus
+        self.mode = mode
+        self.stream = stream
+        self.expires_s = expires_s
+        self.heartbeat_s = heartbeat_s
+        self.reopen_on_loss = reopen
+        self.name = mode.name if isinstance(mode, Durable) else ""
+        self.last_sequence = 0
+        """Stream sequence of the last delivery (ordered: in order, no gap)."""
+        self.initial_pending = 0
+        """Messages stored for the filter when the consumer was created (ordered)."""
+        self.buffer: deque[Msg] = deque()
+        self.ready = asyncio.Event()
+        self.credit = Credit(credit, min(batch or credit, credit))
+        """``credit.held``: deliveries the caller has not released yet (what ``credit`` bounds)."""
+        self._sub: Subscription | None = None
+        self._expected = 1  # the next consumer sequence (ordered)
+        self._failure: BaseException | None = None
+        self._stopped = False
+        self._pulling = False
+        self._enough = asyncio.Event()
+        self._want = 0
+        self._watchdog: asyncio.Task[None] | None = None
+        self._reopening: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Open (create the ordered consumer, subscribe, pull); raises :class:`BusError`."""
+        await self._open()
+        self._watchdog = asyncio.create_task(self._watch(), name=f"watch {self.name}")
+
+    async def stop(self) -> None:
+        """No more deliveries; what is buffered stays for :meth:`take`."""
+        self._stopped = True
+        self.ready.set()
+        self._enough.set()
+        tasks = [t for t in (self._watchdog, self._reopening, *self._background) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._close()
+
+    def release(self, count: int = 1) -> None:
+        """The caller finished ``count`` deliveries (acked, or handed on): credit returns."""
+        self.credit.held -= count
+        self._pull_soon()
+
+    def take(self, limit: int) -> list[Msg]:
+        """Up to ``limit`` buffered deliveries, oldest first (still held until released)."""
+        taken = [self.buffer.popleft() for _ in range(min(limit, len(self.buffer)))]
+        if not self.buffer and not self._stopped:
+            self.ready.clear()
+        return taken
+
+    async def gathered(self, count: int, timeout: float) -> None:
+        """Until ``count`` deliveries are buffered, ``timeout`` passed, or the consumer stopped
+        (a caller that batches waits a little for a fuller batch)."""
+        if timeout <= 0 or len(self.buffer) >= count or self._stopped:
+            return
+        self._want = count
+        self._enough.clear()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._enough.wait(), timeout)
+        finally:
+            self._want = 0
+
+    async def next(self) -> Msg:
+        """The next delivery (to be released); raises what went wrong (see the module doc)."""
+        while not self.buffer:
+            self._raise_failure()
+            if self._stopped:
+                raise BusUnavailable("pull consumer stopped")
+            await self.ready.wait()
+            if not self.buffer and not self._stopped:
+                self.ready.clear()
+        return self.buffer.popleft()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    async def _open(self) -> None:
+        self.credit.reset()
+        if isinstance(self.mode, Ordered):
+            self.name = f"{self.mode.prefix}{ids.uuid7().replace('-', '')}"
+            config = self.mode.config(self.name, self.last_sequence, self.expires_s)
+            with nats_errors():
+                info = await self.bus.js.add_consumer(self.stream, config)
+            self.initial_pending, self._expected = int(info.num_pending or 0), 1
+        inbox = self.bus.nc.new_inbox()
+        with nats_errors():
+            self._sub = await self.bus.nc.subscribe(
+                inbox, cb=functools.partial(self._on_message, inbox),
+                pending_msgs_limit=4 * self.credit.granted + 1000,
+                pending_bytes_limit=512 * 1024 ** 2)
+        await self._pull()
+
+    async def _close(self) -> None:
+        sub, self._sub = self._sub, None
+        await self._forget(sub)
+
+    async def _forget(self, sub: Subscription | None) -> None:
+        if sub is not None:
+            with ignored(log, CLEANUP, *NATS_ERRORS, level=logging.DEBUG):
+                await sub.unsubscribe()
+        if isinstance(self.mode, Ordered) and self.name and self.bus.nc.is_connected:
+            with ignored(log, CLEANUP, BusError, level=logging.DEBUG), nats_errors():
+                await self.bus.js.delete_consumer(self.stream, self.name)
+
+    def _pull_soon(self) -> None:
+        if self.credit.worth_asking() and self._sub is not None and not self._pulling:
+            self._pulling = True
+            self._spawn(self._pull_quietly())
+
+    async def _pull_quietly(self) -> None:
+        try:
+            with ignored(log, "pull consumer: pull request not sent (the watchdog pulls "
+                         "again when NATS is back)", BusError, level=logging.DEBUG):
+                await self._pull()
+        finally:
+            self._pulling = False
+
+    async def _pull(self) -> None:
+        sub = self._sub
+        if sub is None or self._stopped:
+            return
+        want, request = self.credit.request(self.expires_s, self.heartbeat_s)
+        if not want:
+            return
+        try:
+            with nats_errors():
+                await self.bus.nc.publish(subjects.pull_request_subject(self.stream, self.name),
+                                          request, reply=sub.subject)
+        except BusError:
+            self.credit.request_over(want)
+            raise
+
+    async def _on_message(self, inbox: str, msg: Msg) -> None:
+        if self._sub is None or inbox != self._sub.subject:
+            return  # a delivery to an inbox already replaced: the server redelivers it
+        self.credit.heard_at = time.monotonic()
+        try:
+            if not msg.reply:
+                self._on_status(classify(msg.headers or {}))
+            else:
+                self._on_delivery(msg)
+        except Exception as exc:
+            log.exception("pull consumer %s: unexpected error handling a message", self.name)
+            self._fail(exc)
+
+    def _on_delivery(self, msg: Msg) -> None:
+        if isinstance(self.mode, Ordered):
+            meta = delivered(msg.reply)
+            if meta.consumer_sequence != self._expected:
+                self._lost(f"ordered consumer gap: consumer sequence "
+                           f"{meta.consumer_sequence}, expected {self._expected}")
+                return
+            self._expected += 1
+            self.last_sequence = meta.stream_sequence
+        self.credit.delivered()
+        if self.credit.asked <= self.credit.batch // 2:
+            self._pull_soon()  # the next request waits on the server before this one ends
+        self.buffer.append(msg)
+        self.ready.set()
+        if self._want and len(self.buffer) >= self._want:
+            self._enough.set()
+
+    def _on_status(self, status: Status) -> None:
+        if status.action is Action.HEARTBEAT:
+            return
+        if status.action is Action.LOST:
+            self._lost(f"{status.code} {status.description}")
+            return
+        if status.noteworthy:
+            note_ignored(log, STATUS, BusError(f"{status.code} {status.description}"))
+        if status.undelivered is None:  # which request ended is unknown: start afresh, after
+            # a pause (a refusal such as "Exceeded MaxWaiting" would come straight back)
+            self._lost(f"{status.code} {status.description} without a pending count",
+                       pause_s=self.heartbeat_s)
+            return
+        self.credit.request_over(status.undelivered)
+        self._pull_soon()
+
+    def _lost(self, why: str, pause_s: float = 0.0) -> None:
+        note_ignored(log, LOST, BusUnavailable(why))
+        old, self._sub = self._sub, None  # what still arrives on it is dropped (see above)
+        if not self.reopen_on_loss:
+            self._fail(BusUnavailable(f"NATS unavailable: pull consumer lost ({why})"))
+        self._reopening = asyncio.get_running_loop().create_task(self._reopen(old, pause_s))
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc  # the caller raises it once it has taken what was delivered
+        self.ready.set()
+        old, self._sub = self._sub, None
+        if old is not None:
+            self._spawn(self._forget(old))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # referenced until done (the loop keeps weak references)
+        task.add_done_callback(self._background.discard)
+
+    async def _reopen(self, old: Subscription | None, pause_s: float) -> None:
+        """On a new inbox (late deliveries to the old one are dropped and redelivered)."""
+        await self._forget(old)  # an ordered consumer is deleted: a new one is made below
+        await asyncio.sleep(pause_s)
+        if not self.reopen_on_loss:
+            return
+        delay = 0.1
+        while not self._stopped:
+            try:
+                if isinstance(self.mode, Durable):
+                    await self.mode.recover(self.bus.js, self.stream)
+                await self._open()
+                return
+            except BusError as exc:
+                log.info("pull consumer %s: re-open failed (%s); retrying", self.name, exc)
+                await self._close()
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
+
+    async def _watch(self) -> None:
+        """A request outstanding and nothing heard for three heartbeats: lost."""
+        tick = min(self.heartbeat_s, self.expires_s / 2)
+        while not self._stopped:
+            slept_from = time.monotonic()
+            await asyncio.sleep(tick)
+            credit, now = self.credit, time.monotonic()
+            if self._sub is None or now - slept_from > 2 * tick:
+                continue  # re-opening or failed; or this loop itself stalled: heartbeats that
+                # came meanwhile may still wait in the socket, so silence proves nothing now
+            if credit.silent(now, 3 * self.heartbeat_s):
+                self._lost(f"no message nor heartbeat for {3 * self.heartbeat_s:g}s")
+            elif not credit.asked or credit.due_for_renewal(now):
+                self._pull_soon()  # nothing waiting (a pull failed while disconnected?), or
+                # the waiting request is about to expire: keep one waiting on the server
