@@ -124,7 +124,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedNats(Path(tmp), port=-1)
         url = await server.start()
-        bus = await Bus.connect(url)
+        bus = await Bus.connect(url, auth=server.identity("admin"))
         try:
             await bus.ensure_streams(StreamLimits())
             result = {"backlog": await backlog(bus, url, args.requests, args.concurrency)}

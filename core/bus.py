@@ -8,6 +8,7 @@ leaves through :meth:`Bus.publish`, which opens the PRODUCER span, writes
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,15 @@ from nats.js.errors import NotFoundError
 
 from core import subjects, tracing
 from core.config import StreamLimits, WorkerOptions
-from core.errors import BusUnavailable, nats_errors
+from core.errors import (
+    NATS_ERRORS,
+    BusUnavailable,
+    authorization_violation,
+    connect_failure,
+    nats_errors,
+    permission_denied,
+)
+from core.natsauth import NatsAuth, masked_url
 from schemas.events import Event, encode
 
 log = logging.getLogger(__name__)
@@ -48,41 +57,73 @@ def messaging_attributes(subject: str, event: Event, operation: str) -> dict[str
     }
 
 
+class ServerErrors:
+    """The error callback of one connection: logs what the server said and keeps the
+    last error, so a refused connect or publish can be named (core/errors.py)."""
+
+    def __init__(self, logger: logging.Logger, quiet: bool = False) -> None:
+        self.logger = logger
+        self.quiet = quiet
+        self.last: Exception | None = None
+        self.denied: asyncio.Event = asyncio.Event()
+        """Set when the server refused a publish or subscribe (a permission)."""
+
+    async def on_error(self, exc: Exception) -> None:
+        self.last = exc
+        if permission_denied(exc) is not None:
+            self.denied.set()
+        # Refused connections while (re)connecting are expected; `disconnected` says it once.
+        # A refused identity becomes the connect's one error line (connect_failure).
+        quiet = self.quiet or isinstance(exc, OSError) or authorization_violation(exc)
+        self.logger.log(logging.INFO if quiet else logging.WARNING, "nats: %s", exc)
+
+
+async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, name: str,
+                          **options: Any) -> NATS:
+    """``nats.connect`` to ``url`` (comma-separated servers) as ``auth``; a refused
+    identity is one :class:`~core.errors.BusRefused` line, never "no servers available"."""
+    try:
+        return await nats.connect(
+            servers=[u.strip() for u in url.split(",") if u.strip()], name=name,
+            connect_timeout=2, error_cb=errors.on_error, **options, **auth.connect_options())
+    except NATS_ERRORS as exc:
+        raise connect_failure(exc, errors.last,
+                              f"{auth.describe()} at {masked_url(url)}") from exc
+
+
 class Bus:
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
 
     @classmethod
-    async def connect(cls, url: str, *, name: str = "voicecore") -> Bus:
-        """Connect (comma-separated URLs = a cluster); reconnects forever once connected."""
-
-        async def on_error(exc: Exception) -> None:
-            # Refused connections while (re)connecting are expected; `disconnected` says it once.
-            log.log(logging.INFO if isinstance(exc, OSError) else logging.WARNING, "nats: %s", exc)
+    async def connect(cls, url: str, *, name: str = "voicecore",
+                      auth: NatsAuth | None = None) -> Bus:
+        """Connect (comma-separated URLs = a cluster) as ``auth`` (anonymous when ``None``);
+        reconnects forever once connected."""
 
         async def on_disconnect() -> None:
             log.info("nats: disconnected")
 
-        with nats_errors():
-            nc = await nats.connect(
-                servers=[u.strip() for u in url.split(",") if u.strip()],
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                # nats-py retries a *first* connect forever when this is -1: fail fast instead,
-                max_reconnect_attempts=2,
-                reconnect_time_wait=0.5,
-                error_cb=on_error,
-                disconnected_cb=on_disconnect,
-            )
+        nc = await open_connection(
+            url, auth or NatsAuth(), ServerErrors(log), name=name,
+            allow_reconnect=True,
+            # nats-py retries a *first* connect forever when this is -1: fail fast instead,
+            max_reconnect_attempts=2,
+            reconnect_time_wait=0.5,
+            disconnected_cb=on_disconnect,
+        )
         # ...then, once connected, ride out server restarts for as long as it takes.
         nc.options["max_reconnect_attempts"] = -1
         return cls(nc)
 
-    async def ensure_streams(self, limits: StreamLimits) -> None:
-        """Create or update the streams (idempotent; safe from several processes)."""
+    async def ensure_streams(self, limits: StreamLimits, *, update: bool = True) -> None:
+        """Create or update the streams (idempotent; safe from several processes).
+
+        ``update=False`` only creates a missing stream: identities other than the admin
+        may create the streams (so processes start in any order) but not change them."""
         await self._ensure_stream(
+            update,
             js_api.StreamConfig(
                 name=subjects.EVENTS_STREAM,
                 description="voicecore events: vc.ev.<conversation>.<source>.<event>",
@@ -97,6 +138,7 @@ class Bus:
             )
         )
         await self._ensure_stream(
+            update,
             js_api.StreamConfig(
                 name=subjects.DLQ_STREAM,
                 description="dead-lettered requests: original body, reason in headers",
@@ -108,14 +150,15 @@ class Bus:
             )
         )
 
-    async def _ensure_stream(self, config: js_api.StreamConfig) -> None:
+    async def _ensure_stream(self, update: bool, config: js_api.StreamConfig) -> None:
         with nats_errors():
             try:
                 await self.js.stream_info(str(config.name))
             except NotFoundError:
                 await self.js.add_stream(config)
             else:
-                await self.js.update_stream(config)
+                if update:
+                    await self.js.update_stream(config)
 
     async def ensure_consumer(self, primitive: str, options: WorkerOptions) -> str:
         """The durable pull consumer all workers of ``primitive`` share (create or update)."""

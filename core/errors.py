@@ -8,6 +8,7 @@
     ├── EmbeddedServerError       the embedded nats-server could not start or stop
     ├── BusError                  talking to NATS / JetStream failed
     │   ├── BusUnavailable        no connection, timed out, no responders
+    │   ├── BusRefused            NATS refused this identity: credentials or a permission
     │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
     ├── PrimitiveError            raised by a primitive's handler
     │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
@@ -78,6 +79,10 @@ class StreamError(BusError):
     """JetStream refused an API call."""
 
 
+class BusRefused(BusError):
+    """NATS refused this identity: wrong or missing credentials, or a subject it may not use."""
+
+
 class PrimitiveError(VoiceCoreError):
     code = "PRIMITIVE_FAILED"
 
@@ -139,6 +144,33 @@ def translate(exc: BaseException) -> VoiceCoreError:
 
 NATS_ERRORS = (TimeoutError, nats.errors.Error, ConnectionError, OSError)
 """What nats-py (and the sockets under it) raise: every one has a :func:`translate`."""
+
+_AUTHORIZATION_VIOLATION = "authorization violation"
+_PERMISSIONS_VIOLATION = "permissions violation"
+
+
+def connect_failure(exc: BaseException, server_said: BaseException | None,
+                    who: str) -> VoiceCoreError:
+    """The error of a failed connect: nats-py reports a refused CONNECT only to its error
+    callback (``server_said``) and then "no servers available"; name the refusal instead."""
+    if server_said is not None and authorization_violation(server_said):
+        return BusRefused(f"NATS refused the connection: authorization violation ({who}); "
+                          "pass --nats-creds, --nats-nkey, --nats-user/--nats-password or "
+                          "--nats-token, or use the data directory of the running voicecore")
+    return translate(exc)
+
+
+def authorization_violation(server_said: BaseException) -> bool:
+    """Whether the server refused the connection's credentials."""
+    return _AUTHORIZATION_VIOLATION in str(server_said).lower()
+
+
+def permission_denied(server_said: BaseException) -> BusRefused | None:
+    """:class:`BusRefused` when the server refused a publish or subscribe, else ``None``."""
+    text = str(server_said)
+    if _PERMISSIONS_VIOLATION not in text.lower():
+        return None
+    return BusRefused(f"NATS refused: {one_line(text.removeprefix('nats: '), 300)}")
 
 
 @contextmanager

@@ -8,6 +8,7 @@ Subjects::
     vc.presence.up.<primitive>                 a worker's announcement (core NATS)
     vc.presence.ping[.<primitive>]             "who serves it?" (core NATS, request)
     vc.log.<log id>                            the running event log's service (core NATS)
+    vc.log.<log id>.admin                      its verbs that change the log (redact)
 
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
@@ -138,6 +139,12 @@ def ping_subject(primitive: str) -> str:
 
 def log_service_subject(log_id: str) -> str:
     return f"{LOG_SERVICE_PREFIX}.{log_id.replace('-', '')[:16]}"
+
+
+def log_admin_subject(service_subject: str) -> str:
+    """The service's subject for verbs that change the log: its own, so NATS permissions
+    can keep the read-only identity from calling them."""
+    return f"{service_subject}.admin"
 
 
 def pull_request_subject(stream: str, consumer: str) -> str:

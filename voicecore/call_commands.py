@@ -15,10 +15,21 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from core.config import DEFAULT_GRPC_ADDR, Settings
+from core.config import DEFAULT_GRPC_ADDR
 from core.errors import ConfigError
+from core.natsauth import NatsAuth
 from core.subjects import preview
-from voicecore.options import GrpcAddr, Plugins, Token, load_plugins, ready_line, run_async
+from voicecore.options import (
+    DataDir,
+    GrpcAddr,
+    Plugins,
+    Token,
+    load_plugins,
+    ready_line,
+    run_async,
+    settings,
+    with_nats_auth,
+)
 
 
 def params_types(objective_type: str) -> dict[str, Any] | None:
@@ -183,7 +194,9 @@ async def _tail(addr: str, token: str | None, request: Any) -> None:
             raise _call_error(exc) from None
 
 
+@with_nats_auth
 def bridge_command(
+    nats_auth: NatsAuth,
     nats_url: Annotated[str, typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
                                           help="NATS server/cluster to bridge")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
@@ -191,6 +204,7 @@ def bridge_command(
         "--grpc-token", envvar="VOICECORE_GRPC_TOKEN",
         help="Require 'authorization: Bearer TOKEN' from callers")] = None,
     plugin: Plugins = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Run only a gRPC bridge (no workers) against a running NATS; several may run."""
     from voicecore.app import serve_until_signalled
@@ -198,8 +212,9 @@ def bridge_command(
     if not nats_url:
         raise ConfigError("bridge needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
-    settings = Settings(nats_url=nats_url, grpc_addr=grpc_addr, grpc_token=grpc_token)
-    run_async(serve_until_signalled(settings, [], ready_line, grpc_bridge=True))
+    chosen = settings(data_dir, nats_url, grpc_addr=grpc_addr, grpc_token=grpc_token,
+                      nats_auth=nats_auth)
+    run_async(serve_until_signalled(chosen, [], ready_line, grpc_bridge=True, role="bridge"))
 
 
 def _run(main: Any) -> Any:
