@@ -65,11 +65,14 @@ class ServerErrors:
         self.logger = logger
         self.quiet = quiet
         self.last: Exception | None = None
+        self.refused = False
+        """The server refused this identity's credentials (authorization violation)."""
         self.denied: asyncio.Event = asyncio.Event()
         """Set when the server refused a publish or subscribe (a permission)."""
 
     async def on_error(self, exc: Exception) -> None:
         self.last = exc
+        self.refused = self.refused or authorization_violation(exc)
         if permission_denied(exc) is not None:
             self.denied.set()
         # Refused connections while (re)connecting are expected; `disconnected` says it once.
@@ -87,7 +90,7 @@ async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, nam
             servers=[u.strip() for u in url.split(",") if u.strip()], name=name,
             connect_timeout=2, error_cb=errors.on_error, **options, **auth.connect_options())
     except NATS_ERRORS as exc:
-        raise connect_failure(exc, errors.last,
+        raise connect_failure(exc, errors.refused,
                               f"{auth.describe()} at {masked_url(url)}") from exc
 
 

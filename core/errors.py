@@ -149,11 +149,10 @@ _AUTHORIZATION_VIOLATION = "authorization violation"
 _PERMISSIONS_VIOLATION = "permissions violation"
 
 
-def connect_failure(exc: BaseException, server_said: BaseException | None,
-                    who: str) -> VoiceCoreError:
+def connect_failure(exc: BaseException, refused: bool, who: str) -> VoiceCoreError:
     """The error of a failed connect: nats-py reports a refused CONNECT only to its error
-    callback (``server_said``) and then "no servers available"; name the refusal instead."""
-    if server_said is not None and authorization_violation(server_said):
+    callback (``refused``: it said so) and then "no servers available"; name the refusal."""
+    if refused:
         return BusRefused(f"NATS refused the connection: authorization violation ({who}); "
                           "pass --nats-creds, --nats-nkey, --nats-user/--nats-password or "
                           "--nats-token, or use the data directory of the running voicecore")

@@ -43,6 +43,7 @@ import pytest
 
 from core import primitive as registry
 from core.bus import Bus
+from core.natsauth import NatsAuth
 from tests.support import proc
 from tests.support.readme import Block, Command, blocks, commands, minimal
 from tests.support.streams import results_for, wait_for_events
@@ -76,6 +77,10 @@ class Setup:
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
         self.env = {**os.environ, "VOICECORE_DATA_DIR": str(self.data_dir),
                     "VOICECORE_GRPC_ADDR": self.grpc, "VOICECORE_NATS_URL": self.nats_url}
+
+    @property
+    def admin(self) -> NatsAuth:
+        return proc.admin(self.data_dir)
 
     def swap_address(self, text: str) -> str:
         for doc in (f"localhost:{DOC_GRPC}", f"127.0.0.1:{DOC_GRPC}"):
@@ -283,7 +288,7 @@ def _python(setup: Setup, block: Block) -> None:
 
 
 async def _nats(setup: Setup, lines: list[Command]) -> None:
-    nc = await nats.connect(setup.nats_url)
+    nc = await nats.connect(setup.nats_url, **setup.admin.connect_options())
     bus = Bus(nc)
     try:
         subs = [await nc.subscribe(c.argv[2]) for c in lines if c.argv[1] == "sub"]
@@ -322,7 +327,7 @@ async def _nats_pub(nc: Any, command: Command) -> str:
 
 async def _logged(setup: Setup) -> None:
     """Until the event log's sink has stored every event of the stream."""
-    nc = await nats.connect(setup.nats_url)
+    nc = await nats.connect(setup.nats_url, **setup.admin.connect_options())
     js = nc.jetstream()
     try:
         for _ in range(int(STREAMING_WAIT_S * 10)):
