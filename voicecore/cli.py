@@ -23,6 +23,7 @@ from core.natsauth import NatsAuth
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
     AsJson,
     DataDir,
@@ -148,6 +149,7 @@ def schema() -> None:
 
 register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.py)
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
+register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 
 
 def main() -> None:
