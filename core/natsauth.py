@@ -153,7 +153,7 @@ def load_credentials(data_dir: Path, role: str) -> tuple[str, str] | None:
     try:
         stored = json.loads(credentials_file(data_dir, role).read_text())
         return str(stored["user"]), str(stored["password"])
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none stored (or no such directory)
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read NATS credentials {credentials_file(data_dir, role)}: "

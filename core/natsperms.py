@@ -35,7 +35,7 @@ def _consumer_api(name: str) -> list[str]:
     return [f"{API}.CONSUMER.CREATE.{EVENTS}.{name}",
             f"{API}.CONSUMER.CREATE.{EVENTS}.{name}.>",
             f"{API}.CONSUMER.DURABLE.CREATE.{EVENTS}.{name}",
-            f"{API}.CONSUMER.INFO.{EVENTS}.{name}", f"{API}.CONSUMER.MSG.NEXT.{EVENTS}.{name}"]
+            f"{API}.CONSUMER.INFO.{EVENTS}.{name}", subjects.pull_request_subject(EVENTS, name)]
 
 
 def _workers_consumers(primitives: Iterable[str]) -> list[str]:
@@ -43,7 +43,7 @@ def _workers_consumers(primitives: Iterable[str]) -> list[str]:
     found = []
     for name in (subjects.consumer_name(p) for p in primitives):
         found += [*_consumer_api(name), f"{API}.CONSUMER.DELETE.{EVENTS}.{name}",
-                  f"$JS.ACK.{EVENTS}.{name}.>"]
+                  subjects.acks_of(EVENTS, name)]
     return found
 
 
@@ -90,7 +90,8 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.PRESENCE_ANNOUNCE_ALL]
         return _deny_workers(_allow(publish, subscribe), names)
     if role == "sink":
-        publish = [*_any_consumer(), f"$JS.ACK.{EVENTS}.*.>", *_read_only(), *_create_streams(),
+        publish = [*_any_consumer(), subjects.acks_of(EVENTS, "*"), *_read_only(),
+                   *_create_streams(),
                    *(f"{API}.STREAM.{op}.{stream}" for stream in _STREAMS
                      for op in ("PURGE", "MSG.DELETE"))]
         subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",

@@ -49,6 +49,7 @@ STREAM_READER_PREFIX = "vc_bridge_"
 """Ephemeral consumers of StreamEvents and the bridge's stored-result lookups."""
 
 JS_API = "$JS.API"
+JS_ACK = "$JS.ACK"
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_TRACEPARENT = "traceparent"
@@ -150,6 +151,11 @@ def log_admin_subject(service_subject: str) -> str:
 def pull_request_subject(stream: str, consumer: str) -> str:
     """Where a pull consumer's requests for messages go (``$JS.API.CONSUMER.MSG.NEXT``)."""
     return f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+
+
+def acks_of(stream: str, consumer: str) -> str:
+    """Where acks of ``consumer``'s messages go (``$JS.ACK.<stream>.<consumer>.…``)."""
+    return f"{JS_ACK}.{stream}.{consumer}.>"
 
 
 def max_deliveries_advisory(stream: str, consumer: str) -> str:

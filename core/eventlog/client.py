@@ -43,7 +43,7 @@ from core.eventlog.service import (
     from_ipc,
 )
 from core.eventlog.store import LogStore
-from core.natsauth import NatsAuth
+from core.natsauth import NatsAuth, identity
 from core.subjects import log_admin_subject
 from core.text import one_line
 
@@ -160,7 +160,9 @@ def log_path(data_dir: Path) -> Path:
 def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None,
              views: Sequence[str] = (), auth: NatsAuth | None = None) -> LogSource:
     """The log of ``data_dir``: the file when free, else the running sink's service,
-    asked as ``auth``. ``views`` (for ``write``): see :class:`~core.eventlog.store.LogStore`."""
+    asked as ``auth`` (default: credentials from the environment, else the read-only
+    identity stored in ``data_dir``, as the CLI finds them). ``views`` (for ``write``): see
+    :class:`~core.eventlog.store.LogStore`."""
     path = log_path(data_dir)
     if not path.exists():
         raise EventLogError(f"no event log at {path} (it is created by `voicecore up`)")
@@ -200,7 +202,8 @@ def _service(data_dir: Path, nats_url: str | None, auth: NatsAuth | None) -> Ser
             f"voicecore answers for it ({service_file} missing or unreadable); stop that "
             "process or retry"
         ) from exc
-    return ServiceSource(url, subject, auth=auth)
+    return ServiceSource(url, subject,
+                         auth=auth or identity("cli", NatsAuth.from_env(), data_dir))
 
 
 def service_url(data_dir: Path) -> str | None:
