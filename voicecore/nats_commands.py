@@ -26,6 +26,7 @@ from core.natsauth import (
     ROLES,
     NatsAuth,
     credentials_file,
+    ensure_credentials,
     identity,
     user_name,
     without_credentials,
@@ -103,10 +104,16 @@ def nats_config(
     plugin: Plugins = None,
     primitive: Annotated[list[str] | None, typer.Option(
         "--primitive", help="Primitives the worker identity serves [all registered]")] = None,
+    write: Annotated[Path | None, typer.Option(
+        "--write", help="Instead: write DIR/nats-server.conf, a whole server config with "
+        "passwords (compose.yaml's), and DIR/credentials/<role>.json (mode 0600)")] = None,
 ) -> None:
     """Print the `authorization` block of a NATS server config for voicecore's roles."""
     load_plugins(plugin)
     names = primitive or [p.name for p in registry.all_primitives()]
+    if write is not None:
+        _write_server_config(write, names)
+        return
     users = {role: (user_name(role), f"__{_password_var(role)}__") for role in ROLES}
     block = authorization(users, names)
     for role in ROLES:  # NATS config reads $VARIABLES from the server's environment
@@ -116,6 +123,33 @@ def nats_config(
           f"# password variable in the server's environment ({variables})\n"
           f"# and give each voicecore process its role's user/password (--nats-user, …).\n"
           f"{block}", end="")
+
+
+COMPOSE_SERVER = """# Written by `voicecore nats-config --write` for compose.yaml's nats service.
+server_name: voicecore
+port: 4222
+# Monitoring, for the healthcheck: on the compose network only (compose.yaml publishes nothing).
+http_port: 8222
+max_payload: 8MB
+jetstream {
+  store_dir: "/data"
+}
+"""
+
+
+def _write_server_config(folder: Path, primitives: list[str]) -> None:
+    """The server config and the credentials it admits, generated once and kept (0600)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        users = ensure_credentials(folder)
+        write_private(folder / SERVER_CONFIG, COMPOSE_SERVER + authorization(users, primitives))
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+    print(f"wrote {folder / SERVER_CONFIG} and {folder / 'credentials'}/<role>.json "
+          f"({', '.join(ROLES)})")
+
+
+SERVER_CONFIG = "nats-server.conf"
 
 
 def _password_var(role: str) -> str:
