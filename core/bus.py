@@ -57,6 +57,10 @@ def messaging_attributes(subject: str, event: Event, operation: str) -> dict[str
     }
 
 
+CONNECT_BOUND_S = 15.0
+"""The longest a first connect may take, all attempts included."""
+
+
 class ServerErrors:
     """The error callback of one connection: logs what the server said and keeps the
     last error, so a refused connect or publish can be named (core/errors.py)."""
@@ -85,13 +89,16 @@ async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, nam
                           **options: Any) -> NATS:
     """``nats.connect`` to ``url`` (comma-separated servers) as ``auth``; a refused
     identity is one :class:`~core.errors.BusRefused` line, never "no servers available"."""
+    connecting = nats.connect(
+        servers=[u.strip() for u in url.split(",") if u.strip()], name=name,
+        connect_timeout=2, error_cb=errors.on_error, **options, **auth.connect_options())
     try:
-        return await nats.connect(
-            servers=[u.strip() for u in url.split(",") if u.strip()], name=name,
-            connect_timeout=2, error_cb=errors.on_error, **options, **auth.connect_options())
+        # Bounded: nats-py can wait forever on a server that requires TLS from a client
+        # that has no TLS settings.
+        return await asyncio.wait_for(connecting, CONNECT_BOUND_S)
     except NATS_ERRORS as exc:
-        raise connect_failure(exc, errors.refused,
-                              f"{auth.describe()} at {masked_url(url)}") from exc
+        raise connect_failure(exc, errors.refused, f"{auth.describe()} at {masked_url(url)}",
+                              errors.last) from exc
 
 
 class Bus:

@@ -138,6 +138,8 @@ class Settings:
     data directory are used (core/natsauth.py)."""
     nats_no_auth: bool = False
     """Run the embedded server without authentication (``up --no-auth``, demos only)."""
+    nats_tls: bool = False
+    """Run the embedded server with TLS and client certificates (``up --nats-tls``)."""
     grpc_addr: str = DEFAULT_GRPC_ADDR
     grpc_token: str | None = None
     """When set, gRPC callers must send ``authorization: Bearer <token>`` (bridge/server.py)."""
@@ -150,7 +152,8 @@ class Settings:
 
     def identity(self, role: str) -> NatsAuth:
         """How a process of this configuration acting as ``role`` connects to NATS."""
-        return identity(role, self.nats_auth, None if self.nats_no_auth else self.data_dir)
+        uses_data_dir = not self.nats_no_auth or self.nats_tls  # credentials, TLS files
+        return identity(role, self.nats_auth, self.data_dir if uses_data_dir else None)
 
 
 def split_host_port(addr: str) -> tuple[str, int]:

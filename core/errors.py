@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,13 +150,20 @@ _AUTHORIZATION_VIOLATION = "authorization violation"
 _PERMISSIONS_VIOLATION = "permissions violation"
 
 
-def connect_failure(exc: BaseException, refused: bool, who: str) -> VoiceCoreError:
-    """The error of a failed connect: nats-py reports a refused CONNECT only to its error
-    callback (``refused``: it said so) and then "no servers available"; name the refusal."""
+def connect_failure(exc: BaseException, refused: bool, who: str,
+                    last: BaseException | None = None) -> VoiceCoreError:
+    """The error of a failed connect: nats-py reports a refused CONNECT or a failed TLS
+    handshake (``last``) only to its error callback, then "no servers available"; name
+    the refusal instead."""
     if refused:
         return BusRefused(f"NATS refused the connection: authorization violation ({who}); "
                           "pass --nats-creds, --nats-nkey, --nats-user/--nats-password or "
                           "--nats-token, or use the data directory of the running voicecore")
+    if isinstance(last, ssl.SSLError) or isinstance(exc, TimeoutError):
+        why = f"TLS failed: {one_line(str(last), 200)}" if isinstance(last, ssl.SSLError) else (
+            "no answer to the connection (does the server require TLS?)")
+        return BusUnavailable(f"NATS unavailable ({who}): {why}; pass --nats-tls-ca, and "
+                              "--nats-tls-cert/--nats-tls-key when it verifies clients")
     return translate(exc)
 
 

@@ -123,13 +123,29 @@ def without_auth_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 def identity(role: str, explicit: NatsAuth, data_dir: Path | None) -> NatsAuth:
     """The identity a process acting as ``role`` connects with: the credentials it was
-    given, else the role's stored in ``data_dir``, else anonymous (TLS settings kept)."""
+    given, else the role's stored in ``data_dir``, else anonymous; and the TLS files it
+    was given, else those of ``up --nats-tls`` in ``data_dir`` (harmless to a server
+    that does not ask for TLS: nats-py then stays in plain text)."""
     auth = explicit
     if not explicit.has_credentials and data_dir is not None:
         stored = load_credentials(data_dir, role)
         if stored is not None:
-            auth = dataclasses.replace(explicit, user=stored[0], password=stored[1])
+            auth = dataclasses.replace(auth, user=stored[0], password=stored[1])
+    if not (explicit.tls_ca or explicit.tls_cert) and data_dir is not None:
+        folder = tls_dir(data_dir)
+        if (folder / TLS_CA).exists():
+            auth = dataclasses.replace(auth, tls_ca=folder / TLS_CA,
+                                       tls_cert=folder / TLS_CLIENT_CERT,
+                                       tls_key=folder / TLS_CLIENT_KEY)
     return dataclasses.replace(auth, inbox_prefix=inbox_prefix(role))
+
+
+TLS_CA, TLS_CLIENT_CERT, TLS_CLIENT_KEY = "ca.pem", "client.pem", "client-key.pem"
+
+
+def tls_dir(data_dir: Path) -> Path:
+    """Where ``up --nats-tls`` keeps its CA and certificates (core/natstls.py)."""
+    return data_dir / "nats" / "tls"
 
 
 def inbox_prefix(role: str) -> str:

@@ -65,12 +65,15 @@ def port_in_use(host: str, port: int) -> bool:
 
 class EmbeddedNats:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 4222, *,
-                 auth: bool = True, primitives: Iterable[str] | None = None) -> None:
+                 auth: bool = True, primitives: Iterable[str] | None = None,
+                 tls: bool = False) -> None:
         self.data_dir = data_dir
         self.root = data_dir / "nats"
         self.host = host
         self.port = port
         self.auth = auth
+        self.tls = tls
+        """Require TLS with client certificates, from a CA kept in the data directory."""
         self.primitives = None if primitives is None else tuple(primitives)
         """The primitives the worker identity may serve (its results only); ``None``:
         those registered when the server starts."""
@@ -79,11 +82,12 @@ class EmbeddedNats:
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
 
     def identity(self, role: str) -> NatsAuth:
         """How a process acting as ``role`` connects (anonymous without ``auth``)."""
-        return identity(role, NatsAuth(), self.data_dir if self.auth else None)
+        uses_data_dir = self.auth or self.tls  # the credentials, the TLS files
+        return identity(role, NatsAuth(), self.data_dir if uses_data_dir else None)
 
     @property
     def log_path(self) -> Path:
@@ -149,8 +153,16 @@ class EmbeddedNats:
                 f"jetstream {{\n  store_dir: {store}\n}}",
                 authorization(ensure_credentials(self.data_dir), self._served())
                 if self.auth else "",
+                self._tls_block(),
             ]
         )
+
+    def _tls_block(self) -> str:
+        if not self.tls:
+            return ""
+        from core.natstls import ensure_tls, server_block  # cryptography: only when asked
+
+        return server_block(ensure_tls(self.data_dir, self.host))
 
     def _served(self) -> tuple[str, ...]:
         if self.primitives is not None:

@@ -84,6 +84,9 @@ def check_settings(settings: Settings, *, grpc_bridge: bool, event_log: bool) ->
     Then create the data directory when this process uses it."""
     uses_data_dir = settings.embedded or event_log
     problems = [
+        "--nats-tls is for the embedded server: with --nats-url pass --nats-tls-ca (and "
+        "--nats-tls-cert/--nats-tls-key)" if settings.nats_tls and not settings.embedded
+        else None,
         nats_url_problem(settings.nats_url) if settings.nats_url is not None else None,
         _data_dir_problem(settings) if uses_data_dir else None,
         _embedded(settings).port_problem() if settings.embedded else None,
@@ -98,7 +101,8 @@ def check_settings(settings: Settings, *, grpc_bridge: bool, event_log: bool) ->
 
 def _embedded(settings: Settings, primitives: Iterable[Primitive] = ()) -> EmbeddedNats:
     return EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port,
-                        auth=not settings.nats_no_auth, primitives=[p.name for p in primitives])
+                        auth=not settings.nats_no_auth, primitives=[p.name for p in primitives],
+                        tls=settings.nats_tls)
 
 
 def _data_dir_problem(settings: Settings) -> str | None:

@@ -67,11 +67,15 @@ def up(
     no_auth: Annotated[bool, typer.Option(
         "--no-auth", help="Embedded NATS without authentication: anyone who can reach it may "
         "read and forge events (demos only)")] = False,
+    nats_tls: Annotated[bool, typer.Option(
+        "--nats-tls", help="Embedded NATS with TLS and client certificates from a CA "
+        "generated in the data directory")] = False,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
     chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
-                      grpc_token=grpc_token, nats_auth=nats_auth, nats_no_auth=no_auth)
+                      grpc_token=grpc_token, nats_auth=nats_auth, nats_no_auth=no_auth,
+                      nats_tls=nats_tls)
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
