@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js import api as js_api
+from nats.js.errors import BadRequestError
 
 from core import subjects
 from core.bus import Bus, ServerErrors, open_connection
@@ -216,3 +218,19 @@ def _redact_as(server: EmbeddedNats, data: Path, role: str) -> tuple[object, obj
         return first, second
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("role", ["bridge", "sink"])
+async def test_consumers_cannot_deliver_stored_events_onto_result_subjects(
+        server: EmbeddedNats, role: str) -> None:
+    """The identities that may create consumers cannot make JetStream republish stored
+    events (a request body forged to look like a result) onto a result subject."""
+    bus = await Bus.connect(server.url, auth=server.identity(role))
+    try:
+        with pytest.raises(BadRequestError, match="cycle"):
+            await bus.js.add_consumer(subjects.EVENTS_STREAM, js_api.ConsumerConfig(
+                name=f"replayer_{role}", filter_subject="vc.ev.>",
+                deliver_subject="vc.ev.c1.capture_email.completed",
+                ack_policy=js_api.AckPolicy.NONE))
+    finally:
+        await bus.drain()
