@@ -82,7 +82,10 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                    *_workers_consumers(names), *_read_only(), *_create_streams()]
         subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
             EVENTS, subjects.consumer_name(p)) for p in names)]
-        return _allow(publish, subscribe, responses=True)
+        # One process answers a ping once per primitive it serves (an announcer each, each
+        # subscribed). The server spends a response on each delivery of the ping to the
+        # connection too (seen with nats-server 2.15: N answers need max 2N), so: 2N.
+        return _allow(publish, subscribe, responses=max(1, len(names)) * 2)
     if role == "bridge":
         publish = [f"{subjects.EVENT_PREFIX}.*.*.requested", *presence_ping,
                    *_any_consumer(), *_read_only()]
@@ -96,7 +99,7 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      for op in ("PURGE", "MSG.DELETE"))]
         subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",
                      f"{subjects.LOG_SERVICE_PREFIX}.*.*"]
-        return _deny_workers(_allow(publish, subscribe, responses=True), names)
+        return _deny_workers(_allow(publish, subscribe, responses=1), names)
     if role == "cli":
         publish = [*_read_only(), f"{subjects.LOG_SERVICE_PREFIX}.*", *presence_ping]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.>", f"{subjects.DLQ_PREFIX}.>",
@@ -105,10 +108,12 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
     raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
 
 
-def _allow(publish: list[str], subscribe: list[str], *, responses: bool = False) -> Permissions:
+def _allow(publish: list[str], subscribe: list[str], *, responses: int = 0) -> Permissions:
+    """``responses``: replies allowed per request received (to the asker's inbox only, for
+    two minutes: presence pings, log queries); 0 = none."""
     permissions: Permissions = {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
-    if responses:  # answer requests (presence pings, log queries) on the asker's inbox
-        permissions["allow_responses"] = True
+    if responses:
+        permissions["allow_responses"] = {"max": responses, "expires": "2m"}
     return permissions
 
 
