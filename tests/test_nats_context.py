@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats
+import nkeys
 import pytest
 
 from core.bus import Bus
@@ -137,3 +138,35 @@ async def _connect_when_up(url: str, auth: NatsAuth) -> Bus:
         except Exception:
             await asyncio.sleep(0.05)
     raise AssertionError(f"no server at {url}")
+
+
+async def test_an_nkey_user_of_an_external_server(tmp_path: Path) -> None:
+    """``--nats-nkey SEEDFILE`` (nats-py signs the server's nonce with the nkeys package)."""
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+    seed_file = tmp_path / "user.nk"
+    seed_file.write_bytes(seed)
+    port = proc.free_port()
+    (tmp_path / "server.conf").write_text(
+        f'port: {port}\njetstream {{ store_dir: "{tmp_path / "js"}" }}\n'
+        f'authorization {{ users = [ {{ nkey: "{public}" }} ] }}\n')
+    binary = server_binary()
+    assert binary is not None
+    server = await asyncio.create_subprocess_exec(
+        str(binary), "-c", str(tmp_path / "server.conf"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"nats://127.0.0.1:{port}"
+    try:
+        bus = await _connect_when_up(url, NatsAuth(nkey=seed_file))
+        await bus.js.account_info()
+        await bus.drain()
+        with pytest.raises(BusRefused, match="authorization violation"):
+            await Bus.connect(url)
+        doctor = await asyncio.to_thread(  # a command, given the seed file by the environment
+            proc.run, "doctor", "--nats-url", url, "--data-dir", str(tmp_path / "none"),
+            env={**{var: "" for var in ENV.values()}, ENV["nkey"]: str(seed_file)})
+        [row] = [line for line in doctor.stdout.splitlines() if "NATS reachable" in line]
+        assert " ok " in row, doctor.stdout
+    finally:
+        server.terminate()
+        await server.wait()
