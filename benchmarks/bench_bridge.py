@@ -186,16 +186,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     plugin = ["--plugin", "tests.support.plugin"] if args.primitive == "sleepy" else []
     me = os.getpid()
     with tempfile.TemporaryDirectory() as tmp:
-        nats = EmbeddedNats(Path(tmp), port=-1)
+        nats = EmbeddedNats(Path(tmp), port=-1, primitives=[args.primitive])
         url = await nats.start()
         nats_pid = nats._proc.pid if nats._proc else 0
+        # --data-dir: where the embedded server's credentials are (each role finds its own)
         worker = spawn(["-m", "voicecore", "worker", args.primitive, "--nats-url", url,
+                        "--data-dir", tmp,
                         "--concurrency", str(args.inflight), *plugin])
         bridge_port, base_port = free_port(), free_port()
         profile = Path(tmp) / "bridge.prof"
         prefix = ["-m", "cProfile", "-o", str(profile)] if args.profile else []
         bridge = spawn([*prefix, "-m", "voicecore", "bridge", "--nats-url", url, "--grpc-addr",
-                        f"127.0.0.1:{bridge_port}", *plugin])
+                        f"127.0.0.1:{bridge_port}", "--data-dir", tmp, *plugin])
         baseline = spawn([__file__, "--serve-baseline", str(base_port), "--primitive",
                           args.primitive], ready="baseline ready")
         try:

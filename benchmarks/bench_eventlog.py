@@ -80,7 +80,7 @@ async def preload(bus: Bus, n: int, conversations: int) -> None:
 async def bench_ingest(n: int, base: Path) -> dict[str, Any]:
     server = EmbeddedNats(base / "ingest", port=-1)
     url = await server.start()
-    bus = await Bus.connect(url)
+    bus = await Bus.connect(url, auth=server.identity("admin"))
     try:
         await bus.ensure_streams(StreamLimits())
         await preload(bus, n, 1000)
@@ -166,7 +166,7 @@ def bench_fold(path: Path, conversations: int) -> dict[str, Any]:
 async def bench_rerun(conversations: int, base: Path) -> dict[str, Any]:
     server = EmbeddedNats(base / "rerun", port=-1)
     url = await server.start()
-    bus = await Bus.connect(url)
+    bus = await Bus.connect(url, auth=server.identity("admin"))
     data = base / "rerun-data"
     try:
         await bus.ensure_streams(StreamLimits())
@@ -190,7 +190,7 @@ async def bench_rerun(conversations: int, base: Path) -> dict[str, Any]:
             await asyncio.to_thread(source.close)
             quiet = Console(quiet=True)
             start = time.perf_counter()
-            code = await rerun_all(tables, url, 30.0, 16, False, quiet)
+            code = await rerun_all(tables, url, server.identity("admin"), 30.0, 16, False, quiet)
             elapsed = time.perf_counter() - start
         await worker.stop()
         await database.close()

@@ -43,6 +43,7 @@ from rich.table import Table
 
 from bridge._proto import voice_core_pb2 as pb
 from bridge.client import SERVICE
+from core.natsauth import NatsAuth, identity
 from schemas import events as ev
 from schemas.payloads import Request
 
@@ -74,10 +75,15 @@ async def burst_through_bridge(execute: Any, n: int, seconds: float,
     return dict(Counter(await asyncio.gather(*(one(i) for i in range(n)))))
 
 
-async def burst_without_deadline(url: str, n: int, seconds: float,
+async def admin_connection(url: str, data_dir: Path) -> Any:
+    """A connection to `up`'s embedded server as the admin identity stored in its data dir."""
+    return await nats.connect(url, **identity("admin", NatsAuth(), data_dir).connect_options())
+
+
+async def burst_without_deadline(url: str, data_dir: Path, n: int, seconds: float,
                                  deadline_s: float) -> dict[str, int]:
     """The same requests as the old bridge published them: no deadline; callers gone."""
-    nc = await nats.connect(url)
+    nc = await admin_connection(url, data_dir)
     js = nc.jetstream()
     for i in range(n):
         event = ev.new_event(SleepyRequested, conversation_id=f"burst-{i}", trace_id=f"b-{i}",
@@ -89,9 +95,9 @@ async def burst_without_deadline(url: str, n: int, seconds: float,
     return {"DEADLINE_EXCEEDED": n}
 
 
-async def drained_after(url: str, started: float) -> float:
+async def drained_after(url: str, data_dir: Path, started: float) -> float:
     """Seconds from ``started`` until the worker's consumer has nothing pending."""
-    nc = await nats.connect(url)
+    nc = await admin_connection(url, data_dir)
     js = nc.jetstream()
     try:
         while True:
@@ -103,9 +109,9 @@ async def drained_after(url: str, started: float) -> float:
         await nc.close()
 
 
-async def executed(url: str) -> dict[str, int]:
+async def executed(url: str, data_dir: Path) -> dict[str, int]:
     """Burst results by kind: completed = executed, failed = answered TIMEOUT unexecuted."""
-    nc = await nats.connect(url)
+    nc = await admin_connection(url, data_dir)
     js = nc.jetstream()
     counts = {}
     for kind in ("completed", "failed"):
@@ -133,16 +139,17 @@ async def run_once(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 if mode == "deadline":
                     codes = await burst_through_bridge(execute, args.burst, seconds, deadline_s)
                 else:
-                    codes = await burst_without_deadline(url, args.burst, seconds, deadline_s)
+                    codes = await burst_without_deadline(url, Path(tmp), args.burst, seconds,
+                                                         deadline_s)
                 started = time.perf_counter()
-                drained = asyncio.create_task(drained_after(url, started))
+                drained = asyncio.create_task(drained_after(url, Path(tmp), started))
                 probes = []
                 for i in range(args.probes):
                     t0 = time.perf_counter()
                     await execute(call_request(f"probe-{i}", 0), timeout=120)
                     probes.append((time.perf_counter() - t0) * 1000)
                 drain_s = await drained
-            counts = await executed(url)
+            counts = await executed(url, Path(tmp))
         finally:
             stop(up)
     return {"mode": mode, "burst": args.burst, "burst_status_codes": codes,

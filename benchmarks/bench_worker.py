@@ -71,10 +71,11 @@ async def preload(bus: Bus, n: int) -> None:
         await asyncio.gather(*acks)
 
 
-def start_worker(url: str, concurrency: int) -> subprocess.Popen[str]:
+def start_worker(url: str, concurrency: int, data_dir: Path) -> subprocess.Popen[str]:
+    """A worker process; its credentials are the server's, in ``data_dir``."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecore", "worker", "capture_email", "--nats-url", url,
-         "--concurrency", str(concurrency)],
+         "--concurrency", str(concurrency), "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -83,9 +84,10 @@ def start_worker(url: str, concurrency: int) -> subprocess.Popen[str]:
     return proc
 
 
-async def backlog(bus: Bus, url: str, n: int, concurrency: int) -> dict[str, Any]:
+async def backlog(bus: Bus, url: str, n: int, concurrency: int,
+                  data_dir: Path) -> dict[str, Any]:
     await preload(bus, n)
-    proc = start_worker(url, concurrency)
+    proc = start_worker(url, concurrency, data_dir)
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     while await stored(bus) < 2 * n:  # noqa: ASYNC110 -- polling the server, not local state
         await asyncio.sleep(0.02)
@@ -97,8 +99,8 @@ async def backlog(bus: Bus, url: str, n: int, concurrency: int) -> dict[str, Any
             "worker_cpu_us_per_event": round(cpu / n * 1e6, 1)}
 
 
-async def latency(bus: Bus, url: str, n: int) -> dict[str, Any]:
-    proc = start_worker(url, 1)
+async def latency(bus: Bus, url: str, n: int, data_dir: Path) -> dict[str, Any]:
+    proc = start_worker(url, 1, data_dir)
     sub = await bus.nc.subscribe("vc.ev.latency.capture_email.*")
     samples = []
     try:
@@ -122,13 +124,14 @@ async def latency(bus: Bus, url: str, n: int) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedNats(Path(tmp), port=-1)
+        server = EmbeddedNats(Path(tmp), port=-1, primitives=["capture_email"])
         url = await server.start()
-        bus = await Bus.connect(url)
+        bus = await Bus.connect(url, auth=server.identity("admin"))
         try:
             await bus.ensure_streams(StreamLimits())
-            result = {"backlog": await backlog(bus, url, args.requests, args.concurrency)}
-            result["latency"] = await latency(bus, url, args.latency_requests)
+            result = {"backlog": await backlog(bus, url, args.requests, args.concurrency,
+                                               Path(tmp))}
+            result["latency"] = await latency(bus, url, args.latency_requests, Path(tmp))
         finally:
             await bus.drain()
             await server.stop()

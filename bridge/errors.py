@@ -16,6 +16,7 @@ import grpc
 
 from core.errors import (
     BusError,
+    BusRefused,
     BusUnavailable,
     ConfigError,
     EmbeddedServerError,
@@ -52,6 +53,7 @@ STATUS: dict[type[VoiceCoreError], grpc.StatusCode] = {
     EmbeddedServerError: grpc.StatusCode.UNAVAILABLE,
     BusError: grpc.StatusCode.INTERNAL,
     BusUnavailable: grpc.StatusCode.UNAVAILABLE,
+    BusRefused: grpc.StatusCode.INTERNAL,  # NATS refused the bridge's identity: its config
     StreamError: grpc.StatusCode.INTERNAL,
     PrimitiveError: grpc.StatusCode.INTERNAL,
     InvalidParams: grpc.StatusCode.INVALID_ARGUMENT,

@@ -30,7 +30,15 @@ from nats.js.errors import NotFoundError
 
 from core import subjects, tracing
 from core.config import StreamLimits, WorkerOptions
-from core.errors import BusUnavailable, nats_errors
+from core.errors import (
+    NATS_ERRORS,
+    BusUnavailable,
+    authorization_violation,
+    connect_failure,
+    nats_errors,
+    permission_denied,
+)
+from core.natsauth import NatsAuth, masked_url
 from schemas.events import Event, encode
 
 log = logging.getLogger(__name__)
@@ -111,6 +119,50 @@ def _stored(reply: Msg) -> tuple[int, bool]:
     return int(answer["seq"]), bool(answer.get("duplicate"))
 
 
+CONNECT_BOUND_S = 15.0
+"""The longest a first connect may take, all attempts included."""
+
+
+class ServerErrors:
+    """The error callback of one connection: logs what the server said and keeps the
+    last error, so a refused connect or publish can be named (core/errors.py)."""
+
+    def __init__(self, logger: logging.Logger, quiet: bool = False) -> None:
+        self.logger = logger
+        self.quiet = quiet
+        self.last: Exception | None = None
+        self.refused = False
+        """The server refused this identity's credentials (authorization violation)."""
+        self.denied: asyncio.Event = asyncio.Event()
+        """Set when the server refused a publish or subscribe (a permission)."""
+
+    async def on_error(self, exc: Exception) -> None:
+        self.last = exc
+        self.refused = self.refused or authorization_violation(exc)
+        if permission_denied(exc) is not None:
+            self.denied.set()
+        # Refused connections while (re)connecting are expected; `disconnected` says it once.
+        # A refused identity becomes the connect's one error line (connect_failure).
+        quiet = self.quiet or isinstance(exc, OSError) or authorization_violation(exc)
+        self.logger.log(logging.INFO if quiet else logging.WARNING, "nats: %s", exc)
+
+
+async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, name: str,
+                          **options: Any) -> NATS:
+    """``nats.connect`` to ``url`` (comma-separated servers) as ``auth``; a refused
+    identity is one :class:`~core.errors.BusRefused` line, never "no servers available"."""
+    connecting = nats.connect(
+        servers=[u.strip() for u in url.split(",") if u.strip()], name=name,
+        connect_timeout=2, error_cb=errors.on_error, **options, **auth.connect_options())
+    try:
+        # Bounded: nats-py can wait forever on a server that requires TLS from a client
+        # that has no TLS settings.
+        return await asyncio.wait_for(connecting, CONNECT_BOUND_S)
+    except NATS_ERRORS as exc:
+        raise connect_failure(exc, errors.refused, f"{auth.describe()} at {masked_url(url)}",
+                              errors.last) from exc
+
+
 class Bus:
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
@@ -118,35 +170,33 @@ class Bus:
         self._acks = _PubAcks(nc)
 
     @classmethod
-    async def connect(cls, url: str, *, name: str = "voicecore") -> Bus:
-        """Connect (comma-separated URLs = a cluster); reconnects forever once connected."""
-
-        async def on_error(exc: Exception) -> None:
-            # Refused connections while (re)connecting are expected; `disconnected` says it once.
-            log.log(logging.INFO if isinstance(exc, OSError) else logging.WARNING, "nats: %s", exc)
+    async def connect(cls, url: str, *, name: str = "voicecore",
+                      auth: NatsAuth | None = None) -> Bus:
+        """Connect (comma-separated URLs = a cluster) as ``auth`` (anonymous when ``None``);
+        reconnects forever once connected."""
 
         async def on_disconnect() -> None:
             log.info("nats: disconnected")
 
-        with nats_errors():
-            nc = await nats.connect(
-                servers=[u.strip() for u in url.split(",") if u.strip()],
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                # nats-py retries a *first* connect forever when this is -1: fail fast instead,
-                max_reconnect_attempts=2,
-                reconnect_time_wait=0.5,
-                error_cb=on_error,
-                disconnected_cb=on_disconnect,
-            )
+        nc = await open_connection(
+            url, auth or NatsAuth(), ServerErrors(log), name=name,
+            allow_reconnect=True,
+            # nats-py retries a *first* connect forever when this is -1: fail fast instead,
+            max_reconnect_attempts=2,
+            reconnect_time_wait=0.5,
+            disconnected_cb=on_disconnect,
+        )
         # ...then, once connected, ride out server restarts for as long as it takes.
         nc.options["max_reconnect_attempts"] = -1
         return cls(nc)
 
-    async def ensure_streams(self, limits: StreamLimits) -> None:
-        """Create or update the streams (idempotent; safe from several processes)."""
+    async def ensure_streams(self, limits: StreamLimits, *, update: bool = True) -> None:
+        """Create or update the streams (idempotent; safe from several processes).
+
+        ``update=False`` only creates a missing stream: identities other than the admin
+        may create the streams (so processes start in any order) but not change them."""
         await self._ensure_stream(
+            update,
             js_api.StreamConfig(
                 name=subjects.EVENTS_STREAM,
                 description="voicecore events: vc.ev.<conversation>.<source>.<event>",
@@ -161,6 +211,7 @@ class Bus:
             )
         )
         await self._ensure_stream(
+            update,
             js_api.StreamConfig(
                 name=subjects.DLQ_STREAM,
                 description="dead-lettered requests: original body, reason in headers",
@@ -172,14 +223,15 @@ class Bus:
             )
         )
 
-    async def _ensure_stream(self, config: js_api.StreamConfig) -> None:
+    async def _ensure_stream(self, update: bool, config: js_api.StreamConfig) -> None:
         with nats_errors():
             try:
                 await self.js.stream_info(str(config.name))
             except NotFoundError:
                 await self.js.add_stream(config)
             else:
-                await self.js.update_stream(config)
+                if update:
+                    await self.js.update_stream(config)
 
     async def ensure_consumer(self, primitive: str, options: WorkerOptions) -> str:
         """The durable pull consumer all workers of ``primitive`` share (create or update)."""

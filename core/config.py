@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import ConfigError
+from core.natsauth import NatsAuth, identity, masked_url
 from core.subjects import preview
 
 DEFAULT_NATS_HOST = "127.0.0.1"
@@ -50,7 +50,7 @@ def data_dir_problem(path: Path) -> str | None:
 def prepare_data_dir(path: Path) -> None:
     """Create the data directory if it is missing (after :func:`data_dir_problem` passed)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds credentials
     except OSError as exc:  # e.g. a read-only file system, or a race
         raise ConfigError(f"data directory {path}: {exc.strerror or exc}: pass --data-dir DIR"
                           ) from exc
@@ -71,8 +71,8 @@ def nats_url_problem(url: str) -> str | None:
     for server in servers:
         why = _server_problem(server)
         if why is not None:
-            shown = re.sub(r"^([a-z]+://)?[^/@]*@", r"\1***@", server)  # never echo a password
-            return f"--nats-url {preview(shown)}: {why} (e.g. nats://127.0.0.1:4222)"
+            return (f"--nats-url {preview(masked_url(server))}: {why} "  # never echo a password
+                    "(e.g. nats://127.0.0.1:4222)")
     return None
 
 
@@ -149,6 +149,13 @@ class Settings:
     """An external server or cluster (comma-separated URLs); ``None`` = embedded server."""
     nats_host: str = DEFAULT_NATS_HOST
     nats_port: int = DEFAULT_NATS_PORT
+    nats_auth: NatsAuth = field(default_factory=NatsAuth)
+    """Credentials/TLS given by flags or environment; when empty, each role's stored in the
+    data directory are used (core/natsauth.py)."""
+    nats_no_auth: bool = False
+    """Run the embedded server without authentication (``up --no-auth``, demos only)."""
+    nats_tls: bool = False
+    """Run the embedded server with TLS and client certificates (``up --nats-tls``)."""
     grpc_addr: str = DEFAULT_GRPC_ADDR
     grpc_token: str | None = field(default=None, repr=False)
     """When set, gRPC callers must send ``authorization: Bearer <token>`` (bridge/server.py).
@@ -161,6 +168,11 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.nats_url is None
+
+    def identity(self, role: str) -> NatsAuth:
+        """How a process of this configuration acting as ``role`` connects to NATS."""
+        uses_data_dir = not self.nats_no_auth or self.nats_tls  # credentials, TLS files
+        return identity(role, self.nats_auth, self.data_dir if uses_data_dir else None)
 
 
 def split_host_port(addr: str) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from core import subjects
 from core.bus import Bus
 from core.config import Settings, data_dir_problem
 from core.errors import BusError
+from core.natsauth import masked_url
 from core.natsserver import server_binary
 
 
@@ -73,12 +74,14 @@ def _data_dir_check(settings: Settings) -> Check:
 
 async def _nats_checks(settings: Settings) -> list[Check]:
     url = settings.nats_url or f"nats://{settings.nats_host}:{settings.nats_port}"
+    shown = masked_url(url)
     try:
-        bus = await Bus.connect(url, name="voicecore-doctor")
+        bus = await Bus.connect(url, name="voicecore-doctor", auth=settings.identity("cli"))
     except BusError as exc:
-        return [Check("NATS reachable", False, f"{url}: {exc}",
+        return [Check("NATS reachable", False, f"{shown}: {exc}",
                       "start `voicecore up`, or pass --nats-url to a running server")]
-    checks = [Check("NATS reachable", True, f"{url} (server {bus.nc.connected_server_version})")]
+    checks = [Check("NATS reachable", True,
+                    f"{shown} (server {bus.nc.connected_server_version})")]
     try:
         info = await bus.js.account_info()
         checks.append(Check("JetStream enabled", True, f"storage used {info.storage} bytes"))

@@ -8,6 +8,7 @@
     ├── EmbeddedServerError       the embedded nats-server could not start or stop
     ├── BusError                  talking to NATS / JetStream failed
     │   ├── BusUnavailable        no connection, timed out, no responders
+    │   ├── BusRefused            NATS refused this identity: credentials or a permission
     │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
     ├── PrimitiveError            raised by a primitive's handler
     │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +78,10 @@ class BusUnavailable(BusError):
 
 class StreamError(BusError):
     """JetStream refused an API call."""
+
+
+class BusRefused(BusError):
+    """NATS refused this identity: wrong or missing credentials, or a subject it may not use."""
 
 
 class PrimitiveError(VoiceCoreError):
@@ -139,6 +145,39 @@ def translate(exc: BaseException) -> VoiceCoreError:
 
 NATS_ERRORS = (TimeoutError, nats.errors.Error, ConnectionError, OSError)
 """What nats-py (and the sockets under it) raise: every one has a :func:`translate`."""
+
+_AUTHORIZATION_VIOLATION = "authorization violation"
+_PERMISSIONS_VIOLATION = "permissions violation"
+
+
+def connect_failure(exc: BaseException, refused: bool, who: str,
+                    last: BaseException | None = None) -> VoiceCoreError:
+    """The error of a failed connect: nats-py reports a refused CONNECT or a failed TLS
+    handshake (``last``) only to its error callback, then "no servers available"; name
+    the refusal instead."""
+    if refused:
+        return BusRefused(f"NATS refused the connection: authorization violation ({who}); "
+                          "pass --nats-creds, --nats-nkey, --nats-user/--nats-password or "
+                          "--nats-token, or use the data directory of the running voicecore")
+    if isinstance(last, ssl.SSLError) or isinstance(exc, TimeoutError):
+        why = f"TLS failed: {one_line(str(last), 200)}" if isinstance(last, ssl.SSLError) else (
+            "no answer to the connection (does the server require TLS?)")
+        return BusUnavailable(f"NATS unavailable ({who}): {why}; pass --nats-tls-ca, and "
+                              "--nats-tls-cert/--nats-tls-key when it verifies clients")
+    return translate(exc)
+
+
+def authorization_violation(server_said: BaseException) -> bool:
+    """Whether the server refused the connection's credentials."""
+    return _AUTHORIZATION_VIOLATION in str(server_said).lower()
+
+
+def permission_denied(server_said: BaseException) -> BusRefused | None:
+    """:class:`BusRefused` when the server refused a publish or subscribe, else ``None``."""
+    text = str(server_said)
+    if _PERMISSIONS_VIOLATION not in text.lower():
+        return None
+    return BusRefused(f"NATS refused: {one_line(text.removeprefix('nats: '), 300)}")
 
 
 @contextmanager

@@ -3,6 +3,9 @@
 It runs as a child process with JetStream storing under ``<data_dir>/nats``,
 listens on 127.0.0.1:4222 by default (so the stock ``nats`` CLI needs no flags),
 and stops with SIGTERM, which makes the server flush JetStream and exit cleanly.
+With ``auth`` (the default) it admits only the identities stored in the data
+directory (core/natsauth.py), each with its role's permissions (core/natsperms.py);
+its configuration holds their passwords, so it is written mode 0600.
 Port ``-1`` asks the server for a free port (tests); the chosen port is read
 back from the server's ports file.
 """
@@ -20,11 +23,15 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import nats
 
+from core import primitive as registry
 from core.errors import EmbeddedServerError
+from core.natsauth import NatsAuth, ensure_credentials, identity, write_private
+from core.natsperms import authorization
 
 _START_TIMEOUT_S = 15.0
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -57,16 +64,30 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 4222) -> None:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 4222, *,
+                 auth: bool = True, primitives: Iterable[str] | None = None,
+                 tls: bool = False) -> None:
+        self.data_dir = data_dir
         self.root = data_dir / "nats"
         self.host = host
         self.port = port
+        self.auth = auth
+        self.tls = tls
+        """Require TLS with client certificates, from a CA kept in the data directory."""
+        self.primitives = None if primitives is None else tuple(primitives)
+        """The primitives the worker identity may serve (its results only); ``None``:
+        those registered when the server starts."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
+
+    def identity(self, role: str) -> NatsAuth:
+        """How a process acting as ``role`` connects (anonymous without ``auth``)."""
+        uses_data_dir = self.auth or self.tls  # the credentials, the TLS files
+        return identity(role, NatsAuth(), self.data_dir if uses_data_dir else None)
 
     @property
     def log_path(self) -> Path:
@@ -106,8 +127,9 @@ class EmbeddedNats:
 
     def _spawn(self, binary: Path) -> subprocess.Popen[bytes]:
         self.ports_dir.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
         conf = self.root / "nats-server.conf"
-        conf.write_text(self._config(self.ports_dir))
+        write_private(conf, self._config(self.ports_dir))
         with self.log_path.open("ab") as log_file:
             self._log_offset = log_file.tell()  # the log is appended to across runs
             return subprocess.Popen(
@@ -129,9 +151,23 @@ class EmbeddedNats:
                 f"ports_file_dir: {json.dumps(str(ports_dir))}",
                 "max_payload: 8MB",
                 f"jetstream {{\n  store_dir: {store}\n}}",
-                "",
+                authorization(ensure_credentials(self.data_dir), self._served())
+                if self.auth else "",
+                self._tls_block(),
             ]
         )
+
+    def _tls_block(self) -> str:
+        if not self.tls:
+            return ""
+        from core.natstls import ensure_tls, server_block  # cryptography: only when asked
+
+        return server_block(ensure_tls(self.data_dir, self.host))
+
+    def _served(self) -> tuple[str, ...]:
+        if self.primitives is not None:
+            return self.primitives
+        return tuple(p.name for p in registry.all_primitives())
 
     async def _wait_ready(self, ports_file: Path) -> None:
         deadline = time.monotonic() + _START_TIMEOUT_S
@@ -151,7 +187,8 @@ class EmbeddedNats:
             return False
         self.port = int(url.rsplit(":", 1)[1])
         try:
-            nc = await nats.connect(self.url, connect_timeout=1, allow_reconnect=False)
+            nc = await nats.connect(self.url, connect_timeout=1, allow_reconnect=False,
+                                    **self.identity("admin").connect_options())
         except Exception:
             return False
         try:

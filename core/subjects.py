@@ -8,6 +8,7 @@ Subjects::
     vc.presence.up.<primitive>                 a worker's announcement (core NATS)
     vc.presence.ping[.<primitive>]             "who serves it?" (core NATS, request)
     vc.log.<log id>                            the running event log's service (core NATS)
+    vc.log.<log id>.admin                      its verbs that change the log (redact)
 
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
@@ -50,6 +51,7 @@ STREAM_READER_PREFIX = "vc_bridge_"
 replay's re-runs (core/consumer.py)."""
 
 JS_API = "$JS.API"
+JS_ACK = "$JS.ACK"
 
 HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_TRACEPARENT = "traceparent"
@@ -142,9 +144,20 @@ def log_service_subject(log_id: str) -> str:
     return f"{LOG_SERVICE_PREFIX}.{log_id.replace('-', '')[:16]}"
 
 
+def log_admin_subject(service_subject: str) -> str:
+    """The service's subject for verbs that change the log: its own, so NATS permissions
+    can keep the read-only identity from calling them."""
+    return f"{service_subject}.admin"
+
+
 def pull_request_subject(stream: str, consumer: str) -> str:
     """Where a pull consumer's requests for messages go (``$JS.API.CONSUMER.MSG.NEXT``)."""
     return f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+
+
+def acks_of(stream: str, consumer: str) -> str:
+    """Where acks of ``consumer``'s messages go (``$JS.ACK.<stream>.<consumer>.…``)."""
+    return f"{JS_ACK}.{stream}.{consumer}.>"
 
 
 def max_deliveries_advisory(stream: str, consumer: str) -> str:

@@ -15,16 +15,22 @@ from core.natsserver import EmbeddedNats
 
 
 @pytest.fixture
-async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+async def nats_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                      ) -> AsyncIterator[EmbeddedNats]:
+    """The server authenticates, as ``voicecore up``'s does; the ``voicecore`` commands a
+    test runs (child processes) reach it as its admin, through the environment."""
     server = EmbeddedNats(tmp_path, port=-1)
     await server.start()
+    for name, value in server.identity("admin").to_env().items():
+        monkeypatch.setenv(name, value)
     yield server
     await server.stop()
 
 
 @pytest.fixture
 async def bus(nats_server: EmbeddedNats) -> AsyncIterator[Bus]:
-    connected = await Bus.connect(nats_server.url, name="voicecore-test")
+    connected = await Bus.connect(nats_server.url, name="voicecore-test",
+                                  auth=nats_server.identity("admin"))
     await connected.ensure_streams(StreamLimits())
     yield connected
     await connected.drain()

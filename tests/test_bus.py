@@ -88,7 +88,7 @@ async def test_streams_are_created_idempotently_and_updated(bus: Bus) -> None:
 async def test_publish_without_a_server_is_a_clear_unavailable_error(
     nats_server: EmbeddedNats,
 ) -> None:
-    bus = await Bus.connect(nats_server.url)
+    bus = await Bus.connect(nats_server.url, auth=nats_server.identity("admin"))
     await bus.ensure_streams(StreamLimits())
     await nats_server.stop()
     with pytest.raises(BusUnavailable, match="NATS unavailable"):

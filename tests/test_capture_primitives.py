@@ -35,7 +35,7 @@ async def test_capture_primitives_answer_through_the_stream(
         "date": _request(ev.CaptureDateRequested, DateParams(
             transcript="le 3 mars", language="fr", reference_date=dt.date(2026, 1, 15))),
     }
-    settings = Settings(nats_url=nats_server.url)
+    settings = Settings(nats_url=nats_server.url, nats_auth=nats_server.identity("admin"))
     async with running(settings, select_primitives(None)) as state:
         for request in sent.values():
             await state.bus.publish(request)

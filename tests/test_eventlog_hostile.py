@@ -29,9 +29,10 @@ ESCAPED = "[/] [bold]john[/bold] :x: [redacted] \\x1b[31m"
 """The start of ``MARKUP_TRANSCRIPT`` as it must be shown: literally, ESC escaped."""
 
 
-def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(data: Path, *args: str,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The CLI with its output piped (not a terminal) and no COLUMNS hint."""
-    done = proc.run(*args, "--data-dir", str(data), env={"COLUMNS": "80"})
+    done = proc.run(*args, "--data-dir", str(data), env={"COLUMNS": "80", **(env or {})})
     assert "Traceback" not in done.stderr, done.stderr
     assert "\x1b" not in done.stdout and "\x1b" not in done.stderr
     return done
@@ -106,7 +107,8 @@ async def test_replay_all_reruns_only_what_was_a_valid_request(
     requests are not published again, and the valid ones give the recorded answers."""
     server = EmbeddedNats(tmp_path / "rerun", port=-1)
     await server.start()
-    bus = await Bus.connect(server.url, name="rerun-test")
+    admin = server.identity("admin").to_env()  # the CLI's credentials for this server
+    bus = await Bus.connect(server.url, name="rerun-test", auth=server.identity("admin"))
     republished: list[str] = []
 
     async def seen(msg: Msg) -> None:
@@ -123,10 +125,10 @@ async def test_replay_all_reruns_only_what_was_a_valid_request(
         try:
             done = await asyncio.to_thread(
                 cli, hostile_log, "replay", "--all", "--json", "--nats-url", server.url,
-                "--timeout", "30")
+                "--timeout", "30", env=admin)
             rejected = await asyncio.to_thread(
                 cli, hostile_log, "replay", hostile.by_name("null_occurred_at").conversation_id,
-                "--rerun", "--nats-url", server.url, "--json")
+                "--rerun", "--nats-url", server.url, "--json", env=admin)
         finally:
             await worker.stop()
         await sub.unsubscribe()

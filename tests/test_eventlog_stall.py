@@ -35,7 +35,9 @@ async def event_log_component(client: VoiceCoreClient) -> pb.ComponentHealth:
 
 async def doctor_says(nats_server: EmbeddedNats, data: Path) -> tuple[bool, str]:
     console = Console(record=True, width=300)
-    ok = await run_checks(Settings(data_dir=data, nats_url=nats_server.url), console)
+    settings = Settings(data_dir=data, nats_url=nats_server.url,
+                        nats_auth=nats_server.identity("cli"))  # doctor's read-only identity
+    ok = await run_checks(settings, console)
     return ok, console.export_text()
 
 

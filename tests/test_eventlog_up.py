@@ -19,7 +19,7 @@ async def test_up_logs_events_and_the_cli_reads_while_it_runs(tmp_path: Path) ->
     data = ["--data-dir", str(tmp_path)]
     with proc.started("up", *data, "--nats-port", str(port),
                       "--grpc-addr", f"127.0.0.1:{proc.free_port()}") as (up, _):
-        bus = await Bus.connect(url)
+        bus = await Bus.connect(url, auth=proc.admin(tmp_path))
         try:
             r = ev.new_event(ev.CaptureEmailRequested, conversation_id="up-log", trace_id="up",
                              data=Request(params=CaptureParams(

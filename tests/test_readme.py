@@ -23,6 +23,7 @@ reader's machine, and why:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -43,6 +44,7 @@ import pytest
 
 from core import primitive as registry
 from core.bus import Bus
+from core.natsauth import NatsAuth
 from tests.support import proc
 from tests.support.readme import Block, Command, blocks, commands, minimal
 from tests.support.streams import results_for, wait_for_events
@@ -75,7 +77,12 @@ class Setup:
         self.grpc = f"127.0.0.1:{proc.free_port()}"
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
         self.env = {**os.environ, "VOICECORE_DATA_DIR": str(self.data_dir),
-                    "VOICECORE_GRPC_ADDR": self.grpc, "VOICECORE_NATS_URL": self.nats_url}
+                    "VOICECORE_GRPC_ADDR": self.grpc, "VOICECORE_NATS_URL": self.nats_url,
+                    "XDG_CONFIG_HOME": str(work / "config")}  # where `nats` contexts go
+
+    @property
+    def admin(self) -> NatsAuth:
+        return proc.admin(self.data_dir)
 
     def swap_address(self, text: str) -> str:
         for doc in (f"localhost:{DOC_GRPC}", f"127.0.0.1:{DOC_GRPC}"):
@@ -109,7 +116,11 @@ def test_readme_examples_work_as_written(tmp_path: Path) -> None:
                 continue
             runnable = [c for c in commands(block) if c != up]
             nats_lines = [c for c in runnable if c.argv[0] == "nats"]
-            if nats_lines:
+            if nats_lines:  # the block's `voicecore nats-context` lines write the contexts
+                contexts = [c for c in runnable if c.argv[:2] == ("voicecore", "nats-context")]
+                for command in contexts:
+                    _run(setup, command)
+                runnable = [c for c in runnable if c not in contexts]
                 asyncio.run(_nats(setup, nats_lines))
             for command in runnable:
                 if command.argv[:3] == ("voicecore", "log", "redact"):
@@ -283,20 +294,30 @@ def _python(setup: Setup, block: Block) -> None:
 
 
 async def _nats(setup: Setup, lines: list[Command]) -> None:
-    nc = await nats.connect(setup.nats_url)
-    bus = Bus(nc)
+    """Each `nats --context NAME …` line through a connection made from that context file,
+    as the `nats` CLI makes it (no wheel ships the CLI itself)."""
+    buses: dict[str, Bus] = {}
+    for command in lines:
+        assert command.argv[1] == "--context", f"{command.where}: no --context"
+        if command.argv[2] not in buses:
+            buses[command.argv[2]] = await _from_context(setup, command.argv[2])
+    calls = [(buses[c.argv[2]], dataclasses.replace(c, argv=(c.argv[0], *c.argv[3:])))
+             for c in lines]
+    admin = Bus(await nats.connect(setup.nats_url, **setup.admin.connect_options()))
     try:
-        subs = [await nc.subscribe(c.argv[2]) for c in lines if c.argv[1] == "sub"]
-        published = [await _nats_pub(nc, c) for c in lines if c.argv[1] == "pub"]
-        found = await wait_for_events(bus, lambda f: len(results_for(f, set(published)))
+        subs = [await bus.nc.subscribe(c.argv[2]) for bus, c in calls if c.argv[1] == "sub"]
+        for bus in buses.values():  # subscribed at the server before anything is published
+            await bus.nc.flush()
+        published = [await _nats_pub(bus.nc, c) for bus, c in calls if c.argv[1] == "pub"]
+        found = await wait_for_events(admin, lambda f: len(results_for(f, set(published)))
                                       == len(published))
         for result in results_for(found, set(published)):
             assert result.event_type.endswith(".completed"), result
         for sub in subs:  # each filter sees the request and its result
             for _ in range(2 * len(published)):
                 await sub.next_msg(timeout=STREAMING_WAIT_S)
-        for command in lines:
-            if command.argv[1:3] == ("stream", "view"):
+        for bus, command in calls:
+            if command.argv[1:3] in (("stream", "view"), ("stream", "info")):
                 info = await bus.js.stream_info(command.argv[3])
                 assert command.argv[3] != "VC_EVENTS" or info.state.messages > 0
             elif command.argv[1:3] == ("consumer", "info"):
@@ -304,7 +325,17 @@ async def _nats(setup: Setup, lines: list[Command]) -> None:
             else:
                 assert command.argv[1] in ("sub", "pub"), f"{command.where}: not checked"
     finally:
-        await nc.drain()
+        for bus in [*buses.values(), admin]:
+            await bus.drain()
+
+
+async def _from_context(setup: Setup, name: str) -> Bus:
+    context = json.loads((setup.work / "config" / "nats" / "context" / f"{name}.json")
+                         .read_text())
+    nc = await nats.connect(context["url"], user=context["user"] or None,
+                            password=context["password"] or None,
+                            inbox_prefix=context["inbox_prefix"] or "_INBOX")
+    return Bus(nc)
 
 
 async def _nats_pub(nc: Any, command: Command) -> str:
@@ -322,7 +353,7 @@ async def _nats_pub(nc: Any, command: Command) -> str:
 
 async def _logged(setup: Setup) -> None:
     """Until the event log's sink has stored every event of the stream."""
-    nc = await nats.connect(setup.nats_url)
+    nc = await nats.connect(setup.nats_url, **setup.admin.connect_options())
     js = nc.jetstream()
     try:
         for _ in range(int(STREAMING_WAIT_S * 10)):

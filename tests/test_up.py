@@ -28,7 +28,7 @@ async def test_up_serves_captures_and_stops_cleanly(tmp_path: Path) -> None:
     with proc.started(*up_args(tmp_path, port)) as (up, ready):
         assert ready.startswith(f"voicecore ready: nats {url} (embedded)")
         assert "capture_confirmation, capture_date, capture_email, capture_phone" in ready
-        bus = await Bus.connect(url)
+        bus = await Bus.connect(url, auth=proc.admin(tmp_path))
         try:
             r = ev.new_event(ev.CaptureEmailRequested, conversation_id="up-1", trace_id="up",
                              data=Request(params=CaptureParams(
@@ -38,7 +38,7 @@ async def test_up_serves_captures_and_stops_cleanly(tmp_path: Path) -> None:
             [result] = results_for(found, {r.id})
             assert result.event_type == "capture_email.completed"
             assert result.data.value == "john.smith@gmail.com"
-            doctor = proc.run("doctor", "--nats-url", url)
+            doctor = proc.run("doctor", "--nats-url", url, "--data-dir", str(tmp_path))
             assert doctor.returncode == 0, doctor.stdout
             assert "all required checks passed" in doctor.stdout
         finally:
@@ -49,7 +49,7 @@ async def test_up_serves_captures_and_stops_cleanly(tmp_path: Path) -> None:
     assert (tmp_path / "nats" / "jetstream").is_dir()
 
     with proc.started(*up_args(tmp_path, port)) as (again, _):
-        bus = await Bus.connect(url)
+        bus = await Bus.connect(url, auth=proc.admin(tmp_path))
         try:
             kept = await stream_events(bus)
             assert [e.id for e in kept if e.causation_id == r.id] == [result.id]

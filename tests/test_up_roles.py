@@ -48,7 +48,7 @@ async def test_a_killed_worker_process_is_restarted_and_serves(tmp_path: Path) -
     with proc.started(*up_args(tmp_path, port)) as (up, _):
         first = role(up.pid, "voicecore worker")
         os.kill(first, signal.SIGKILL)
-        bus = await Bus.connect(f"nats://127.0.0.1:{port}")
+        bus = await Bus.connect(f"nats://127.0.0.1:{port}", auth=proc.admin(tmp_path))
         try:
             r = ev.new_event(ev.CaptureEmailRequested, conversation_id="restart", trace_id="r",
                              data=Request(params=CaptureParams(

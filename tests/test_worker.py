@@ -188,7 +188,7 @@ async def test_graceful_shutdown_loses_nothing(bus: Bus, nats_server: EmbeddedNa
     await until(lambda: first.completed > 0, "the first worker completed a job")
     await first.stop()  # some finished, some nak'ed by the short grace; none left hanging
     assert 0 < first.completed < len(sent)
-    second_bus = await Bus.connect(nats_server.url)
+    second_bus = await Bus.connect(nats_server.url, auth=nats_server.identity("admin"))
     try:
         async with worker(second_bus):
             found = await wait_for_events(bus, answered({r.id for r in sent}), timeout=20)
@@ -199,7 +199,7 @@ async def test_graceful_shutdown_loses_nothing(bus: Bus, nats_server: EmbeddedNa
 
 
 async def test_two_workers_share_one_consumer(bus: Bus, nats_server: EmbeddedNats) -> None:
-    other_bus = await Bus.connect(nats_server.url)
+    other_bus = await Bus.connect(nats_server.url, auth=nats_server.identity("admin"))
     sent = [request(f"shared-{i}", seconds=0.05) for i in range(60)]
     options = WorkerOptions(concurrency=2, fetch_timeout_s=0.2)
     try:

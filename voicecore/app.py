@@ -84,6 +84,9 @@ def check_settings(settings: Settings, *, grpc_bridge: bool, event_log: bool) ->
     Then create the data directory when this process uses it."""
     uses_data_dir = settings.embedded or event_log
     problems = [
+        "--nats-tls is for the embedded server: with --nats-url pass --nats-tls-ca (and "
+        "--nats-tls-cert/--nats-tls-key)" if settings.nats_tls and not settings.embedded
+        else None,
         nats_url_problem(settings.nats_url) if settings.nats_url is not None else None,
         _data_dir_problem(settings) if uses_data_dir else None,
         _embedded(settings).port_problem() if settings.embedded else None,
@@ -96,8 +99,10 @@ def check_settings(settings: Settings, *, grpc_bridge: bool, event_log: bool) ->
         prepare_data_dir(settings.data_dir)
 
 
-def _embedded(settings: Settings) -> EmbeddedNats:
-    return EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port)
+def _embedded(settings: Settings, primitives: Iterable[Primitive] = ()) -> EmbeddedNats:
+    return EmbeddedNats(settings.data_dir, settings.nats_host, settings.nats_port,
+                        auth=not settings.nats_no_auth, primitives=[p.name for p in primitives],
+                        tls=settings.nats_tls)
 
 
 def _data_dir_problem(settings: Settings) -> str | None:
@@ -138,15 +143,18 @@ def _same_host(a: str, b: str) -> bool:
 async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
     grpc_bridge: bool = False, event_log: bool = False,
-    separate: SeparateProcesses | None = None,
+    separate: SeparateProcesses | None = None, role: str = "admin",
 ) -> AsyncIterator[Running]:
+    """``role``: the NATS identity of this process's connection (core/natsperms.py); the
+    default, admin, is for everything in one process (tests, embedding)."""
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     check_settings(settings, grpc_bridge=grpc_bridge, event_log=event_log)
+    chosen = registry.all_primitives() if primitives is None else list(primitives)
     async with AsyncExitStack() as stack:
         server: EmbeddedNats | None = None
         url = settings.nats_url
         if url is None:
-            server = _embedded(settings)
+            server = _embedded(settings, chosen)
             url = await server.start()
             stack.push_async_callback(server.stop)
         database = None
@@ -156,21 +164,23 @@ async def running(
 
             database = await stack.enter_async_context(
                 await LogDatabase.open(settings.data_dir, views=VIEWS))
-        bus = await Bus.connect(url)
+        if separate is not None:  # the streams as configured: the admin's right alone
+            await _update_streams(settings, url)
+        bus = await Bus.connect(url, auth=settings.identity(role))
         stack.push_async_callback(bus.drain)
-        await bus.ensure_streams(settings.streams)
+        await bus.ensure_streams(settings.streams, update=role == "admin")
         state = Running(settings=settings, nats_url=url, bus=bus, server=server)
         if event_log and separate is not None:  # the sink before the workers, as below
-            await _start_child(stack, state, sink_role(url, settings.data_dir))
+            await _start_child(stack, state,
+                               sink_role(url, settings.data_dir, settings.identity("sink")))
         if database is not None:  # stops after the workers, so it stores their last results
             from core.eventlog.sink import Sink
 
             state.event_log = await stack.enter_async_context(Sink(bus, database, nats_url=url))
-        chosen = registry.all_primitives() if primitives is None else list(primitives)
         state.primitives = [p.name for p in chosen]
         if separate is not None:
-            await _start_child(stack, state,
-                               worker_role(url, chosen, settings.worker, separate.plugins))
+            await _start_child(stack, state, worker_role(
+                url, chosen, settings.worker, separate.plugins, settings.identity("worker")))
         else:
             await _start_workers(state, chosen)
             stack.push_async_callback(_stop_workers, state.workers)
@@ -189,6 +199,15 @@ class SeparateProcesses:
 
     plugins: tuple[str, ...] = ()
     """Plugin modules the worker process imports (``--plugin``)."""
+
+
+async def _update_streams(settings: Settings, url: str) -> None:
+    """Create or update the streams on a short admin connection (the bridge may not)."""
+    admin = await Bus.connect(url, name="voicecore-admin", auth=settings.identity("admin"))
+    try:
+        await admin.ensure_streams(settings.streams)
+    finally:
+        await admin.drain()
 
 
 async def _start_child(stack: AsyncExitStack, state: Running, role: ChildRole) -> None:
@@ -216,6 +235,7 @@ async def serve_until_signalled(
     grpc_bridge: bool = False,
     event_log: bool = False,
     separate: SeparateProcesses | None = None,
+    role: str = "admin",
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -224,7 +244,7 @@ async def serve_until_signalled(
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, primitives, grpc_bridge=grpc_bridge,
-                           event_log=event_log, separate=separate) as state:
+                           event_log=event_log, separate=separate, role=role) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

@@ -16,10 +16,12 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from core.config import DEFAULT_GRPC_ADDR, Settings, TlsFiles
+from core.config import DEFAULT_GRPC_ADDR, TlsFiles
 from core.errors import ConfigError
+from core.natsauth import NatsAuth
 from core.subjects import preview
 from voicecore.options import (
+    DataDir,
     GrpcAddr,
     GrpcTlsCa,
     GrpcTlsCert,
@@ -34,6 +36,8 @@ from voicecore.options import (
     ready_line,
     run_async,
     server_tls,
+    settings,
+    with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
 
@@ -227,8 +231,10 @@ async def _tail(caller: Caller, request: Any) -> None:
             raise _call_error(exc) from None
 
 
+@with_nats_auth
 def bridge_command(
     ctx: typer.Context,
+    nats_auth: NatsAuth,
     nats_url: Annotated[str, typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
                                           help="NATS server/cluster to bridge")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
@@ -238,6 +244,7 @@ def bridge_command(
     grpc_tls_key: GrpcTlsKey = None,
     grpc_tls_client_ca: GrpcTlsClientCa = None,
     plugin: Plugins = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Run only a gRPC bridge (no workers) against a running NATS; several may run."""
     from voicecore.app import serve_until_signalled
@@ -245,11 +252,11 @@ def bridge_command(
     if not nats_url:
         raise ConfigError("bridge needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
-    settings = Settings(
-        nats_url=nats_url, grpc_addr=grpc_addr,
+    chosen = settings(
+        data_dir, nats_url, grpc_addr=grpc_addr, nats_auth=nats_auth,
         grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
         grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca))
-    run_async(serve_until_signalled(settings, [], ready_line, grpc_bridge=True))
+    run_async(serve_until_signalled(chosen, [], ready_line, grpc_bridge=True, role="bridge"))
 
 
 def _run(main: Any) -> Any:

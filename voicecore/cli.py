@@ -17,11 +17,13 @@ from rich.console import Console
 from rich.table import Table
 
 from core import primitive as registry
-from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, Settings, WorkerOptions
+from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
+from core.natsauth import NatsAuth
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
     AsJson,
     DataDir,
@@ -37,6 +39,7 @@ from voicecore.options import (
     run_async,
     server_tls,
     settings,
+    with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
 
@@ -48,11 +51,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+NO_AUTH_WARNING = ("voicecore: WARNING: --no-auth: the embedded NATS server accepts anyone "
+                   "who can reach it, with no credentials and no permissions: any local "
+                   "process can read every event and forge results. For demos only.")
 
 
 @app.command()
+@with_nats_auth
 def up(
     ctx: typer.Context,
+    nats_auth: NatsAuth,
     data_dir: DataDir = None,
     nats_url: NatsUrl = None,
     nats_port: Annotated[int, typer.Option(
@@ -66,24 +74,36 @@ def up(
     grpc_tls_key: GrpcTlsKey = None,
     grpc_tls_client_ca: GrpcTlsClientCa = None,
     plugin: Plugins = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Embedded NATS without authentication: anyone who can reach it may "
+        "read and forge events (demos only)")] = False,
+    nats_tls: Annotated[bool, typer.Option(
+        "--nats-tls", help="Embedded NATS with TLS and client certificates from a CA "
+        "generated in the data directory")] = False,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
     chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
                       grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
-                      grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca))
+                      grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
+                      nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls)
+    if no_auth:
+        print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
-                                    event_log=True, separate=layout))
+                                    event_log=True, separate=layout, role="bridge"))
     print("voicecore stopped", flush=True)
 
 
 @app.command()
+@with_nats_auth
 def worker(
+    nats_auth: NatsAuth,
     primitives: Annotated[
         list[str] | None, typer.Argument(help="Primitives to serve [all]")
     ] = None,
     nats_url: NatsUrl = None,
+    data_dir: DataDir = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 16,
     ack_wait: Annotated[float, typer.Option(min=0.1, help="Seconds before redelivery")] = 10.0,
     max_deliver: Annotated[int, typer.Option(min=1, help="Attempts per request")] = 5,
@@ -94,8 +114,9 @@ def worker(
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
-    run_async(serve_until_signalled(Settings(nats_url=nats_url, worker=options),
-                                    select_primitives(primitives), ready_line))
+    run_async(serve_until_signalled(
+        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
+        select_primitives(primitives), ready_line, role="worker"))
 
 
 @app.command("primitives")
@@ -119,14 +140,16 @@ def list_primitives(
 
 
 @app.command()
+@with_nats_auth
 def doctor(
+    nats_auth: NatsAuth,
     nats_url: NatsUrl = None,
     data_dir: DataDir = None,
 ) -> None:
     """Check the environment and say what to fix."""
     from core.doctor import run_checks
 
-    ok = run_async(run_checks(settings(data_dir, nats_url), out))
+    ok = run_async(run_checks(settings(data_dir, nats_url, nats_auth=nats_auth), out))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -141,6 +164,7 @@ def schema() -> None:
 
 register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.py)
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
+register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 
 
 def main() -> None:

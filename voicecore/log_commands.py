@@ -22,12 +22,13 @@ from rich.text import Text
 from core.config import DEFAULT_NATS_PORT, default_data_dir
 from core.errors import ConfigError, EventLogError
 from core.eventlog.client import open_log, service_url
+from core.natsauth import NatsAuth, identity
 from core.subjects import preview
 from orchestrator.replay import check_rerunnable, replay_state
 from orchestrator.views import VIEWS
 from voicecore import literal, render
 from voicecore.export import STDOUT, Format, export_pages, output_to
-from voicecore.options import AsJson, DataDir
+from voicecore.options import AsJson, DataDir, with_nats_auth
 from voicecore.rerun_all import recorded_conversations, rerun_all, rerun_one
 
 log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
@@ -62,8 +63,12 @@ def parse_time(text: str | None) -> dt.datetime | None:
 
 
 @contextmanager
-def _log(data_dir: Path | None, write: bool = False) -> Any:
-    source = open_log(data_dir or default_data_dir(), write=write, views=VIEWS)
+def _log(data_dir: Path | None, nats_auth: NatsAuth, write: bool = False) -> Any:
+    """The log; through a running voicecore as the read-only identity, or the admin's to
+    write (redact)."""
+    base = data_dir or default_data_dir()
+    auth = identity("admin" if write else "cli", nats_auth, base)
+    source = open_log(base, write=write, views=VIEWS, auth=auth)
     try:
         yield source
     finally:
@@ -76,11 +81,13 @@ def unknown(conversation_id: str) -> EventLogError:
 
 
 @log_app.command("conversations")
-def conversations(data_dir: DataDir = None, since: Since = None, until: Until = None,
+@with_nats_auth
+def conversations(nats_auth: NatsAuth,
+                  data_dir: DataDir = None, since: Since = None, until: Until = None,
                   limit: Annotated[int | None, typer.Option(min=0, help="At most N rows")] = None,
                   as_json: AsJson = False) -> None:
     """One row per conversation: first/last time, events, primitives used, outcome."""
-    with _log(data_dir) as source:
+    with _log(data_dir, nats_auth) as source:
         table = source.table("conversations", since=parse_time(since), until=parse_time(until),
                              limit=limit)
     if as_json:
@@ -90,9 +97,11 @@ def conversations(data_dir: DataDir = None, since: Since = None, until: Until = 
 
 
 @log_app.command("show")
-def show(conversation_id: str, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+@with_nats_auth
+def show(nats_auth: NatsAuth, conversation_id: str, data_dir: DataDir = None,
+         as_json: AsJson = False) -> None:
     """A conversation's timeline: offsets, trace ids, request→result durations."""
-    with _log(data_dir) as source:
+    with _log(data_dir, nats_auth) as source:
         table = source.table("timeline", conversation_id=conversation_id)
     if table.num_rows == 0:
         raise unknown(conversation_id)
@@ -103,11 +112,13 @@ def show(conversation_id: str, data_dir: DataDir = None, as_json: AsJson = False
 
 
 @log_app.command("query")
-def query(sql: Annotated[str, typer.Argument(help="One SELECT over events, conversations, "
+@with_nats_auth
+def query(nats_auth: NatsAuth,
+          sql: Annotated[str, typer.Argument(help="One SELECT over events, conversations, "
                                              "primitive_executions")],
           data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Read-only SQL over the documented views."""
-    with _log(data_dir) as source:
+    with _log(data_dir, nats_auth) as source:
         table = source.table("query", sql=sql)
     if as_json:
         print(render.rows_json(table))
@@ -116,7 +127,9 @@ def query(sql: Annotated[str, typer.Argument(help="One SELECT over events, conve
 
 
 @log_app.command("export")
-def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or jsonl")],
+@with_nats_auth
+def export(nats_auth: NatsAuth,
+           fmt: Annotated[Format, typer.Option("--format", help="parquet or jsonl")],
            conversation: Annotated[str | None, typer.Option(
                "--conversation", help="Only this conversation")] = None,
            since: Since = None,
@@ -134,7 +147,7 @@ def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or json
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
     status = status_console if path == STDOUT else console
-    with _log(data_dir) as source:
+    with _log(data_dir, nats_auth) as source:
         if conversation is not None and source.call("count", conversation_id=conversation) == 0:
             raise unknown(conversation)
         total = source.call("count", conversation_id=conversation, since=start)
@@ -148,9 +161,10 @@ def export(fmt: Annotated[Format, typer.Option("--format", help="parquet or json
 
 
 @log_app.command("verify")
-def verify(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+@with_nats_auth
+def verify(nats_auth: NatsAuth, data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Recompute the hash chains; name the first broken link (exit 1 when broken)."""
-    with _log(data_dir) as source:
+    with _log(data_dir, nats_auth) as source:
         report = source.call("verify")
     if as_json:
         print(render.dumps(report))
@@ -167,11 +181,12 @@ def verify(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
 
 @log_app.command("redact")
-def redact(conversation_id: str, data_dir: DataDir = None,
+@with_nats_auth
+def redact(nats_auth: NatsAuth, conversation_id: str, data_dir: DataDir = None,
            reason: Annotated[str, typer.Option(help="Recorded in the redaction event")] = "",
            as_json: AsJson = False) -> None:
     """Remove personal values from a conversation; keep structure, timing and chains."""
-    with _log(data_dir, write=True) as source:
+    with _log(data_dir, nats_auth, write=True) as source:
         if source.call("count", conversation_id=conversation_id) == 0:
             raise unknown(conversation_id)
         result = source.call("redact", conversation_id=conversation_id, reason=reason)
@@ -188,7 +203,9 @@ def redact(conversation_id: str, data_dir: DataDir = None,
                       "running, or NATS refused): the event log erases them when it next runs")
 
 
+@with_nats_auth
 def replay(
+    nats_auth: NatsAuth,
     conversation_id: Annotated[str | None, typer.Argument(help="Conversation to replay")] = None,
     data_dir: DataDir = None,
     rerun: Annotated[bool, typer.Option(
@@ -211,10 +228,12 @@ def replay(
         raise ConfigError("replay needs a conversation id (or --all)")
     base = data_dir or default_data_dir()
     url = nats_url or service_url(base) or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
-    with _log(base) as source:
+    admin = identity("admin", nats_auth, base)  # rerun and --to-stream publish
+    with _log(base, nats_auth) as source:
         if all_:
             tables = recorded_conversations(source, parse_time(since), parse_time(until))
-            code = asyncio.run(rerun_all(tables, url, timeout, concurrency, as_json, console))
+            code = asyncio.run(rerun_all(tables, url, admin, timeout, concurrency, as_json,
+                                         console))
             raise typer.Exit(code)
         assert conversation_id is not None
         table = source.table("conversation_events", conversation_id=conversation_id)
@@ -223,8 +242,8 @@ def replay(
     if rerun or to_stream:
         if rerun:
             check_rerunnable(table, conversation_id)
-        code = asyncio.run(rerun_one(table, conversation_id, url, rerun, to_stream, timeout,
-                                     as_json, console))
+        code = asyncio.run(rerun_one(table, conversation_id, url, admin, rerun, to_stream,
+                                     timeout, as_json, console))
         raise typer.Exit(code)
     state = replay_state(table, conversation_id)
     if as_json:

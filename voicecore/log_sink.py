@@ -20,19 +20,21 @@ from core.bus import Bus
 from core.config import StreamLimits, default_data_dir
 from core.errors import VoiceCoreError
 from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+from core.natsauth import NatsAuth, identity
 from orchestrator.views import VIEWS
 
 
-async def serve(nats_url: str, data_dir: Path, options: SinkOptions) -> None:
+async def serve(nats_url: str, data_dir: Path, options: SinkOptions,
+                auth: NatsAuth | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     database = await LogDatabase.open(data_dir, views=VIEWS)
     try:
-        bus = await Bus.connect(nats_url, name="voicecore-eventlog")
+        bus = await Bus.connect(nats_url, name="voicecore-eventlog", auth=auth)
         try:
-            await bus.ensure_streams(StreamLimits())
+            await bus.ensure_streams(StreamLimits(), update=False)
             async with Sink(bus, database, options, nats_url=nats_url) as sink:
                 print(f"eventlog ready: {database.store.path} consumer {sink.consumer}",
                       flush=True)
@@ -54,7 +56,10 @@ def main() -> None:
     args = sink.parse_args()
     options = SinkOptions(fetch_batch=args.fetch_batch, max_batch=args.max_batch)
     try:
-        asyncio.run(serve(args.nats_url, args.data_dir or default_data_dir(), options))
+        data_dir = args.data_dir or default_data_dir()
+        # Credentials from the environment (how `voicecore up` passes them), else stored.
+        auth = identity("sink", NatsAuth.from_env(), data_dir)
+        asyncio.run(serve(args.nats_url, data_dir, options, auth))
     except VoiceCoreError as exc:
         raise SystemExit(f"voicecore: error: {exc}") from exc
 

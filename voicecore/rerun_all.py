@@ -15,6 +15,7 @@ from core import subjects
 from core.bus import Bus
 from core.errors import EventLogError
 from core.eventlog.client import LogSource
+from core.natsauth import NatsAuth
 from orchestrator.replay import (
     REPLAY_CONVERSATION_PREFIX,
     RerunReport,
@@ -25,9 +26,10 @@ from orchestrator.replay import (
 from voicecore import render
 
 
-async def rerun_one(table: pa.Table, conversation_id: str, url: str, do_rerun: bool,
-                    to_stream: bool, timeout: float, as_json: bool, console: Console) -> int:
-    bus = await Bus.connect(url, name="voicecore-replay")
+async def rerun_one(table: pa.Table, conversation_id: str, url: str, auth: NatsAuth,
+                    do_rerun: bool, to_stream: bool, timeout: float, as_json: bool,
+                    console: Console) -> int:
+    bus = await Bus.connect(url, name="voicecore-replay", auth=auth)
     try:
         run = new_run_id()
         out: dict[str, object] = {"run": run}
@@ -62,10 +64,10 @@ def recorded_conversations(source: LogSource, since: dt.datetime | None,
     return {cid: source.table("conversation_events", conversation_id=cid) for cid in ids}
 
 
-async def rerun_all(tables: dict[str, pa.Table], url: str, timeout: float, concurrency: int,
-                    as_json: bool, console: Console) -> int:
+async def rerun_all(tables: dict[str, pa.Table], url: str, auth: NatsAuth, timeout: float,
+                    concurrency: int, as_json: bool, console: Console) -> int:
     ids = list(tables)
-    bus = await Bus.connect(url, name="voicecore-replay")
+    bus = await Bus.connect(url, name="voicecore-replay", auth=auth)
     run = new_run_id()
     reports: list[RerunReport] = []
     skipped: dict[str, str] = {}

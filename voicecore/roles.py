@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.config import WorkerOptions
 from core.errors import VoiceCoreError
+from core.natsauth import NatsAuth, without_auth_env
 from core.natsserver import stop_with_parent
 from core.primitive import Primitive
 
@@ -33,22 +34,28 @@ STOP_TIMEOUT_S = 30.0
 
 
 def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerOptions,
-                plugins: Iterable[str] = ()) -> ChildRole:
-    """``voicecore worker`` serving ``primitives`` with ``options``; the URL (it may
-    hold credentials) and the plugin modules go through the environment, not argv."""
+                plugins: Iterable[str] = (), auth: NatsAuth | None = None) -> ChildRole:
+    """``voicecore worker`` serving ``primitives`` with ``options`` as ``auth``; the URL,
+    the credentials and the plugin modules go through the environment, never argv
+    (which ``ps`` shows to every user)."""
     command = [sys.executable, "-m", "voicecore", "worker", *(p.name for p in primitives),
                "--concurrency", str(options.concurrency), "--ack-wait", str(options.ack_wait_s),
                "--max-deliver", str(options.max_deliver)]
-    env = {**os.environ, "VOICECORE_NATS_URL": nats_url,
-           "VOICECORE_PLUGINS": ",".join(plugins)}
+    env = {**child_env(nats_url, auth), "VOICECORE_PLUGINS": ",".join(plugins)}
     return ChildRole("worker", command, env, ready="voicecore ready")
 
 
-def sink_role(nats_url: str, data_dir: Path) -> ChildRole:
-    """``python -m voicecore.log_sink``: the event log of ``data_dir`` (URL in the environment)."""
+def sink_role(nats_url: str, data_dir: Path, auth: NatsAuth | None = None) -> ChildRole:
+    """``python -m voicecore.log_sink``: the event log of ``data_dir`` as ``auth`` (URL and
+    credentials in the environment)."""
     command = [sys.executable, "-m", "voicecore.log_sink", "--data-dir", str(data_dir)]
-    env = {**os.environ, "VOICECORE_NATS_URL": nats_url}
-    return ChildRole("event log", command, env, ready="eventlog ready")
+    return ChildRole("event log", command, child_env(nats_url, auth), ready="eventlog ready")
+
+
+def child_env(nats_url: str, auth: NatsAuth | None) -> dict[str, str]:
+    """Our environment with the child's own URL and identity in place of any other."""
+    return {**without_auth_env(os.environ), "VOICECORE_NATS_URL": nats_url,
+            **(auth or NatsAuth()).to_env()}
 
 
 class ChildRole:

@@ -19,13 +19,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
-import nats
 import pyarrow as pa
+from nats.aio.msg import Msg
 
-from core.errors import EventLogError, LogLocked, LogQueryError, nats_errors, translate_duckdb
+from core.bus import ServerErrors, open_connection
+from core.errors import (
+    BusRefused,
+    EventLogError,
+    LogLocked,
+    LogQueryError,
+    nats_errors,
+    permission_denied,
+    translate_duckdb,
+)
 from core.eventlog import db, reading
 from core.eventlog.schema import DB_FILE
 from core.eventlog.service import (
+    ADMIN_OPS,
     HEADER_ERROR,
     HEADER_KIND,
     HEADER_STATUS,
@@ -33,6 +43,8 @@ from core.eventlog.service import (
     from_ipc,
 )
 from core.eventlog.store import LogStore
+from core.natsauth import NatsAuth, identity
+from core.subjects import log_admin_subject
 from core.text import one_line
 
 log = logging.getLogger(__name__)
@@ -78,30 +90,44 @@ class ServiceSource:
 
     via = "service"
 
-    def __init__(self, nats_url: str, subject: str, timeout: float = 300.0) -> None:
+    def __init__(self, nats_url: str, subject: str, timeout: float = 300.0,
+                 auth: NatsAuth | None = None) -> None:
         self.subject = subject
         self.timeout = timeout
         self.loop = asyncio.new_event_loop()
         try:
-            with nats_errors():
-                self.nc = self.loop.run_until_complete(
-                    nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
-                                 name="voicecore-log-client", error_cb=_quiet))
+            self.errors = ServerErrors(log, quiet=True)  # one error line, no logged traceback
+            self.nc = self.loop.run_until_complete(open_connection(
+                nats_url, auth or NatsAuth(), self.errors, name="voicecore-log-client",
+                max_reconnect_attempts=1))
         except BaseException:
             self.loop.close()
             raise
 
     def _request(self, op: str, args: dict[str, Any]) -> tuple[str, bytes]:
         body = json.dumps({"op": op, "args": {k: _arg(v) for k, v in args.items()}}).encode()
+        subject = log_admin_subject(self.subject) if op in ADMIN_OPS else self.subject
         with nats_errors():
-            reply = self.loop.run_until_complete(
-                self.nc.request(self.subject, body, timeout=self.timeout))
+            reply = self.loop.run_until_complete(self._ask(subject, body))
         headers = reply.headers or {}
         if headers.get(HEADER_STATUS) != "ok":
             message = one_line(headers.get(HEADER_ERROR, "no reason given"))
             error = LogQueryError if op == "query" else EventLogError
             raise error(message)
         return headers.get(HEADER_KIND, "json"), reply.data
+
+    async def _ask(self, subject: str, body: bytes) -> Msg:
+        """The reply; a request NATS refuses (a permission) fails at once, not at timeout."""
+        self.errors.denied.clear()
+        asking = asyncio.ensure_future(self.nc.request(subject, body, timeout=self.timeout))
+        denied = asyncio.ensure_future(self.errors.denied.wait())
+        await asyncio.wait([asking, denied], return_when=asyncio.FIRST_COMPLETED)
+        denied.cancel()
+        if not asking.done():
+            asking.cancel()
+            assert self.errors.last is not None
+            raise permission_denied(self.errors.last) or BusRefused("NATS refused the request")
+        return asking.result()
 
     def table(self, op: str, **args: Any) -> pa.Table:
         kind, body = self._request(op, args)
@@ -124,11 +150,6 @@ class ServiceSource:
             self.loop.close()
 
 
-async def _quiet(exc: Exception) -> None:
-    """A failed connect surfaces as the one-line error of ``nats_errors``; no traceback log."""
-    log.info("event log client: nats: %s", exc)
-
-
 def _arg(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -138,9 +159,11 @@ def log_path(data_dir: Path) -> Path:
 
 
 def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None,
-             views: Sequence[str] = ()) -> LogSource:
-    """The log of ``data_dir``: the file when free, else the running sink's service.
-    ``views`` (for ``write``): see :class:`~core.eventlog.store.LogStore`."""
+             views: Sequence[str] = (), auth: NatsAuth | None = None) -> LogSource:
+    """The log of ``data_dir``: the file when free, else the running sink's service,
+    asked as ``auth`` (default: credentials from the environment, else the read-only
+    identity stored in ``data_dir``, as the CLI finds them). ``views`` (for ``write``): see
+    :class:`~core.eventlog.store.LogStore`."""
     path = log_path(data_dir)
     if not path.exists():
         raise EventLogError(f"no event log at {path} (it is created by `voicecore up`)")
@@ -155,7 +178,7 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
             raise error from exc
     except LogLocked:  # held by another process (file lock), or by a sink in this very one
         pass
-    return _service(data_dir, nats_url)
+    return _service(data_dir, nats_url, auth)
 
 
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -169,7 +192,7 @@ def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _service(data_dir: Path, nats_url: str | None) -> ServiceSource:
+def _service(data_dir: Path, nats_url: str | None, auth: NatsAuth | None) -> ServiceSource:
     service_file = data_dir / SERVICE_FILE
     try:
         info = json.loads(service_file.read_text())
@@ -180,7 +203,8 @@ def _service(data_dir: Path, nats_url: str | None) -> ServiceSource:
             f"voicecore answers for it ({service_file} missing or unreadable); stop that "
             "process or retry"
         ) from exc
-    return ServiceSource(url, subject)
+    return ServiceSource(url, subject,
+                         auth=auth or identity("cli", NatsAuth.from_env(), data_dir))
 
 
 def service_url(data_dir: Path) -> str | None:

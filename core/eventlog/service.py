@@ -9,8 +9,12 @@ queries never block ingest. It writes ``<data dir>/eventlog.service.json``
 that, and asks. Results travel as Arrow IPC; one too large for a NATS message
 is written to ``<data dir>/tmp/`` and its path is sent instead.
 
-Request body: ``{"op": "...", "args": {...}}``. Reply headers: ``Vc-Log-Status``
-(``ok``/``error``), ``Vc-Log-Kind`` (``arrow``/``json``/``file``), ``Vc-Log-Error``.
+Request body: ``{"op": "...", "args": {...}}``; the verbs that change the log
+(:data:`ADMIN_OPS`) are answered on ``vc.log.<log id>.admin`` only, which NATS
+permissions grant to the admin identity alone (core/natsperms.py). The service file
+holds no credentials (the URL is written without them) and is mode 0600. Reply
+headers: ``Vc-Log-Status`` (``ok``/``error``), ``Vc-Log-Kind``
+(``arrow``/``json``/``file``), ``Vc-Log-Error``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from core import subjects
 from core.errors import VoiceCoreError
 from core.eventlog import db, reading
 from core.eventlog.erase import erase_conversation
+from core.natsauth import without_credentials, write_private
 from core.text import one_line
 from schemas import ids
 from schemas.limits import check_depth
@@ -47,6 +52,8 @@ HEADER_STATUS = "Vc-Log-Status"
 HEADER_KIND = "Vc-Log-Kind"
 HEADER_ERROR = "Vc-Log-Error"
 DATETIME_ARGS = ("since", "until")
+ADMIN_OPS = frozenset({"redact"})
+"""Verbs that change the log: on the admin subject only."""
 
 
 def service_subject(log_id: str) -> str:
@@ -111,7 +118,8 @@ class LogService:
         self.sink = sink
         self.data_dir = sink.db.store.path.parent
         self.subject = service_subject(sink.db.store.log_id)
-        self._sub: Subscription | None = None
+        self.admin_subject = subjects.log_admin_subject(self.subject)
+        self._subs: list[Subscription] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -123,19 +131,18 @@ class LogService:
         # writer thread, between batches), so a user's SQL cannot reach files or settings.
         await self.sink.db.write(db.lock_down, self.sink.db.store.con)
         nc = self.sink.bus.nc
-        self._sub = await nc.subscribe(self.subject, cb=self._on_request)
-        url = self.sink.nats_url or _connected_url(nc)
+        self._subs = [await nc.subscribe(subject, cb=self._on_request)
+                      for subject in (self.subject, self.admin_subject)]
+        url = without_credentials(self.sink.nats_url or _connected_url(nc))
         info = {"pid": os.getpid(), "nats_url": url, "subject": self.subject,
                 "log_id": self.sink.db.store.log_id}
-        tmp = self.service_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        tmp.replace(self.service_file)
+        write_private(self.service_file, json.dumps(info))
         self._track(self.erase_pending())
 
     async def stop(self) -> None:
-        if self._sub is not None:
+        for sub in self._subs:
             try:
-                await self._sub.unsubscribe()
+                await sub.unsubscribe()
             except Exception as exc:
                 log.debug("unsubscribe: %s", exc)
         if self._tasks:
@@ -154,7 +161,10 @@ class LogService:
     async def _answer(self, msg: Msg) -> None:
         try:
             request = _decode_request(msg.data)
-            kind, body = await self._run(str(request["op"]), decode_args(request.get("args", {})))
+            op = str(request["op"])
+            if op in ADMIN_OPS and msg.subject != self.admin_subject:
+                raise ValueError(f"{op} is answered on {self.admin_subject} only")
+            kind, body = await self._run(op, decode_args(request.get("args", {})))
             headers = {HEADER_STATUS: "ok", HEADER_KIND: kind}
         except (VoiceCoreError, KeyError, ValueError, TypeError) as exc:
             # Header values are one line: a multi-line message would corrupt the reply.

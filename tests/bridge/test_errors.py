@@ -40,6 +40,7 @@ EXPECTED_STATUS: dict[type[errors.VoiceCoreError], grpc.StatusCode] = {
     errors.EmbeddedServerError: S.UNAVAILABLE,
     errors.BusError: S.INTERNAL,
     errors.BusUnavailable: S.UNAVAILABLE,
+    errors.BusRefused: S.INTERNAL,
     errors.StreamError: S.INTERNAL,
     errors.PrimitiveError: S.INTERNAL,
     errors.InvalidParams: S.INVALID_ARGUMENT,

@@ -204,7 +204,8 @@ async def test_auth_token_is_required_when_configured(bus: Bus, sleepy_worker: W
 
 async def test_200_concurrent_calls_over_two_bridges_get_their_own_answers(
         bus: Bus, nats_server: EmbeddedNats, sleepy_worker: Worker, bridge: Bridge) -> None:
-    other_bus = await Bus.connect(nats_server.url)  # a second bridge: its own connection
+    # a second bridge: its own connection
+    other_bus = await Bus.connect(nats_server.url, auth=nats_server.identity("admin"))
     try:
         async with serve_bridge(other_bus, "127.0.0.1:0", OPTIONS) as second, \
                 VoiceCoreClient(bridge.address) as a, VoiceCoreClient(second.address) as b:

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.natsauth import NatsAuth, identity
+
 ROOT = Path(__file__).parents[2]
+
+
+def admin(data_dir: Path) -> NatsAuth:
+    """The admin identity ``voicecore up`` generated in ``data_dir`` (for test clients)."""
+    return identity("admin", NatsAuth(), data_dir)
 
 
 def free_port() -> int:

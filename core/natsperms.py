@@ -1,0 +1,132 @@
+"""Least privilege on NATS: each role's subject permissions, and the server configuration.
+
+The embedded server's ``authorization`` block is built here from the stored
+credentials (core/natsauth.py); ``voicecore nats-config`` prints the same block with
+placeholder passwords, as a template for an external server. A result
+(``vc.ev.*.<primitive>.completed``/``.failed``) may be published by the worker identity
+only, for the primitives it serves: a subscriber can no longer forge one under a
+request's derived result id. Redaction has its own subject (``vc.log.<id>.admin``) that
+only the admin identity may call; the read-only ``cli`` identity reads the log through
+the service's read verbs and watches the subjects, and may publish nothing else.
+
+NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
+rights list each primitive, and the consumer rights of the bridge and the sink (whose
+consumer names carry a uuid or the log's id) are ``VC_EVENTS.*`` minus the workers'.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from core import subjects
+from core.natsauth import ROLES, inbox_prefix
+
+API = subjects.JS_API
+EVENTS = subjects.EVENTS_STREAM
+_STREAMS = (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM)
+
+Permissions = dict[str, Any]
+
+
+def _consumer_api(name: str) -> list[str]:
+    """Create (both APIs), look up and pull from the consumer ``name`` of VC_EVENTS."""
+    return [f"{API}.CONSUMER.CREATE.{EVENTS}.{name}",
+            f"{API}.CONSUMER.CREATE.{EVENTS}.{name}.>",
+            f"{API}.CONSUMER.DURABLE.CREATE.{EVENTS}.{name}",
+            f"{API}.CONSUMER.INFO.{EVENTS}.{name}", subjects.pull_request_subject(EVENTS, name)]
+
+
+def _workers_consumers(primitives: Iterable[str]) -> list[str]:
+    """What only a primitive's workers may do to its durable consumer (and its acks)."""
+    found = []
+    for name in (subjects.consumer_name(p) for p in primitives):
+        found += [*_consumer_api(name), f"{API}.CONSUMER.DELETE.{EVENTS}.{name}",
+                  subjects.acks_of(EVENTS, name)]
+    return found
+
+
+def _read_only() -> list[str]:
+    """Looking at streams and consumers, and reading stored messages (no consumers)."""
+    return [f"{API}.INFO", f"{API}.STREAM.NAMES", f"{API}.STREAM.LIST",
+            f"{API}.STREAM.INFO.*", f"{API}.CONSUMER.NAMES.*", f"{API}.CONSUMER.LIST.*",
+            f"{API}.CONSUMER.INFO.*.*", f"{API}.STREAM.MSG.GET.*", f"{API}.DIRECT.GET.*",
+            f"{API}.DIRECT.GET.*.>"]
+
+
+def _create_streams() -> list[str]:
+    """Create the streams when missing (updating them is the admin's)."""
+    return [f"{API}.STREAM.CREATE.{subjects.EVENTS_STREAM}",
+            f"{API}.STREAM.CREATE.{subjects.DLQ_STREAM}"]
+
+
+def _any_consumer() -> list[str]:
+    """Ephemeral or own consumers of VC_EVENTS (names carry a uuid or the log's id)."""
+    return [*_consumer_api("*"), f"{API}.CONSUMER.CREATE.{EVENTS}",
+            f"{API}.CONSUMER.DELETE.{EVENTS}.*"]
+
+
+def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
+    """The subject permissions of ``role`` when the workers serve ``primitives``."""
+    names = sorted(primitives)
+    inbox = [f"{inbox_prefix(role)}.>"]
+    presence_ping = [subjects.PRESENCE_PING_ALL, f"{subjects.PRESENCE_PREFIX}.ping.*"]
+    if role == "admin":
+        return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
+    if role == "worker":
+        publish = [*(f"{subjects.EVENT_PREFIX}.*.{p}.{kind}" for p in names
+                     for kind in ("completed", "failed")),
+                   *(subjects.dlq_subject(p) for p in names),
+                   *(subjects.announce_subject(p) for p in names),
+                   *_workers_consumers(names), *_read_only(), *_create_streams()]
+        subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
+            EVENTS, subjects.consumer_name(p)) for p in names)]
+        # One process answers a ping once per primitive it serves (an announcer each, each
+        # subscribed). The server spends a response on each delivery of the ping to the
+        # connection too (seen with nats-server 2.15: N answers need max 2N), so: 2N.
+        return _allow(publish, subscribe, responses=max(1, len(names)) * 2)
+    if role == "bridge":
+        publish = [f"{subjects.EVENT_PREFIX}.*.*.requested", *presence_ping,
+                   *_any_consumer(), *_read_only()]
+        subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.*.*.completed",
+                     f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.PRESENCE_ANNOUNCE_ALL]
+        return _deny_workers(_allow(publish, subscribe), names)
+    if role == "sink":
+        publish = [*_any_consumer(), subjects.acks_of(EVENTS, "*"), *_read_only(),
+                   *_create_streams(),
+                   *(f"{API}.STREAM.{op}.{stream}" for stream in _STREAMS
+                     for op in ("PURGE", "MSG.DELETE"))]
+        subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",
+                     f"{subjects.LOG_SERVICE_PREFIX}.*.*"]
+        return _deny_workers(_allow(publish, subscribe, responses=1), names)
+    if role == "cli":
+        publish = [*_read_only(), f"{subjects.LOG_SERVICE_PREFIX}.*", *presence_ping]
+        subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.>", f"{subjects.DLQ_PREFIX}.>",
+                     f"{subjects.REPLAY_SUBJECT_PREFIX}.>", f"{subjects.PRESENCE_PREFIX}.>"]
+        return _allow(publish, subscribe)
+    raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+
+
+def _allow(publish: list[str], subscribe: list[str], *, responses: int = 0) -> Permissions:
+    """``responses``: replies allowed per request received (to the asker's inbox only, for
+    two minutes: presence pings, log queries); 0 = none."""
+    permissions: Permissions = {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
+    if responses:
+        permissions["allow_responses"] = {"max": responses, "expires": "2m"}
+    return permissions
+
+
+def _deny_workers(permissions: Permissions, primitives: list[str]) -> Permissions:
+    permissions["publish"]["deny"] = _workers_consumers(primitives)
+    return permissions
+
+
+def authorization(users: Mapping[str, tuple[str, str]], primitives: Iterable[str]) -> str:
+    """The server configuration's ``authorization`` block for ``users`` (role → user,
+    password). JSON is valid NATS configuration syntax."""
+    names = list(primitives)
+    block = {"users": [{"user": user, "password": password,
+                        "permissions": role_permissions(role, names)}
+                       for role, (user, password) in users.items()]}
+    return f"authorization: {json.dumps(block, indent=2)}\n"
