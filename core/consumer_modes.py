@@ -71,11 +71,12 @@ class Ordered:
     filters: tuple[str, ...]
     start: StartAt = FROM_THE_START
     prefix: str = subjects.STREAM_READER_PREFIX
+    headers_only: bool = False
 
     def config(self, name: str, resume_after: int, expires_s: float) -> api.ConsumerConfig:
         config = api.ConsumerConfig(
             name=name, ack_policy=api.AckPolicy.NONE, mem_storage=True, num_replicas=1,
-            inactive_threshold=max(30.0, 3 * expires_s))
+            inactive_threshold=max(30.0, 3 * expires_s), headers_only=self.headers_only or None)
         if len(self.filters) == 1:
             config.filter_subject = self.filters[0]
         else:

@@ -30,12 +30,12 @@ _STREAMS = (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM)
 Permissions = dict[str, Any]
 
 
-def _consumer_api(name: str) -> list[str]:
-    """Create (both APIs), look up and pull from the consumer ``name`` of VC_EVENTS."""
-    return [f"{API}.CONSUMER.CREATE.{EVENTS}.{name}",
-            f"{API}.CONSUMER.CREATE.{EVENTS}.{name}.>",
-            f"{API}.CONSUMER.DURABLE.CREATE.{EVENTS}.{name}",
-            f"{API}.CONSUMER.INFO.{EVENTS}.{name}", subjects.pull_request_subject(EVENTS, name)]
+def _consumer_api(name: str, stream: str = EVENTS) -> list[str]:
+    """Create (both APIs), look up and pull from the consumer ``name`` of ``stream``."""
+    return [f"{API}.CONSUMER.CREATE.{stream}.{name}",
+            f"{API}.CONSUMER.CREATE.{stream}.{name}.>",
+            f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+            f"{API}.CONSUMER.INFO.{stream}.{name}", subjects.pull_request_subject(stream, name)]
 
 
 def _workers_consumers(primitives: Iterable[str]) -> list[str]:
@@ -61,10 +61,10 @@ def _create_streams() -> list[str]:
             f"{API}.STREAM.CREATE.{subjects.DLQ_STREAM}"]
 
 
-def _any_consumer() -> list[str]:
-    """Ephemeral or own consumers of VC_EVENTS (names carry a uuid or the log's id)."""
-    return [*_consumer_api("*"), f"{API}.CONSUMER.CREATE.{EVENTS}",
-            f"{API}.CONSUMER.DELETE.{EVENTS}.*"]
+def _any_consumer(stream: str = EVENTS) -> list[str]:
+    """Ephemeral or own consumers of ``stream`` (names carry a uuid or the log's id)."""
+    return [*_consumer_api("*", stream), f"{API}.CONSUMER.CREATE.{stream}",
+            f"{API}.CONSUMER.DELETE.{stream}.*"]
 
 
 def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
@@ -93,8 +93,10 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.PRESENCE_ANNOUNCE_ALL]
         return _deny_workers(_allow(publish, subscribe), names)
     if role == "sink":
-        publish = [*_any_consumer(), subjects.acks_of(EVENTS, "*"), *_read_only(),
-                   *_create_streams(),
+        # A redaction reads (headers only) and erases the conversation's copies in each
+        # stream (core/eventlog/erase.py).
+        publish = [*(api for stream in _STREAMS for api in _any_consumer(stream)),
+                   subjects.acks_of(EVENTS, "*"), *_read_only(), *_create_streams(),
                    *(f"{API}.STREAM.{op}.{stream}" for stream in _STREAMS
                      for op in ("PURGE", "MSG.DELETE"))]
         subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",

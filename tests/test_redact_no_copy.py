@@ -37,12 +37,12 @@ def files_holding(directory: Path, marks: tuple[bytes, ...]) -> list[str]:
                   if path.is_file() and any(mark in path.read_bytes() for mark in marks))
 
 
-async def capture(url: str) -> None:
+async def capture(url: str, data: Path) -> None:
     """In the secret conversation, then in another one (so the streams' block files go on
     holding messages after the secret ones: a block whose messages were all removed is
     deleted whole, which would hide a removal that leaves the bytes): one answered capture
     and one dead-lettered request each; until the sink logged them all."""
-    bus = await Bus.connect(url)
+    bus = await Bus.connect(url, auth=proc.admin(data))
     try:
         for conversation_id, transcript in ((CONVERSATION, TRANSCRIPT), (KEPT, KEPT_TEXT)):
             await capture_in(bus, conversation_id, transcript)
@@ -82,9 +82,9 @@ async def wait_until(check: object, tries: int = 600) -> None:
     raise AssertionError(f"never true: {check}")
 
 
-async def copies_left(url: str) -> dict[str, int]:
+async def copies_left(url: str, data: Path) -> dict[str, int]:
     """Messages holding the value, per stream (0 for a stream that does not exist)."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(url, **proc.admin(data).connect_options())
     try:
         bus = Bus(nc)
         return {stream: await holding(bus, stream) for stream in (
@@ -112,7 +112,7 @@ def redact(data: Path, url: str, env: dict[str, str]) -> None:
     assert result["stream_erased"][subjects.DLQ_STREAM] == 1
     assert result["stream_erased"][subjects.REPLAY_STREAM] >= 4
     assert result["stream_erased"][subjects.EVENTS_STREAM] >= 4
-    assert asyncio.run(copies_left(url)) == dict.fromkeys(
+    assert asyncio.run(copies_left(url, data)) == dict.fromkeys(
         (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM), 0)
     assert [f for f in files_holding(data, MARKS) if f.startswith(DB_FILE)] == []
 
@@ -126,7 +126,7 @@ def test_after_a_redaction_no_file_of_the_data_directory_holds_the_value(
     url = f"nats://127.0.0.1:{port}"
     env = {"VOICECORE_DATA_DIR": str(data), "VOICECORE_NATS_URL": url}
     with proc.started(*up_args(data, port)) as (up, _):
-        asyncio.run(capture(url))
+        asyncio.run(capture(url, data))
         for conversation_id in (CONVERSATION, KEPT):
             replayed = proc.run("replay", conversation_id, "--to-stream", env=env)
             assert replayed.returncode == 0, replayed.stderr
@@ -152,21 +152,21 @@ def test_a_redaction_while_nothing_runs_is_erased_from_the_streams_at_the_next_s
     url = f"nats://127.0.0.1:{port}"
     env = {"VOICECORE_DATA_DIR": str(data)}
     with proc.started(*up_args(data, port)) as (up, _):
-        asyncio.run(capture(url))
+        asyncio.run(capture(url, data))
         assert proc.stop(up).returncode == 0
     redacted = proc.run("log", "redact", CONVERSATION, env=env)  # on the file itself
     assert redacted.returncode == 0, redacted.stderr
     assert "erases them when it next runs" in redacted.stdout
     assert [f for f in files_holding(data, MARKS) if not f.startswith(DB_FILE)]
     with proc.started(*up_args(data, port)) as (up, _):
-        asyncio.run(wait_until(lambda: no_copies_left(url)))
+        asyncio.run(wait_until(lambda: no_copies_left(url, data)))
         stopped = proc.stop(up)
     assert stopped.returncode == 0, stopped.stderr
     assert files_holding(data, MARKS) == []
 
 
-async def no_copies_left(url: str) -> bool:
-    return not any((await copies_left(url)).values())
+async def no_copies_left(url: str, data: Path) -> bool:
+    return not any((await copies_left(url, data)).values())
 
 
 def test_erase_replaced_overwrites_the_blocks_that_held_replaced_values(tmp_path: Path) -> None:

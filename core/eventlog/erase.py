@@ -30,17 +30,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nats.js import JetStreamContext
-from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
 from core.errors import BusError, nats_errors
-from schemas import ids
+from core.pullstatus import delivered
+from core.stored import stored_messages
 
 log = logging.getLogger(__name__)
-FETCH = 256
 NO_MESSAGE = 10057
 """JetStream's error code for a sequence that holds no message (any more)."""
 
@@ -80,7 +78,7 @@ async def erase_conversation(bus: Bus, conversation_id: str, logged_up_to: int
     """
     erased = {}
     for copies in copies_of(conversation_id, logged_up_to):
-        sequences = await _sequences(bus.js, copies)
+        sequences = await _sequences(bus, copies)
         for seq in sequences:
             await erase_message(bus, copies.stream, seq)
         erased[copies.stream] = len(sequences)
@@ -100,38 +98,20 @@ async def erase_message(bus: Bus, stream: str, seq: int) -> None:
                        f"{error.get('description', error)}")
 
 
-async def _sequences(js: JetStreamContext, copies: Copies) -> list[int]:
+async def _sequences(bus: Bus, copies: Copies) -> list[int]:
     """Stream sequences of the conversation's messages, read as headers only."""
     try:
-        info = await js.stream_info(copies.stream, subjects_filter=copies.filter_subject)
+        info = await bus.js.stream_info(copies.stream, subjects_filter=copies.filter_subject)
     except NotFoundError:
         return []  # e.g. VC_REPLAY before any --to-stream
     if not info.state.subjects:
         return []
-    name = f"vc_erase_{ids.uuid7().replace('-', '')}"
-    config = js_api.ConsumerConfig(
-        name=name, filter_subject=copies.filter_subject, headers_only=True,
-        ack_policy=js_api.AckPolicy.NONE, deliver_policy=js_api.DeliverPolicy.ALL,
-        inactive_threshold=60.0, mem_storage=True)
-    with nats_errors():
-        await js.add_consumer(copies.stream, config)
-        sub = await js.pull_subscribe_bind(stream=copies.stream, name=name)
-        try:
-            return await _read_matching(sub, copies)
-        finally:
-            await sub.unsubscribe()
-            await js.delete_consumer(copies.stream, name)
-
-
-async def _read_matching(sub: JetStreamContext.PullSubscription, copies: Copies) -> list[int]:
     found: list[int] = []
-    while True:
-        batch = await sub.fetch(FETCH, timeout=5)
-        for msg in batch:
-            seq = msg.metadata.sequence.stream
-            if copies.up_to_seq is not None and seq > copies.up_to_seq:
-                return found
-            if copies.belongs(dict(msg.headers or {})):
-                found.append(seq)
-        if batch[-1].metadata.num_pending == 0:
-            return found
+    async for msg in stored_messages(bus, copies.stream, copies.filter_subject,
+                                     headers_only=True):
+        seq = delivered(msg.reply).stream_sequence
+        if copies.up_to_seq is not None and seq > copies.up_to_seq:
+            break
+        if copies.belongs(dict(msg.headers or {})):
+            found.append(seq)
+    return found

@@ -11,8 +11,7 @@ from nats.aio.msg import Msg
 
 from core import subjects
 from core.bus import Bus
-from core.consumer import Ordered, PullConsumer
-from core.pullstatus import delivered
+from core.stored import stored_messages
 from schemas import events
 from schemas.events import Event
 
@@ -24,19 +23,7 @@ async def stream_messages(bus: Bus, stream: str = subjects.EVENTS_STREAM,
     info = await bus.js.stream_info(stream)
     if info.state.messages == 0:
         return []
-    consumer = PullConsumer(bus, Ordered((subject,)), credit=500, reopen=False, stream=stream)
-    await consumer.start()
-    found: list[Msg] = []
-    try:
-        pending = consumer.initial_pending
-        while pending:
-            msg = await consumer.next()
-            consumer.release()
-            found.append(msg)
-            pending = delivered(msg.reply).pending
-    finally:
-        await consumer.stop()
-    return found
+    return [msg async for msg in stored_messages(bus, stream, subject)]
 
 
 async def stream_events(bus: Bus, subject: str = "vc.ev.>") -> list[Event]:
