@@ -6,10 +6,8 @@ Command modules (:mod:`~voicecore.cli`, :mod:`~voicecore.call_commands`,
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +17,7 @@ from core import primitive as registry
 from core.config import Settings
 from core.errors import ConfigError
 from voicecore.app import Running
+from voicecore.loop import run_async as run_async  # where the commands import it from
 
 T = TypeVar("T")
 
@@ -55,16 +54,6 @@ def load_plugins(plugins: list[str] | None) -> None:
         registry.load_plugins([*env, *(plugins or [])])
     except ImportError as exc:
         raise ConfigError(f"cannot import plugin: {exc}") from exc
-
-
-def run_async(main: Coroutine[Any, Any, T]) -> T:
-    """Run on uvloop where available (10-40% more events/s here), else asyncio's loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)
 
 
 def ready_line(state: Running) -> None:
