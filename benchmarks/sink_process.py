@@ -69,8 +69,8 @@ async def bench_lag(bus: Bus, consumer: str, events: int, rate: float,
     async def watch() -> None:
         floor = await acked(bus, consumer)
         while not last.done() or floor < last.result():
-            seen = await acked(bus, consumer)
-            stored_at.update((s, time.perf_counter()) for s in range(floor + 1, seen + 1))
+            seen, now = await acked(bus, consumer), time.perf_counter()
+            stored_at.update((s, now) for s in range(floor + 1, seen + 1))
             floor = seen
             await asyncio.sleep(0.002)
 
