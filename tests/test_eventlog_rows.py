@@ -18,7 +18,7 @@ from core.eventlog.store import Incoming, LogStore
 from core.eventlog.verify import verify
 from schemas import events as ev
 from tests.support import hostile
-from tests.support.eventlog import bulk_events, read_back
+from tests.support.eventlog import bulk_events, email_pair, read_back
 
 
 def messages(events: list[ev.Event], first_seq: int = 1) -> list[Incoming]:
@@ -137,3 +137,17 @@ def test_redaction_removes_personal_values_from_quarantined_bodies(store: LogSto
     assert all(b"john" not in raw and b'"transcript":"[redacted]"' in raw for raw in raws), raws
     assert json.loads(raws[0])["conversation_id"] == "h-victim"  # the rest is kept
     assert verify(store.con)["ok"]
+
+
+def test_chains_stay_whole_when_the_head_cache_is_emptied_mid_ingest(
+        store: LogStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """c2's head was cached when the cache overflowed: it is read back, not restarted from
+    its genesis (which broke its chain; then, inserting its head again, a transaction)."""
+    monkeypatch.setattr(store_module, "HEAD_CACHE_MAX", 3)
+    first = [e for c in ("c0", "c1", "c2") for e in email_pair(c, "a at b dot com", "a@b.com")]
+    second = [e for c in ("c2", "c3") for e in email_pair(c, "a at b dot com", "a@b.com")]
+    assert store.apply(messages(first)) == 6
+    assert store.apply(messages(second, first_seq=7)) == 4
+    assert store.con.execute("SELECT count(quarantine_reason) FROM log_events").fetchall() == [(0,)]
+    assert verify(store.con)["ok"]
+    assert not [r for r in caplog.records if "already stored" in r.getMessage()]

@@ -201,7 +201,8 @@ class LogStore:
         if not missing:
             return
         if len(self._heads) + len(missing) > HEAD_CACHE_MAX:
-            self._heads.clear()
+            self._heads.clear()  # then every conversation of the batch is read back
+            missing = list(conversations)
         found = db.rows(self.con,
                         "SELECT conversation_id, head, events FROM log_heads "
                         "WHERE conversation_id IN (SELECT unnest(?::VARCHAR[]))", [missing])
