@@ -15,32 +15,53 @@ HOUR = 3600.0
 
 async def test_events_published_one_by_one_are_stored_in_one_transaction(
         bus: Bus, tmp_path: Path) -> None:
-    sent = bulk_events(20)
+    """The first event finds the sink idle and is stored at once (the next test); the
+    others arrive within the linger and share one transaction."""
+    first, *sent = bulk_events(22)
     options = SinkOptions(fetch_timeout_s=0.1, linger_s=HOUR, linger_batch=len(sent))
     data = tmp_path / "data"
     async with running_sink(bus, data, options) as sink:
+        await publish_many(bus, [first])
+        await caught_up(sink, bus)
         for event in sent:  # each acked by JetStream before the next is sent
             await publish_many(bus, [event])
         await caught_up(sink, bus)
+        assert sink.transactions == 2
+    assert read_back(data, "SELECT count(DISTINCT id), max(seq) FROM log_events") == [(22, 22)]
+
+
+async def test_an_event_after_a_quiet_spell_is_stored_without_waiting_for_the_linger(
+        bus: Bus, tmp_path: Path) -> None:
+    """At light traffic an event is not held for company that does not come (the log's
+    lag): only events arriving within ``linger_s`` of the last transaction wait."""
+    options = SinkOptions(fetch_timeout_s=0.1, linger_s=HOUR, linger_batch=1000)
+    data = tmp_path / "data"
+    async with running_sink(bus, data, options) as sink:
+        await publish_many(bus, bulk_events(2)[:1])
+        await caught_up(sink, bus)  # before: held for the whole linger (this timed out)
         assert sink.transactions == 1
-    assert read_back(data, "SELECT count(DISTINCT id), max(seq) FROM log_events") == [(20, 20)]
+    assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(1, 1)]
 
 
 async def test_stopping_ends_the_wait_and_stores_what_was_fetched(
         bus: Bus, tmp_path: Path) -> None:
     options = SinkOptions(fetch_timeout_s=0.1, linger_s=HOUR, linger_batch=1000)
     data = tmp_path / "data"
+    first, *sent = bulk_events(6)
     async with running_sink(bus, data, options) as sink:
-        await publish_many(bus, bulk_events(4))
+        await publish_many(bus, [first])  # stored at once: the linger starts now
+        await caught_up(sink, bus)
+        await publish_many(bus, sent)
         assert sink._puller is not None
         for _ in range(12_000):  # until delivered (then waiting for more)
-            if len(sink._puller.buffer) == 4:
+            if len(sink._puller.buffer) == len(sent):
                 break
             await asyncio.sleep(0.01)
+        assert len(sink._puller.buffer) == len(sent)
         stopped = asyncio.create_task(sink.stop())
         await asyncio.wait_for(stopped, 120)  # guards a hang only: HOUR would never end
-    assert sink.transactions == 1
-    assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(4, 4)]
+    assert sink.transactions == 2
+    assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(6, 6)]
 
 
 async def test_a_sink_whose_consumer_was_deleted_recreates_it_without_gap_or_duplicate(

@@ -56,6 +56,7 @@ def listed(data: Path) -> list[dict[str, object]]:
     return found
 
 
+@pytest.mark.timeout(600)  # ~120 real CLI processes: over 180 s on a busy 2-core machine
 def test_every_read_tool_survives_the_corpus_and_shows_it_literally(
     hostile_log: Path, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from schemas import events as ev
 from schemas.payloads import Redaction
 from tests.samples import sample
 from tests.support import hostile
-from tests.support.eventlog import bulk_events, read_back
+from tests.support.eventlog import bulk_events, email_pair, read_back
 
 
 def messages(events: list[ev.Event], first_seq: int = 1) -> list[Incoming]:
@@ -173,3 +173,17 @@ def test_every_logged_row_reads_back_as_the_event_it_was(store: LogStore) -> Non
     rows = readback.event_rows(table)
     assert [ev.decode(body) for _, body in rows] == sent
     assert [row["seq"] for row, _ in rows] == list(range(1, len(sent) + 1))
+
+
+def test_chains_stay_whole_when_the_head_cache_is_emptied_mid_ingest(
+        store: LogStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """c2's head was cached when the cache overflowed: it is read back, not restarted from
+    its genesis (which broke its chain; then, inserting its head again, a transaction)."""
+    monkeypatch.setattr(store_module, "HEAD_CACHE_MAX", 3)
+    first = [e for c in ("c0", "c1", "c2") for e in email_pair(c, "a at b dot com", "a@b.com")]
+    second = [e for c in ("c2", "c3") for e in email_pair(c, "a at b dot com", "a@b.com")]
+    assert store.apply(messages(first)) == 6
+    assert store.apply(messages(second, first_seq=7)) == 4
+    assert store.con.execute("SELECT count(quarantine_reason) FROM log_events").fetchall() == [(0,)]
+    assert verify(store.con)["ok"]
+    assert not [r for r in caplog.records if "already stored" in r.getMessage()]

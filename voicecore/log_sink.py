@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 from pathlib import Path
@@ -22,6 +23,25 @@ from core.errors import VoiceCoreError
 from core.eventlog.sink import LogDatabase, Sink, SinkOptions
 from core.natsauth import NatsAuth, identity
 from orchestrator.views import VIEWS
+from voicecore.loop import run_async
+
+INGEST_GC_THRESHOLDS = (50_000, 20, 100)
+"""Python's are (700, 10, 10): see :func:`settle_gc`."""
+
+
+def settle_gc() -> None:
+    """Take what startup built out of the cyclic collector's way, and run it less often.
+
+    Ingest allocates a few tracked objects per event (the NATS client's messages), nearly
+    all freed by reference counting; with the default thresholds the collector ran every
+    few hundred events, and its older generations walked the whole heap built by the
+    imports (DuckDB, Arrow, NATS): settled, the sink spends ~7% less CPU per event
+    (bench_eventlog: 25.5 → 23.6-23.9 µs). ``gc.freeze()`` moves everything alive now (the
+    imports) out of every later collection.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*INGEST_GC_THRESHOLDS)
 
 
 async def serve(nats_url: str, data_dir: Path, options: SinkOptions,
@@ -55,11 +75,12 @@ def main() -> None:
     sink.add_argument("--max-batch", type=int, default=SinkOptions.max_batch)
     args = sink.parse_args()
     options = SinkOptions(fetch_batch=args.fetch_batch, max_batch=args.max_batch)
+    settle_gc()  # after the imports, before the first event
     try:
         data_dir = args.data_dir or default_data_dir()
         # Credentials from the environment (how `voicecore up` passes them), else stored.
         auth = identity("sink", NatsAuth.from_env(), data_dir)
-        asyncio.run(serve(args.nats_url, data_dir, options, auth))
+        run_async(serve(args.nats_url, data_dir, options, auth))
     except VoiceCoreError as exc:
         raise SystemExit(f"voicecore: error: {exc}") from exc
 

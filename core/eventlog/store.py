@@ -45,6 +45,11 @@ Incoming = tuple[int, str, bytes, dict[str, str] | None]
 """(stream sequence, subject, body, headers) of one message."""
 HEAD_CACHE_MAX = 200_000
 WAL_AUTOCHECKPOINT = "512MB"
+_HEADS = ("SELECT unnest(?::VARCHAR[]) AS conversation_id, unnest(?::VARCHAR[]) AS head, "
+          "?::BIGINT AS last_pos, unnest(?::BIGINT[]) AS events")
+_UPDATE_HEADS = (f"UPDATE log_heads SET head = h.head, last_pos = h.last_pos, events = h.events "
+                 f"FROM ({_HEADS}) h WHERE log_heads.conversation_id = h.conversation_id")
+_INSERT_HEADS = f"INSERT INTO log_heads {_HEADS}"
 
 
 def now_us() -> int:
@@ -183,22 +188,23 @@ class LogStore:
                    [last_seq, pos, log_head, duplicates])
 
     def _write_heads(self, heads: dict[str, tuple[str, int]], pos: int) -> None:
-        import pyarrow as pa
-
-        table = pa.table({
-            "conversation_id": list(heads),
-            "head": [h for h, _ in heads.values()],
-            "last_pos": [pos] * len(heads),
-            "events": [n for _, n in heads.values()],
-        })
-        db.insert_arrow(self.con, "log_heads", table, replace=True)
+        """Move the heads of ``heads``' conversations: UPDATE the ones the table has (every
+        one in the cache), INSERT the new ones. ``INSERT OR REPLACE`` cost 1.4-2 ms per
+        transaction more here (a delete and an insert in the primary-key index per row)."""
+        known = [cid for cid in heads if cid in self._heads]
+        new = [cid for cid in heads if cid not in self._heads]
+        for cids, sql in ((known, _UPDATE_HEADS), (new, _INSERT_HEADS)):
+            if cids:
+                db.run(self.con, sql, [cids, [heads[c][0] for c in cids], pos,
+                                       [heads[c][1] for c in cids]])
 
     def _load_heads(self, conversations: set[str]) -> None:
         missing = [c for c in conversations if c not in self._heads]
         if not missing:
             return
         if len(self._heads) + len(missing) > HEAD_CACHE_MAX:
-            self._heads.clear()
+            self._heads.clear()  # then every conversation of the batch is read back
+            missing = list(conversations)
         found = db.rows(self.con,
                         "SELECT conversation_id, head, events FROM log_heads "
                         "WHERE conversation_id IN (SELECT unnest(?::VARCHAR[]))", [missing])
