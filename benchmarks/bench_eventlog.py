@@ -170,7 +170,7 @@ async def bench_rerun(conversations: int, base: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             await sink.wait_for((await bus.js.stream_info(subjects.EVENTS_STREAM)).state.last_seq)
             assert database.store.last_pos >= total
-            source = await asyncio.to_thread(open_log, data)
+            source = await asyncio.to_thread(open_log, data, auth=server.identity("cli"))
             tables = await asyncio.to_thread(recorded_conversations, source, None, None)
             await asyncio.to_thread(source.close)
             quiet = Console(quiet=True)
