@@ -32,6 +32,8 @@ MAX_CHARS = 4000
 BareNo = Literal["never", "punctuated", "always"]
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "′": "'"})
+# What fold does to ASCII text after lower-casing: "`" is an apostrophe, controls are spaces.
+_ASCII_FOLD = str.maketrans({"`": "'", **{chr(c): " " for c in (*range(32), 127)}})
 _EN_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), repl)
     for pattern, repl in (
@@ -88,6 +90,8 @@ _BARE_NO: dict[Language, str] = {"en": "no", "es": "no", "fr": "non", "de": "nei
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, NFKC form of ``text`` (the form all lexicons use)."""
+    if text.isascii():  # the common case: nothing to normalise, decompose or drop
+        return text.lower().translate(_ASCII_FOLD)
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     text = text.translate(_APOSTROPHES)
     decomposed = unicodedata.normalize("NFD", text)
@@ -167,14 +171,17 @@ def replace_phrases(tokens: Sequence[str], table: Mapping[tuple[str, ...], str])
 def _correction_pattern(language: Language, bare_no: BareNo) -> re.Pattern[str]:
     markers = [m for m in _CORRECTIONS[language] if bare_no != "never" or m not in _REPEATED_NO]
     words = sorted(markers, key=len, reverse=True)
-    alternatives = [r"\b" + r"\s+".join(map(re.escape, m.split())) + r"\b" for m in words]
+    alternatives = [r"\s+".join(map(re.escape, m.split())) + r"\b" for m in words]
     no = _BARE_NO[language]
     if bare_no == "always":
-        alternatives.append(rf"\b{no}\b")
-    elif bare_no == "punctuated":
+        alternatives.append(rf"{no}\b")
+    # One leading word boundary for all the markers (same matches, same order): the engine
+    # rejects most positions at the boundary instead of trying every marker there (4x faster).
+    pattern = r"\b(?:" + "|".join(alternatives) + ")"
+    if bare_no == "punctuated":
         # "no," / ", no" is a correction; "no reply at ..." is part of an address.
-        alternatives.append(rf"(?<=[,;!])\s*\b{no}\b|\b{no}(?=\s*[,;!]|\.(?:\s|$))")
-    return re.compile("|".join(alternatives))
+        pattern += rf"|(?<=[,;!])\s*\b{no}\b|\b{no}(?=\s*[,;!]|\.(?:\s|$))"
+    return re.compile(pattern)
 
 
 def split_corrections(text: str, language: Language, bare_no: BareNo = "never") -> list[str]:
