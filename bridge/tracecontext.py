@@ -51,7 +51,7 @@ def server_span(name: str, trace_id: str, metadata: Mapping[str, str]) -> Iterat
     """A SERVER span continuing the caller's ``traceparent`` when it is the same trace."""
     headers = {TRACEPARENT_HEADER: metadata[TRACEPARENT_HEADER]} \
         if TRACEPARENT_HEADER in metadata else None
-    with tracing.tracer().start_as_current_span(
+    with tracing.start_span(
         f"voicecore.v1.VoiceCore/{name}",
         context=tracing.parent_context(trace_id, headers),
         kind=SpanKind.SERVER,

@@ -255,7 +255,7 @@ class Bus:
         """Publish one event to JetStream inside a PRODUCER span; waits for the stream's ack."""
         subject = subject or subjects.event_subject(event.conversation_id, event.event_type)
         body = encode(event)
-        span = tracing.tracer().start_as_current_span(
+        span = tracing.start_span(
             f"publish {event.event_type}",
             context=tracing.parent_context(event.trace_id),
             kind=tracing.PRODUCER,

@@ -11,7 +11,9 @@ tracer would drop the context we need to propagate). Exporting is opt-in:
 ``VOICECORE_TRACE_EXPORTER=console`` or ``otlp`` (standard ``OTEL_EXPORTER_OTLP_*``
 variables apply; needs the ``voicecore[otlp]`` extra). With no exporter, spans are
 not *recorded* (a recorded span costs ~100 µs per event here), but trace ids and
-``traceparent`` still propagate exactly the same way.
+``traceparent`` still propagate exactly the same way: :func:`start_span` then makes the
+SDK's non-recording span itself, at a fifth of the SDK's cost (2 vs 9.5 µs; a worker
+opens two spans per request).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import random
 import re
 import secrets
 from collections.abc import Mapping, MutableMapping
+from contextlib import AbstractContextManager
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -139,8 +144,50 @@ def parent_context(trace_id: str, headers: Mapping[str, str] | None = None) -> o
         return current
     remote = SpanContext(
         trace_id=wanted,
-        span_id=int.from_bytes(secrets.token_bytes(8), "big") or 1,
+        span_id=_span_id(),
         is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED if _sampler.recording else TraceFlags.DEFAULT),
     )
     return trace.set_span_in_context(NonRecordingSpan(remote))
+
+
+def _span_id() -> int:
+    """A random span id, as the SDK makes them (a span id needs no cryptographic source)."""
+    return random.getrandbits(64) or 1
+
+
+def start_span(name: str, *, context: otel_context.Context, kind: SpanKind,
+               attributes: Mapping[str, Any] | None = None,
+               ) -> AbstractContextManager[trace.Span]:
+    """``tracer().start_as_current_span``: a child of the span in ``context``, current
+    inside the ``with``. Unrecorded, it is what the SDK would make: a ``NonRecordingSpan``
+    on the parent's trace id and trace state, not sampled, with a new span id."""
+    parent = trace.get_current_span(context).get_span_context()
+    if _sampler.recording or not parent.is_valid:
+        return tracer().start_as_current_span(name, context=context, kind=kind,
+                                              attributes=attributes)
+    child = SpanContext(
+        trace_id=parent.trace_id,
+        span_id=_span_id(),
+        is_remote=False,
+        trace_flags=TraceFlags(parent.trace_flags & TraceFlags.RANDOM_TRACE_ID),
+        trace_state=parent.trace_state,
+    )
+    return _Current(NonRecordingSpan(child))
+
+
+class _Current(AbstractContextManager[trace.Span]):
+    """``trace.use_span`` for a span that records nothing (so there is no error to record)."""
+
+    def __init__(self, span: NonRecordingSpan) -> None:
+        self._span = span
+        self._token: Token[otel_context.Context] | None = None
+
+    def __enter__(self) -> trace.Span:
+        # Like use_span: the span goes into the *current* context, not the parent's.
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            otel_context.detach(self._token)

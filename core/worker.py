@@ -138,7 +138,7 @@ class Worker:
             await self._reject(msg, f"rejected: {mismatch or 'not a request for this primitive'}")
             return
         attempt = delivered(msg.reply).deliveries or 1
-        span = tracing.tracer().start_as_current_span(
+        span = tracing.start_span(
             f"process {event.event_type}",
             context=tracing.parent_context(event.trace_id, msg.headers),
             kind=tracing.CONSUMER,

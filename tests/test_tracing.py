@@ -1,0 +1,71 @@
+"""Unrecorded spans (no exporter): ``tracing.start_span`` makes what the SDK would make."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from core import tracing
+
+W3C_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENTS = {
+    "mapped trace id": ("test-trace-123", None),
+    "w3c trace id": (W3C_TRACE, None),
+    "traceparent with tracestate and the random flag": (
+        W3C_TRACE, {"traceparent": f"00-{W3C_TRACE}-00f067aa0ba902b7-02",
+                    "tracestate": "vendor=value"}),
+}
+
+
+@pytest.fixture
+def unrecorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracing._sampler, "recording", False)
+
+
+Start = Callable[..., AbstractContextManager[trace.Span]]
+
+
+def child_of(start: Start, trace_id: str, headers: dict[str, str] | None) -> tuple[
+        trace.SpanContext, dict[str, str], bool]:
+    """(span context, traceparent injected inside, recording?) of one span and its child."""
+    with start(f"process {trace_id}", context=tracing.parent_context(trace_id, headers),
+               kind=SpanKind.CONSUMER) as span:
+        assert trace.get_current_span() is span
+        with start("publish", context=tracing.parent_context(trace_id),
+                   kind=SpanKind.PRODUCER) as inner:
+            injected: dict[str, str] = {}
+            tracing.inject(injected)
+            assert inner.get_span_context().span_id != span.get_span_context().span_id
+        assert trace.get_current_span() is span
+    return span.get_span_context(), injected, span.is_recording()
+
+
+@pytest.mark.parametrize("parent", PARENTS.values(), ids=PARENTS.keys())
+def test_an_unrecorded_span_is_the_sdks_non_recording_span(
+        unrecorded: None, parent: tuple[str, dict[str, str] | None]) -> None:
+    before = trace.get_current_span()
+    ours = child_of(tracing.start_span, *parent)
+    sdk = child_of(tracing.tracer().start_as_current_span, *parent)
+    assert trace.get_current_span() is before
+    (ours_ctx, ours_headers, ours_recording), (sdk_ctx, sdk_headers, sdk_recording) = ours, sdk
+    assert not ours_recording and not sdk_recording
+    for field in ("trace_id", "trace_flags", "trace_state", "is_remote"):
+        assert getattr(ours_ctx, field) == getattr(sdk_ctx, field), field
+    assert ours_headers.keys() == sdk_headers.keys()
+    assert ours_headers.get("tracestate") == sdk_headers.get("tracestate")
+    version, trace_hex, _, flags = ours_headers["traceparent"].split("-")
+    assert [version, trace_hex, flags] == [
+        sdk_headers["traceparent"].split("-")[i] for i in (0, 1, 3)]
+    assert int(trace_hex, 16) == tracing.otel_trace_id(parent[0])
+
+
+def test_an_exception_inside_an_unrecorded_span_restores_the_context(unrecorded: None) -> None:
+    before = trace.get_current_span()
+    with pytest.raises(ValueError, match="boom"), tracing.start_span(
+            "process", context=tracing.parent_context("t"), kind=SpanKind.CONSUMER):
+        raise ValueError("boom")
+    assert trace.get_current_span() is before
