@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from schemas.payloads import Language
 
-from .text import phrase_table
+from .text import PhraseTable, phrase_table
 
 _EN_SYMBOLS = {
     "at": "@", "at sign": "@", "at symbol": "@", "dot": ".", "period": ".", "dotcom": ". com",
     "underscore": "_", "under score": "_", "dash": "-", "hyphen": "-", "plus": "+",
     "double u": "w", "double you": "w",
 }
-SYMBOLS: dict[Language, dict[tuple[str, ...], str]] = {
+SYMBOLS: dict[Language, PhraseTable[str]] = {
     "en": phrase_table(_EN_SYMBOLS | {"minus": "-", "point": "."}),
     "es": phrase_table(_EN_SYMBOLS | {
         "arroba": "@", "punto": ".", "guion bajo": "_", "barra baja": "_", "subrayado": "_",

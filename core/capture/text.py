@@ -48,6 +48,8 @@ _EN_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"'d\b", " would"),
     )
 )
+# The ones that match text without an apostrophe ("cant"); none of the replacements has one.
+_EN_UNMARKED = tuple(c for c in _EN_CONTRACTIONS if not c[0].pattern.startswith("'"))
 
 FILLERS: dict[Language, frozenset[str]] = {
     "en": frozenset([
@@ -106,7 +108,7 @@ def prepare(transcript: str, language: Language) -> str:
     """Fold the transcript's tail and resolve apostrophes the way ``language`` uses them."""
     text = fold(transcript[-MAX_CHARS:])
     if language == "en":
-        for pattern, repl in _EN_CONTRACTIONS:
+        for pattern, repl in _EN_CONTRACTIONS if "'" in text else _EN_UNMARKED:
             text = pattern.sub(repl, text)
         return text.replace("'", "")
     return text.replace("'", " ")
@@ -131,19 +133,30 @@ def drop_fillers(
     return [t for t in tokens if t not in fillers]
 
 
-def phrase_table(entries: Mapping[str, V]) -> dict[tuple[str, ...], V]:
+class PhraseTable(dict[tuple[str, ...], V]):
+    """Phrases (as token tuples) to values, with what :func:`find_phrases` looks up first:
+    the longest phrase and every phrase's first word (most tokens start none)."""
+
+    def __init__(self, entries: Mapping[tuple[str, ...], V]) -> None:
+        super().__init__(entries)
+        self.longest = max(map(len, self), default=0)
+        self.first_words = frozenset(key[0] for key in self if key)
+
+
+def phrase_table(entries: Mapping[str, V]) -> PhraseTable[V]:
     """Turn ``{"at sign": x}`` into ``{("at", "sign"): x}`` with folded keys."""
-    return {tuple(tokenize(fold(key))): value for key, value in entries.items()}
+    return PhraseTable({tuple(tokenize(fold(key))): value for key, value in entries.items()})
 
 
-def find_phrases(
-    tokens: Sequence[str], table: Mapping[tuple[str, ...], V]
-) -> list[tuple[int, int, V]]:
+def find_phrases(tokens: Sequence[str], table: PhraseTable[V]) -> list[tuple[int, int, V]]:
     """Non-overlapping ``(start, end, value)`` hits of ``table``'s phrases, longest first."""
-    longest = max((len(key) for key in table), default=0)
+    longest, first_words = table.longest, table.first_words
     hits: list[tuple[int, int, V]] = []
     i = 0
     while i < len(tokens):
+        if tokens[i] not in first_words:
+            i += 1
+            continue
         for size in range(min(longest, len(tokens) - i), 0, -1):
             value = table.get(tuple(tokens[i : i + size]))
             if value is not None:
@@ -155,7 +168,7 @@ def find_phrases(
     return hits
 
 
-def replace_phrases(tokens: Sequence[str], table: Mapping[tuple[str, ...], str]) -> list[str]:
+def replace_phrases(tokens: Sequence[str], table: PhraseTable[str]) -> list[str]:
     """``tokens`` with every phrase of ``table`` replaced by the words of its value."""
     out: list[str] = []
     last = 0
