@@ -36,6 +36,7 @@ from typing import Annotated, Any, TypeVar, Union
 import msgspec
 
 from schemas import ids
+from schemas.audio import SynthesisChunk, SynthesisResult, SynthesizeParams
 from schemas.limits import Int32, check_depth
 from schemas.payloads import (
     CaptureParams,
@@ -165,6 +166,27 @@ class EventlogRedacted(Event, frozen=True, kw_only=True, tag="eventlog.redacted"
     data: Redaction
 
 
+# --- Speech --------------------------------------------------------------------------
+
+
+class SynthesizeRequested(Event, frozen=True, kw_only=True, tag="synthesize.requested"):
+    data: Request[SynthesizeParams]
+
+
+class SynthesizeChunk(Event, frozen=True, kw_only=True, tag="synthesize.chunk"):
+    """One part of the audio, published as soon as it is stored (before the result)."""
+
+    data: SynthesisChunk
+
+
+class SynthesizeCompleted(Event, frozen=True, kw_only=True, tag="synthesize.completed"):
+    data: SynthesisResult
+
+
+class SynthesizeFailed(Event, frozen=True, kw_only=True, tag="synthesize.failed"):
+    data: Failure
+
+
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureEmailRequested,
     CaptureEmailCompleted,
@@ -179,6 +201,10 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureDateCompleted,
     CaptureDateFailed,
     EventlogRedacted,
+    SynthesizeRequested,
+    SynthesizeChunk,
+    SynthesizeCompleted,
+    SynthesizeFailed,
 )
 
 # --- Registry and codec -----------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from schemas import events as ev
+from schemas.audio import AudioRef, SynthesisChunk, SynthesisResult, SynthesizeParams, Usage
 from schemas.payloads import (
     CaptureParams,
     CaptureResult,
@@ -22,6 +23,10 @@ RESULT_ID = "019ab1f2-0f3b-7a10-9b2c-1d2e3f405162"
 
 _FAILURE = Failure(code="NO_MATCH", message="nothing to capture in the transcript",
                    retryable=True)
+
+_AUDIO = AudioRef(
+    bucket="VC_AUDIO", name=f"c42/{REQUEST_ID}/0.wav", size=52_844, sha256="5e" * 32,
+    format="wav", sample_rate=22050, duration_s=1.198)
 
 DATA: dict[type[ev.Event], Any] = {
     ev.CaptureEmailRequested: Request(
@@ -54,6 +59,17 @@ DATA: dict[type[ev.Event], Any] = {
         reason="retention", redacted_events=2,
         fields=("data.params.transcript", "data.readback", "data.value"),
         previous_head="9f" * 32, new_head="3c" * 32, first_pos=1, last_pos=2),
+    ev.SynthesizeRequested: Request(
+        params=SynthesizeParams(text="Thanks for calling. How can I help?", voice="emma",
+                                format="wav"), purpose="greeting"),
+    ev.SynthesizeChunk: SynthesisChunk(index=0, is_final=True, audio=_AUDIO, characters=35),
+    ev.SynthesizeCompleted: SynthesisResult(
+        chunks=(_AUDIO,), time_to_first_audio_ms=84.5, duration_s=1.198, engine="piper",
+        voice="emma", language="en", format="wav", sample_rate=22050,
+        usage=Usage(engine="piper", voice="en_US-joe-medium", characters=35,
+                    audio_seconds=1.198)),
+    ev.SynthesizeFailed: Failure(code="ENGINE_UNAVAILABLE",
+                                 message="gtts: Google could not be reached", retryable=True),
 }
 
 

@@ -1,0 +1,105 @@
+"""Payloads of the speech primitives: audio references, synthesis, usage.
+
+Audio never travels base64 in JSON. It lives in the JetStream Object Store bucket
+``VC_AUDIO`` and events carry an :class:`AudioRef` to it (``core/audiostore.py``).
+The evolution rules of :mod:`schemas.events` apply: additive only, every added field
+has a default, unknown fields are ignored on decode.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+AudioFormat = Literal["wav", "mp3", "ogg", "flac", "webm", "pcm_s16le"]
+"""A container or codec name. ``ogg`` is Opus in Ogg; ``pcm_s16le`` is raw 16-bit mono PCM
+at the reference's ``sample_rate`` (no header)."""
+SynthesisFormat = Literal["wav", "mp3", "ogg", "flac", "pcm_s16le"]
+"""What ``synthesize`` can write (every :data:`AudioFormat` but ``webm``)."""
+SpeechLanguage = Literal["en", "es", "fr", "de"]
+
+Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}(?!\n)$")]
+ObjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+BucketName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+SampleRate = Annotated[int, msgspec.Meta(ge=0, le=384_000)]
+Seconds = Annotated[float, msgspec.Meta(ge=0.0)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+VoiceName = Annotated[str, msgspec.Meta(max_length=128)]
+SynthesisText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+Speed = Annotated[float, msgspec.Meta(ge=0.5, le=2.0)]
+
+
+class AudioRef(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one piece of audio is stored, and what it is."""
+
+    bucket: BucketName
+    name: ObjectName
+    """The object's name in the bucket: ``<conversation_id>/<request id>/<part>.<ext>``."""
+    size: Count
+    """Bytes of the object."""
+    sha256: Sha256
+    """Hex digest of the object's bytes (checked when it is read back)."""
+    format: AudioFormat
+    sample_rate: SampleRate
+    duration_s: Seconds
+    channels: Annotated[int, msgspec.Meta(ge=1, le=8)] = 1
+
+
+class Usage(msgspec.Struct, frozen=True, kw_only=True):
+    """What one speech call consumed, for ``voicecore log usage`` and its price table."""
+
+    engine: Annotated[str, msgspec.Meta(max_length=64)]
+    """``gtts``, ``piper``, ``espeak-ng``, ``faster-whisper``, …"""
+    voice: VoiceName = ""
+    """The engine's voice (synthesis) or model (recognition) that did the work."""
+    characters: Count = 0
+    """Characters synthesized."""
+    audio_seconds: Seconds = 0.0
+    """Seconds of audio produced (synthesis) or heard (recognition)."""
+
+
+class SynthesizeParams(msgspec.Struct, frozen=True, kw_only=True):
+    """``synthesize``: text to speech, split at sentence boundaries."""
+
+    text: SynthesisText
+    voice: VoiceName = ""
+    """A voice id or name (``emma``, ``James``, ``piper:en_US-joe-medium``); empty = the
+    default voice of ``language``."""
+    language: SpeechLanguage = "en"
+    format: SynthesisFormat = "wav"
+    sample_rate: SampleRate = 0
+    """0 = the engine's own rate."""
+    speed: Speed = 1.0
+
+
+class SynthesisChunk(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``synthesize.chunk``: one part (a sentence or a few) as soon as it is ready."""
+
+    index: Count
+    """0, 1, 2, … in speaking order."""
+    is_final: bool
+    audio: AudioRef
+    characters: Count = 0
+    """Characters of the request's text this part speaks."""
+
+
+class SynthesisResult(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``synthesize.completed``."""
+
+    chunks: tuple[AudioRef, ...]
+    """Every part, in order (the same references the chunk events carried)."""
+    time_to_first_audio_ms: Seconds
+    """From the start of execution to the first part stored."""
+    duration_s: Seconds
+    engine: str
+    voice: str
+    """The voice's id (``emma``) as resolved; ``usage.voice`` names the engine's voice."""
+    language: SpeechLanguage
+    format: SynthesisFormat
+    sample_rate: SampleRate
+    usage: Usage
+    fallback_from: str = ""
+    """Set when the configured engine failed and ``--tts-fallback`` answered instead: the
+    engine that failed (``gtts``); its error is in ``fallback_reason``."""
+    fallback_reason: str = ""
