@@ -5,13 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench clean lock
+.PHONY: up test lint bench clean lock espeak-ng
 
 # Installs are reproducible: every package at the version pinned in constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,piper]'
 	touch $(STAMP)
 
 # voicecore is installed in $(VENV), not on PATH: say how to call it from another shell.
@@ -23,7 +23,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# espeak-ng (Debian's package) speaks es/fr/de offline. The test command installs it when it
+# runs as root (CI does); otherwise it says how. `voicecore doctor` reports it too.
+espeak-ng:
+	@command -v espeak-ng >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq espeak-ng; \
+	  else echo "make: espeak-ng is missing: sudo apt-get install espeak-ng" >&2; fi; }
+
+test: lint espeak-ng
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -15,18 +15,22 @@ from __future__ import annotations
 import grpc
 
 from core.errors import (
+    AudioUnavailable,
     BusError,
     BusRefused,
     BusUnavailable,
     ConfigError,
     EmbeddedServerError,
+    EngineUnavailable,
     EventLogError,
+    InvalidAudio,
     InvalidConversationId,
     InvalidParams,
     LogQueryError,
     LogUnwritable,
     PrimitiveError,
     StreamError,
+    UnknownVoice,
     VoiceCoreError,
 )
 
@@ -57,6 +61,10 @@ STATUS: dict[type[VoiceCoreError], grpc.StatusCode] = {
     StreamError: grpc.StatusCode.INTERNAL,
     PrimitiveError: grpc.StatusCode.INTERNAL,
     InvalidParams: grpc.StatusCode.INVALID_ARGUMENT,
+    UnknownVoice: grpc.StatusCode.NOT_FOUND,
+    InvalidAudio: grpc.StatusCode.INVALID_ARGUMENT,
+    AudioUnavailable: grpc.StatusCode.NOT_FOUND,
+    EngineUnavailable: grpc.StatusCode.UNAVAILABLE,
     EventLogError: grpc.StatusCode.INTERNAL,
     LogQueryError: grpc.StatusCode.INVALID_ARGUMENT,
     LogUnwritable: grpc.StatusCode.UNAVAILABLE,

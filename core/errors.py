@@ -10,8 +10,12 @@
     │   ├── BusUnavailable        no connection, timed out, no responders
     │   ├── BusRefused            NATS refused this identity: credentials or a permission
     │   └── StreamError           JetStream refused an API call (stream/consumer config, …)
-    ├── PrimitiveError            raised by a primitive's handler
-    │   └── InvalidParams         params decode but make no sense (e.g. region "ZZ")
+    ├── PrimitiveError            raised by a primitive's handler (its ``code`` is the failure's)
+    │   ├── InvalidParams         params decode but make no sense (e.g. region "ZZ")
+    │   │   └── UnknownVoice      no voice by that id or name (NOT_FOUND over AudioService)
+    │   ├── InvalidAudio          audio that does not decode, or is over a size/duration limit
+    │   ├── AudioUnavailable      an audio object is gone (TTL, redaction) or fails its sha256
+    │   └── EngineUnavailable     a speech engine cannot answer now (offline, missing): retryable
     ├── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
     │   ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
     │   └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
@@ -86,10 +90,36 @@ class BusRefused(BusError):
 
 class PrimitiveError(VoiceCoreError):
     code = "PRIMITIVE_FAILED"
+    retryable = False
+    """Whether the failure event says a later try may succeed."""
 
 
 class InvalidParams(PrimitiveError, ValueError):
     code = "INVALID_PARAMS"
+
+
+class UnknownVoice(InvalidParams):
+    """No voice by that id or name, in the voice catalogue or in the engine."""
+
+
+class InvalidAudio(PrimitiveError):
+    """Audio that does not decode (the message says what was wrong) or is over a limit."""
+
+    code = "INVALID_AUDIO"
+
+
+class AudioUnavailable(PrimitiveError):
+    """An audio object that is referenced but gone (TTL, redaction) or fails its sha256."""
+
+    code = "AUDIO_UNAVAILABLE"
+
+
+class EngineUnavailable(PrimitiveError):
+    """A speech engine cannot answer now: unreachable (gTTS offline), not installed, or
+    its voice model is missing. Retryable: the same request may succeed later."""
+
+    code = "ENGINE_UNAVAILABLE"
+    retryable = True
 
 
 class EventLogError(VoiceCoreError):

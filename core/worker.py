@@ -173,7 +173,7 @@ class Worker:
             async with asyncio.timeout(timeout):  # inline: no task per request (wait_for's)
                 result = await self.primitive.execute(request.data.params)
         except PrimitiveError as exc:
-            outcome = self._failure(request, attempt, exc.code, str(exc), retryable=False)
+            outcome = self._failure(request, attempt, exc.code, str(exc), retryable=exc.retryable)
         except TimeoutError:
             if past_deadline:
                 outcome = self._failure(request, attempt, "TIMEOUT",
