@@ -25,7 +25,6 @@ pending by a redaction while nothing ran) reaches it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,13 +33,10 @@ from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, nats_errors
 from core.pullstatus import delivered
-from core.stored import stored_messages
+from core.stored import erase_message, stored_messages
 
 log = logging.getLogger(__name__)
-NO_MESSAGE = 10057
-"""JetStream's error code for a sequence that holds no message (any more)."""
 
 
 @dataclass(frozen=True)
@@ -83,19 +79,6 @@ async def erase_conversation(bus: Bus, conversation_id: str, logged_up_to: int
             await erase_message(bus, copies.stream, seq)
         erased[copies.stream] = len(sequences)
     return erased
-
-
-async def erase_message(bus: Bus, stream: str, seq: int) -> None:
-    """Secure-delete one message: nats-server overwrites it on disk."""
-    subject = f"{subjects.JS_API}.STREAM.MSG.DELETE.{stream}"
-    body = json.dumps({"seq": seq, "no_erase": False}).encode()
-    with nats_errors():
-        reply = await bus.nc.request(subject, body, timeout=10)
-    answer = json.loads(reply.data)
-    error = answer.get("error")
-    if error and error.get("err_code") != NO_MESSAGE:  # gone already: expired, or erased
-        raise BusError(f"JetStream refused to erase {stream} sequence {seq}: "
-                       f"{error.get('description', error)}")
 
 
 async def _sequences(bus: Bus, copies: Copies) -> list[int]:
