@@ -30,12 +30,13 @@ from nats.js.object_store import ObjectStore
 
 from core import subjects
 from core.bus import Bus
+from core.config import StreamLimits
 from core.errors import AudioUnavailable, InvalidParams, nats_errors, object_errors
 from core.stored import erase_subject
 from schemas.audio import AudioFormat, AudioRef
 from schemas.events import CONVERSATION_ID_PATTERN
 
-DEFAULT_AUDIO_TTL_S = 7 * 24 * 3600.0
+DEFAULT_AUDIO_TTL_S = StreamLimits().audio_ttl_s
 EXTENSIONS: dict[str, str] = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac",
                               "webm": "webm", "pcm_s16le": "pcm"}
 """The file extension of each audio format in object names."""

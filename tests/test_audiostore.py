@@ -19,8 +19,11 @@ from core.audiostore import DEFAULT_AUDIO_TTL_S, AudioStore, object_name
 from core.bus import Bus, ServerErrors, open_connection
 from core.config import StreamLimits
 from core.errors import AudioUnavailable, InvalidConversationId, InvalidParams
+from core.natsauth import NatsAuth, identity
 from core.natsserver import EmbeddedNats
 from schemas.audio import AudioRef
+from tests.support import proc
+from tests.test_up import up_args
 
 BIG = bytes(range(256)) * 1200
 """307,200 bytes: three chunks of nats-py's 128 KiB."""
@@ -244,3 +247,24 @@ async def test_the_sink_and_the_admin_erase_a_conversations_audio(
         assert not errors.denied.is_set()
     finally:
         await store.bus.nc.close()
+
+
+async def test_up_creates_the_bucket_with_its_ttl_and_the_worker_writes_to_it(
+        tmp_path: Path) -> None:
+    """`voicecore up --audio-ttl`: the bucket, as the admin created it; its worker identity
+    stores audio that its read-only cli identity reads back."""
+    port = proc.free_port()
+    url = f"nats://127.0.0.1:{port}"
+    with proc.started(*up_args(tmp_path, port), "--audio-ttl", "3600") as (up, _):
+        admin = await Bus.connect(url, auth=proc.admin(tmp_path))
+        worker = await Bus.connect(url, auth=identity("worker", NatsAuth(), tmp_path))
+        cli = await Bus.connect(url, auth=identity("cli", NatsAuth(), tmp_path))
+        try:
+            config = (await admin.js.stream_info(subjects.AUDIO_STREAM)).config
+            assert (config.max_age, config.storage) == (3600, js_api.StorageType.FILE)
+            ref = await put(AudioStore(worker), "up-1/r1/0.wav", BIG)
+            assert await AudioStore(cli).get(ref) == BIG
+        finally:
+            for bus in (admin, worker, cli):
+                await bus.drain()
+        assert proc.stop(up).returncode == 0
