@@ -135,8 +135,10 @@ def _load(model: Path, download_dir: Path | None) -> PiperVoice:
                                 f"{type(exc).__name__}: {one_line(str(exc), 200)}") from exc
 
 
+@functools.cache
 def _packaged_models() -> dict[str, Path]:
-    """Model paths of the installed voice packages (known ones and entry points)."""
+    """Model paths of the installed voice packages (known ones and entry points). Read
+    once per process: scanning every package's entry points takes milliseconds."""
     finders: dict[str, Callable[[], Any]] = {}
     for name, module in VOICE_PACKAGES.items():
         if importlib.util.find_spec(module) is not None:
