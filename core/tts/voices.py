@@ -65,6 +65,8 @@ class VoiceInfo:
     languages: tuple[str, ...]
     engine: str
     engine_voice: str
+    engine_gender: Gender
+    """The engine voice's own gender: a fallback voice may differ from the voice's."""
     note: str = ""
     """Why the engine voice is not the voice's own (a fallback), else empty."""
 
@@ -187,7 +189,7 @@ class VoiceCatalog:
             if asked == "piper":
                 note += f" (voicecore voices pull {intended})"
         return VoiceInfo(named.id, named.name, named.gender, language, LANGUAGES,
-                         spoken_by.name, speaker.id, note)
+                         spoken_by.name, speaker.id, speaker.gender, note)
 
     def _merge(self, path: Path) -> None:
         for voice_id, fields in read_voices_file(path).items():
