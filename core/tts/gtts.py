@@ -10,7 +10,9 @@ gTTS has two speeds, normal and slow: a requested speed of 0.75 or less is slow.
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,8 @@ TLDS = {"en": ("com", "co.uk", "com.au", "ca", "co.in"), "es": ("es", "com.mx", 
 """The Google domains per language: each speaks with its region's accent."""
 SLOW_AT = 0.75
 _API_PATH = "/_/TranslateWebserverUi/data/batchexecute"
+_TLD = re.compile(r"^[a-z]{2,3}(\.[a-z]{2,3})?(?!\n)$")
+"""A Google domain's ending (``com``, ``co.uk``): it becomes part of a host name."""
 
 
 @register(NAME)
@@ -50,7 +54,7 @@ class GttsEngine:
 
     def synthesize(self, text: str, voice: EngineVoice, *, speed: float) -> Pcm:
         language, _, tld = voice.id.partition(":")
-        if language not in TLDS or not tld:
+        if language not in TLDS or not _TLD.match(tld):
             raise UnknownVoice(f"gTTS has no voice {voice.id[:64]!r}: LANGUAGE:TLD, e.g. en:com")
         tts = self._client(text, language, tld, slow=speed <= SLOW_AT)
         try:
@@ -60,23 +64,10 @@ class GttsEngine:
         return _decode_mp3(mp3)
 
     def _client(self, text: str, language: str, tld: str, *, slow: bool) -> Any:
-        from gtts import gTTS
-
         base_url = self.base_url if self.base_url != GOOGLE_URL else None
-
-        class _AtUrl(gTTS):  # type: ignore[misc]
-            """gTTS posting to ``base_url`` instead of translate.google.<tld>."""
-
-            def _prepare_requests(self) -> list[Any]:
-                prepared: list[Any] = super()._prepare_requests()
-                if base_url is not None:
-                    for request in prepared:
-                        request.prepare_url(base_url + _API_PATH, None)
-                return prepared
-
         try:
-            return _AtUrl(text, lang=language, tld=tld, slow=slow, timeout=self.timeout_s,
-                          lang_check=False)
+            return _client_class()(text, lang=language, tld=tld, slow=slow,
+                                   timeout=self.timeout_s, lang_check=False, base_url=base_url)
         except (ValueError, AssertionError) as exc:  # gTTS refuses the language or text
             raise UnknownVoice(f"gTTS refused voice {language}:{tld}: {exc}") from exc
 
@@ -97,6 +88,27 @@ class GttsEngine:
         if status is not None and 400 <= status < 500 and status != 429:
             error.retryable = False  # Google refused this request: the same one fails again
         return error
+
+
+@functools.cache
+def _client_class() -> type[Any]:
+    """gTTS posting to ``base_url`` instead of translate.google.<tld> when one is given.
+    Made on first use: importing gTTS (and requests) costs a process that never speaks."""
+    from gtts import gTTS
+
+    class AtUrl(gTTS):  # type: ignore[misc]
+        def __init__(self, *args: Any, base_url: str | None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.base_url = base_url
+
+        def _prepare_requests(self) -> list[Any]:
+            prepared: list[Any] = super()._prepare_requests()
+            if self.base_url is not None:
+                for request in prepared:
+                    request.prepare_url(self.base_url + _API_PATH, None)
+            return prepared
+
+    return AtUrl
 
 
 def _decode_mp3(data: bytes) -> Pcm:

@@ -12,17 +12,20 @@ actually speak. A voice is named by its id or name (any case), or directly as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from core.errors import ConfigError, UnknownVoice
+from core.errors import ConfigError, InvalidParams, UnknownVoice
 from core.tts import espeak, piper
 from core.tts.engine import EngineVoice, Gender, TtsEngine, create_engine, engine_names
 from core.tts.settings import TtsSettings
 from core.tts.voicesfile import LANGUAGES, Mappings, read_voices_file
 
 DEFAULT_VOICE = "emma"
+_ESPEAK_NAME = re.compile(r"^[a-z][A-Za-z0-9_-]{0,40}(\+[A-Za-z0-9_]{1,20})?(?!\n)$")
+"""An espeak-ng voice a caller may name (``de``, ``en-gb-x-rp+m2``): never an option."""
 """The voice of a request that names none."""
 
 
@@ -103,7 +106,8 @@ class VoiceCatalog:
     def resolve(self, voice: str, language: str, *, engine: str | None = None) -> Resolved:
         """Who speaks ``voice`` in ``language``: under the settings' engine, or ``engine``."""
         if language not in LANGUAGES:
-            raise UnknownVoice(f"no voice speaks {language[:16]!r}: {', '.join(LANGUAGES)}")
+            raise InvalidParams(f"language {language[:16]!r}: choose from "
+                                f"{', '.join(LANGUAGES)}")
         prefix, _, rest = voice.partition(":")
         if rest and prefix in engine_names():
             return self._direct(prefix, rest, language)
@@ -149,14 +153,17 @@ class VoiceCatalog:
         return None
 
     def _direct(self, engine_name: str, voice_id: str, language: str) -> Resolved:
+        """``ENGINE:VOICE`` from a request: one of the engine's voices here, or for
+        espeak-ng any voice name it may know. Never a file path or a URL part: those come
+        from the voices file only (configuration, not callers)."""
         engine = self.engine(engine_name)
         known = {v.id: v for v in engine.voices()}
         if voice_id in known:
             return engine, known[voice_id], f"{engine_name}:{voice_id}"
-        if engine_name == "piper":
-            raise UnknownVoice(f"no Piper voice {voice_id[:128]!r} here: `voicecore voices "
-                               "pull NAME`, or a local .onnx path")
-        gender: Gender = "female" if "+f" in voice_id or engine_name == "gtts" else "male"
+        if engine_name != espeak.NAME or not _ESPEAK_NAME.match(voice_id):
+            raise UnknownVoice(f"{engine_name} has no voice {voice_id[:64]!r} here (see "
+                               "`voicecore voices`; Piper voices: `voicecore voices pull`)")
+        gender: Gender = "female" if "+f" in voice_id else "male"  # espeak-ng's default
         return engine, EngineVoice(engine_name, voice_id, language, gender), (
             f"{engine_name}:{voice_id}")
 

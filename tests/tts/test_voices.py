@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import ConfigError, UnknownVoice
+from core.errors import ConfigError, InvalidParams, UnknownVoice
 from core.tts.piper import PiperEngine
 from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
@@ -96,8 +96,22 @@ def test_an_engine_voice_can_be_named_directly(catalog: VoiceCatalog) -> None:
     assert (engine.name, speaker.id, speaker.gender, voice_id) == (
         "espeak-ng", "de+m2", "male", "espeak-ng:de+m2")
     assert catalog.resolve("piper:en_US-joe-medium", "en")[2] == "piper:en_US-joe-medium"
-    with pytest.raises(UnknownVoice, match="no Piper voice 'en_US-nobody-low' here"):
+    with pytest.raises(UnknownVoice, match="piper has no voice 'en_US-nobody-low' here"):
         catalog.resolve("piper:en_US-nobody-low", "en")
+
+
+@pytest.mark.parametrize("voice", ["piper:/etc/passwd.onnx", "piper:../x.onnx",
+                                   "gtts:en:evil.example/x", "gtts:en:com.evil",
+                                   "espeak-ng:--stdout", "espeak-ng:en+-x", "espeak-ng:a b"])
+def test_a_caller_cannot_name_a_path_an_option_or_a_host(catalog: VoiceCatalog,
+                                                         voice: str) -> None:
+    with pytest.raises(UnknownVoice, match="has no voice"):
+        catalog.resolve(voice, "en")
+
+
+def test_an_unknown_language_is_invalid_params(catalog: VoiceCatalog) -> None:
+    with pytest.raises(InvalidParams, match="language 'it': choose from en, es, fr, de"):
+        catalog.resolve("emma", "it")
 
 
 @pytest.mark.parametrize("voice", ["olivia", "emma2", "x" * 500])
