@@ -182,6 +182,10 @@ class VoiceCatalog:
                     rows.append(row)
         return rows
 
+    def get(self, voice: str, language: str = "en") -> VoiceInfo:
+        """GetVoice: the named voice ``voice`` (id or name) as spoken in ``language``."""
+        return self.info(self.named(voice), language)
+
     def info(self, named: NamedVoice, language: str, engine: str | None = None) -> VoiceInfo:
         """``named`` in ``language`` as it will be spoken (GetVoice, a row of ListVoices);
         its note says when that is not the voice's own engine voice, and why."""

@@ -135,6 +135,15 @@ def test_list_filters_by_language_engine_and_gender(catalog: VoiceCatalog) -> No
         catalog.list(engine="nope")
 
 
+def test_get_is_one_voice_as_spoken_here(catalog: VoiceCatalog) -> None:
+    james = catalog.get("James", "fr")
+    assert (james.id, james.name, james.gender, james.engine, james.engine_voice) == (
+        "james", "James", "male", "espeak-ng", "fr-fr+m3")
+    assert james.languages == ("en", "es", "fr", "de")
+    with pytest.raises(UnknownVoice):
+        catalog.get("nobody")
+
+
 VOICES_FILE = """
 [voices.emma.espeak-ng]
 fr = "fr-fr+f1"
