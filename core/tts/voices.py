@@ -24,9 +24,9 @@ from core.tts.settings import TtsSettings
 from core.tts.voicesfile import LANGUAGES, Mappings, read_voices_file
 
 DEFAULT_VOICE = "emma"
-_ESPEAK_NAME = re.compile(r"^[a-z][A-Za-z0-9_-]{0,40}(\+[A-Za-z0-9_]{1,20})?(?!\n)$")
-"""An espeak-ng voice a caller may name (``de``, ``en-gb-x-rp+m2``): never an option."""
 """The voice of a request that names none."""
+_ESPEAK_NAME = re.compile(r"^[a-z][\w-]{0,40}(\+\w{1,20})?(?!\n)$", re.ASCII)
+"""An espeak-ng voice a caller may name (``de``, ``en-gb-x-rp+m2``): never an option."""
 
 
 @dataclass(frozen=True)
