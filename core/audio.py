@@ -79,7 +79,7 @@ def decode(source: bytes | Path, *, rate: int | None = None,
         raise unreadable(data, exc) from exc
     with container:
         check_wav_size(data, container)
-        return _decode_stream(container, rate, limits)
+        return _decode_stream(data, container, rate, limits)
 
 
 def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
@@ -92,7 +92,7 @@ def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
     return Pcm(samples, source_rate)
 
 
-def _decode_stream(container: av.container.InputContainer, rate: int | None,
+def _decode_stream(data: bytes, container: av.container.InputContainer, rate: int | None,
                    limits: AudioLimits) -> Pcm:
     kind = format_name(container)
     if not container.streams.audio:
@@ -114,7 +114,7 @@ def _decode_stream(container: av.container.InputContainer, rate: int | None,
         raise InvalidAudio(f"corrupt or truncated {kind} audio ({reason(exc)})") from exc
     if not count:
         raise InvalidAudio(f"zero-length audio: the {kind} stream has no samples")
-    check_complete(container, stream, count / target)
+    check_complete(data, container, stream, count / target)
     return Pcm(np.concatenate(blocks), target)
 
 

@@ -204,6 +204,29 @@ def test_bad_audio_is_invalid_audio_with_a_one_line_reason(case: str) -> None:
     assert raised.value.code == "INVALID_AUDIO"
 
 
+def test_a_vbr_mp3_without_a_length_header_is_not_called_truncated() -> None:
+    """FFmpeg estimates such a file's duration from its first frames' bit rate: quiet first
+    frames make it far too long. Only a Xing/Info/VBRI header's length is trusted."""
+    rate = 22050
+    noise = np.random.default_rng(0).uniform(-0.8, 0.8, rate * 3)
+    signal = np.concatenate([np.zeros(rate * 3), noise, np.zeros(rate * 6)]).astype(np.float32)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
+        stream.codec_context.qscale = True  # variable bit rate
+        out.mux(stream.encode(_frame_of(Pcm(signal, rate))))
+        out.mux(stream.encode(None))
+    assert decode(buffer.getvalue()).duration_s == pytest.approx(12.0, abs=0.1)
+
+
+def _frame_of(pcm: Pcm) -> av.AudioFrame:
+    frame = av.AudioFrame.from_ndarray(pcm.samples.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = pcm.rate
+    frame.pts = 0
+    return frame
+
+
 def test_raw_pcm_needs_its_rate_and_whole_samples() -> None:
     with pytest.raises(InvalidAudio, match=r"^truncated pcm_s16le audio: an odd number"):
         decode(b"\x00\x01\x02", fmt="pcm_s16le", source_rate=8000)
