@@ -32,7 +32,7 @@ from core import subjects
 from core.bus import Bus
 from core.config import StreamLimits
 from core.errors import AudioUnavailable, InvalidParams, nats_errors, object_errors
-from core.stored import erase_subject
+from core.stored import erase_subject, stored_messages
 from schemas.audio import AudioFormat, AudioRef
 from schemas.events import CONVERSATION_ID_PATTERN
 
@@ -123,17 +123,27 @@ class AudioStore:
     async def delete_conversation(self, conversation_id: str) -> int:
         """Erase every object named ``<conversation_id>/…``; how many there were."""
         prefix = f"{subjects.check_conversation_id(conversation_id)}/"
+        names = [name for name in await self._names() if name.startswith(prefix)]
         with nats_errors():
-            try:
-                info = await self.bus.js.stream_info(
-                    self.stream, subjects_filter=subjects.object_metas(self.bucket))
-            except NotFoundError:
-                return 0  # no bucket, no audio
-            names = [name for name in map(subjects.object_name_of, info.state.subjects or {})
-                     if name is not None and name.startswith(prefix)]
             for name in names:
                 await self._erase(name)
         return len(names)
+
+    async def _names(self) -> list[str]:
+        """Every object's name (deleted ones too), read off its metadata subject: one
+        message per object (each put rolls its subject up), headers only."""
+        with nats_errors():
+            try:
+                await self.bus.js.stream_info(self.stream)
+            except NotFoundError:
+                return []  # no bucket, no audio
+        found = []
+        async for msg in stored_messages(self.bus, self.stream,
+                                         subjects.object_metas(self.bucket), headers_only=True):
+            name = subjects.object_name_of(msg.subject)
+            if name is not None:
+                found.append(name)
+        return found
 
     async def _erase(self, name: str) -> None:
         """Chunks first, then the metadata: an interrupted erase leaves the name findable."""

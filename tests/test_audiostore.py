@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
+import nats.errors
+import nats.js.errors
 import pytest
 from nats.js import api as js_api
 
@@ -18,7 +20,13 @@ from core import subjects
 from core.audiostore import DEFAULT_AUDIO_TTL_S, AudioStore, object_name
 from core.bus import Bus, ServerErrors, open_connection
 from core.config import StreamLimits
-from core.errors import AudioUnavailable, InvalidConversationId, InvalidParams
+from core.errors import (
+    AudioUnavailable,
+    BusUnavailable,
+    InvalidConversationId,
+    InvalidParams,
+    translate_object,
+)
 from core.natsauth import NatsAuth, identity
 from core.natsserver import EmbeddedNats
 from schemas.audio import AudioRef
@@ -268,3 +276,15 @@ async def test_up_creates_the_bucket_with_its_ttl_and_the_worker_writes_to_it(
             for bus in (admin, worker, cli):
                 await bus.drain()
         assert proc.stop(up).returncode == 0
+
+
+def test_object_store_errors_are_mapped_in_one_place() -> None:
+    what = "audio object VC_AUDIO/c/r/0.wav"
+    for gone in (nats.js.errors.ObjectNotFoundError(), nats.js.errors.BucketNotFoundError(),
+                 nats.js.errors.ObjectDeletedError()):
+        mapped = translate_object(gone, what)
+        assert isinstance(mapped, AudioUnavailable)
+        assert str(mapped) == f"{what} is gone (expired, deleted or redacted)"
+    assert str(translate_object(nats.js.errors.DigestMismatchError(), what)) == (
+        f"{what} does not match its digest")
+    assert isinstance(translate_object(nats.errors.TimeoutError(), what), BusUnavailable)
