@@ -40,6 +40,8 @@ DEFAULT_AUDIO_TTL_S = StreamLimits().audio_ttl_s
 EXTENSIONS: dict[str, str] = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac",
                               "webm": "webm", "pcm_s16le": "pcm"}
 """The file extension of each audio format in object names."""
+STREAM_NOT_FOUND = 10059
+"""JetStream's error code for a stream that does not exist."""
 _REQUEST_ID = re.compile(CONVERSATION_ID_PATTERN)
 """A request id is one name token too (an event id: a UUID)."""
 
@@ -159,7 +161,10 @@ class AudioStore:
         try:
             msg = await self.bus.js.get_last_msg(
                 self.stream, subjects.object_meta_subject(self.bucket, name))
-        except NotFoundError:
+        except NotFoundError as exc:
+            if exc.err_code == STREAM_NOT_FOUND:
+                raise AudioUnavailable(f"no audio bucket {self.bucket} (stream {self.stream}):"
+                                       " `voicecore up` creates it") from None
             return None
         try:
             meta = json.loads(msg.data or b"")

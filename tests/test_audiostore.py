@@ -139,8 +139,11 @@ async def test_unreadable_metadata_is_unavailable(store: AudioStore, bus: Bus) -
 async def test_without_the_bucket_audio_is_unavailable(bus: Bus) -> None:
     ref = AudioRef(bucket="VC_AUDIO", name="c/r/0.wav", size=1, sha256="0" * 64,
                    format="wav", sample_rate=8000, duration_s=0.1)
-    with pytest.raises(AudioUnavailable, match="is gone"):
+    message = r"^no audio bucket VC_AUDIO \(stream OBJ_VC_AUDIO\): `voicecore up` creates it$"
+    with pytest.raises(AudioUnavailable, match=message):
         await AudioStore(bus).get(ref)
+    with pytest.raises(AudioUnavailable, match=message):
+        await put(AudioStore(bus), "c/r/0.wav", b"abc")
     assert await AudioStore(bus).delete_conversation("c") == 0
 
 
