@@ -33,6 +33,7 @@ from core.bus import Bus
 from core.config import StreamLimits
 from core.errors import AudioUnavailable, InvalidParams, nats_errors, object_errors
 from core.stored import erase_subject, stored_messages
+from core.text import cut, escape_controls
 from schemas.audio import AudioFormat, AudioRef
 from schemas.events import CONVERSATION_ID_PATTERN
 
@@ -110,13 +111,14 @@ class AudioStore:
 
         Raises :class:`~core.errors.AudioUnavailable` when the object is gone (TTL,
         redaction), incomplete or not the bytes the reference describes."""
-        store = self if ref.bucket == self.bucket else AudioStore(self.bus, ref.bucket)
-        what = f"audio object {ref.bucket}/{ref.name}"
+        what = f"audio object {cut(escape_controls(f'{ref.bucket}/{ref.name}'), 200)}"
+        if ref.bucket != self.bucket:  # a reference is data: it picks no other store to read
+            raise AudioUnavailable(f"{what} is not in the audio bucket {self.bucket}")
         with object_errors(what):
-            stored = await store._stored(ref.name)
+            stored = await self._stored(ref.name)
             if stored is None:
                 raise AudioUnavailable(f"{what} is gone (expired, deleted or redacted)")
-            data = await store._chunks(stored, what)
+            data = await self._chunks(stored, what)
         if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
             raise AudioUnavailable(f"{what} does not match its reference's size and sha256 "
                                    "(replaced or damaged since)")

@@ -129,6 +129,18 @@ async def test_a_missing_object_or_chunk_is_unavailable(store: AudioStore, bus: 
         await store.get(ref)
 
 
+async def test_a_reference_reads_only_the_audio_bucket(store: AudioStore, bus: Bus) -> None:
+    """A reference is data (an event's): its bucket cannot point the reader elsewhere."""
+    ref = await put(store, "c1/r1/0.wav", b"abc")
+    await bus.js.create_object_store("OTHER")
+    for bucket in ("OTHER", "bad.name>", "x\ny"):
+        elsewhere = msgspec.structs.replace(ref, bucket=bucket)
+        with pytest.raises(AudioUnavailable, match=r"is not in the audio bucket VC_AUDIO$"):
+            await store.get(elsewhere)
+    with pytest.raises(AudioUnavailable, match=r"^audio object x\\ny/c1/r1/0\.wav is not"):
+        await store.get(msgspec.structs.replace(ref, bucket="x\ny"))
+
+
 async def test_unreadable_metadata_is_unavailable(store: AudioStore, bus: Bus) -> None:
     ref = await put(store, "c1/r1/0.wav", b"abc")
     await bus.js.publish(subjects.object_meta_subject("VC_AUDIO", ref.name), b"{not json")
