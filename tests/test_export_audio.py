@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from core.audiostore import AudioStore, object_name
@@ -30,15 +31,11 @@ def ref(name: str, data: bytes = b"") -> AudioRef:
 
 def test_references_are_found_anywhere_in_an_events_data() -> None:
     one, two = ref("c/r/0.wav"), ref("c/r/1.wav")
-    data = {"index": 0, "audio": msgspec_dict(one),
-            "deep": [{"chunks": [msgspec_dict(two), {"bucket": "x", "name": "no size"}]}],
-            "bad": {**msgspec_dict(one), "sha256": "not hex"}}
+    data = {"index": 0, "audio": msgspec.to_builtins(one),
+            "deep": [{"chunks": [msgspec.to_builtins(two), {"bucket": "x", "name": "no size"}]}],
+            "bad": {**msgspec.to_builtins(one), "sha256": "not hex"}}
     assert list(audio_refs(data)) == [one, two]
     assert list(audio_refs("[redacted]")) == []
-
-
-def msgspec_dict(value: AudioRef) -> dict[str, object]:
-    return {f: getattr(value, f) for f in value.__struct_fields__}
 
 
 @pytest.mark.parametrize(("name", "written"), [
