@@ -28,6 +28,7 @@ from orchestrator.replay import check_rerunnable, replay_state
 from orchestrator.views import VIEWS
 from voicecore import literal, render
 from voicecore.export import STDOUT, Format, export_pages, output_to
+from voicecore.export_audio import AudioCollector, export_audio
 from voicecore.options import AsJson, DataDir, with_nats_auth
 from voicecore.rerun_all import recorded_conversations, rerun_all, rerun_one
 
@@ -137,12 +138,16 @@ def export(nats_auth: NatsAuth,
                "--output", "-o", help="File to write [default: voicecore-events-<time>.<format>]")
            ] = None,
            data_dir: DataDir = None,
+           with_audio: Annotated[Path | None, typer.Option(
+               "--with-audio", help="Also write the audio the events reference into this "
+               "directory (from the running voicecore)")] = None,
            page_rows: Annotated[int, typer.Option(hidden=True)] = 50_000) -> None:
     """Export rows (every column) as Parquet or JSON lines, with a progress bar.
 
     ``-o -`` writes to standard output (progress and the summary go to standard error).
     An unknown ``--conversation`` is an error, as for ``show``, and writes nothing.
     """
+    audio = AudioCollector()
     start = parse_time(since)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
@@ -155,9 +160,18 @@ def export(nats_auth: NatsAuth,
                                               disable=total < page_rows) as bar:
             task = bar.add_task("exporting", total=total)
             written = export_pages(source, fmt, out, conversation, start, page_rows,
-                                   lambda n: bar.advance(task, n))
+                                   lambda n: bar.advance(task, n), audio.add_page)
     where = "standard output" if path == STDOUT else str(path)
     status.print(Text.assemble(f"exported {written} event(s) to ", literal.literal(where)))
+    if with_audio is not None:
+        base = data_dir or default_data_dir()
+        url = service_url(base) or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+        done = asyncio.run(export_audio(audio.refs.values(), with_audio, url,
+                                        identity("cli", nats_auth, base)))
+        status.print(Text.assemble(
+            f"wrote {done.written} audio file(s) to ", literal.literal(str(with_audio)),
+            f" ({done.unavailable} unavailable: expired or redacted)" if done.unavailable
+            else ""))
 
 
 @log_app.command("verify")
