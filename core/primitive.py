@@ -26,11 +26,14 @@ import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from core.subjects import check_name
 from schemas import events
 from schemas.events import Event
+
+if TYPE_CHECKING:
+    from core.bus import Bus
 
 Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
 CallHandler = Callable[[Any, "Call"], Awaitable[Any]]
@@ -77,6 +80,10 @@ class Primitive:
     costs more than the work (measured: ~140 µs of CPU per capture_email event)."""
     chunk: type[Event] | None = None
     """``<name>.chunk``: the event :meth:`Call.emit` publishes (its data is the chunk's)."""
+    prepare: Callable[[Bus], Awaitable[None]] | None = None
+    """Awaited by each worker at start, before it takes a request, with its connection: for
+    a primitive with resources of its own (``synthesize``: its audio bucket, and the
+    default voice loaded so that the first call does not pay for it)."""
     blocking: bool = field(init=False)
     takes_call: bool = field(init=False)
     """The handler takes ``(params, call)``: the worker passes it a :class:`Call`."""

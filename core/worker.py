@@ -68,6 +68,8 @@ class Worker:
         self._exhausted: Subscription | None = None
 
     async def start(self) -> None:
+        if self.primitive.prepare is not None:
+            await self.primitive.prepare(self.bus)
         name = await self._ensure_consumer()
         self._consumer = PullConsumer(
             self.bus, Durable(name, ensure=self._ensure_consumer),

@@ -54,6 +54,7 @@ async def _serve(bus: Bus, *requests: ev.Event) -> list[Msg]:
 async def test_chunk_events_come_in_order_before_the_result_with_derived_ids(bus: Bus) -> None:
     request = chunky("three", parts=3)
     stored = await _serve(bus, request)
+    assert plugin.prepared_with[-1] is bus  # its prepare hook ran at worker start
     found = [ev.decode(m.data) for m in stored]
     assert [e.event_type for e in found] == ["chunky.requested", *["chunky.chunk"] * 3,
                                              "chunky.completed"]

@@ -115,6 +115,12 @@ class ChunkyFailed(Event, frozen=True, kw_only=True, tag="chunky.failed"):
 
 
 chunk_gate = asyncio.Event()
+prepared_with: list[object] = []
+"""The connections chunky's workers were prepared with (its ``prepare`` hook)."""
+
+
+async def _prepare_chunky(bus: object) -> None:
+    prepared_with.append(bus)
 
 
 async def _chunky(params: ChunkyParams, call: Call) -> Parts:
@@ -138,6 +144,7 @@ CHUNKY = register(
         failed=ChunkyFailed,
         chunk=ChunkyChunk,
         handler=_chunky,
+        prepare=_prepare_chunky,
         timeout_s=10.0,
     )
 )
