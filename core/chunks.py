@@ -30,7 +30,7 @@ def open_call(bus: Bus, primitive: Primitive, request: Event, attempt: int) -> C
     if primitive.chunk is None:
         raise ValueError(f"{primitive.name} declares no chunk event: its handler cannot emit")
     publish = functools.partial(_publish_chunk, bus, primitive.chunk, request, attempt)
-    return Call(request.conversation_id, request.id, request.trace_id, publish)
+    return Call(request.conversation_id, request.id, request.trace_id, attempt, publish)
 
 
 async def _publish_chunk(bus: Bus, cls: type[Event], request: Event, attempt: int,

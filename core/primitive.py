@@ -44,13 +44,15 @@ class Call:
     """One execution of a request, as its handler sees it (handlers that take a second
     argument): whose request it is, and a way to publish its intermediate parts."""
 
-    __slots__ = ("_publish", "conversation_id", "emitted", "request_id", "trace_id")
+    __slots__ = ("_publish", "attempt", "conversation_id", "emitted", "request_id", "trace_id")
 
-    def __init__(self, conversation_id: str, request_id: str, trace_id: str,
+    def __init__(self, conversation_id: str, request_id: str, trace_id: str, attempt: int,
                  publish: Callable[[int, Any], Awaitable[None]]) -> None:
         self.conversation_id = conversation_id
         self.request_id = request_id
         self.trace_id = trace_id
+        self.attempt = attempt
+        """1 for the first delivery of the request; more when it is redelivered."""
         self._publish = publish
         self.emitted = 0
         """Chunk events published so far (the next one's index)."""
