@@ -13,8 +13,10 @@ the service's read verbs and watches the subjects, and may publish nothing else.
 
 Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker writes
 objects (chunk and metadata subjects, and the purge nats-py does of the chunks an object
-replaces or a failed put left); every identity reads them with the plain message gets of
-``_read_only``; the sink erases a redacted conversation's (and the admin may do anything).
+replaces or a failed put left), and may create the bucket when it is missing (a worker
+started before ``up``, like the streams); every identity reads them with the plain
+message gets of ``_read_only``; the sink erases a redacted conversation's (and the admin
+may do anything).
 
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
@@ -98,7 +100,7 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                    *(subjects.dlq_subject(p) for p in names),
                    *(subjects.announce_subject(p) for p in names),
                    *_workers_consumers(names), *_read_only(), *_create_streams(),
-                   *_put_audio()]
+                   *_put_audio(), f"{API}.STREAM.CREATE.{subjects.AUDIO_STREAM}"]
         subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
             EVENTS, subjects.consumer_name(p)) for p in names)]
         # One process answers a ping once per primitive it serves (an announcer each, each

@@ -82,6 +82,9 @@ class Primitive:
     costs more than the work (measured: ~140 µs of CPU per capture_email event)."""
     chunk: type[Event] | None = None
     """``<name>.chunk``: the event :meth:`Call.emit` publishes (its data is the chunk's)."""
+    volatile: tuple[str, ...] = ()
+    """Fields of the result (dotted paths) that differ on every run by nature: audio, its
+    timing. ``replay --rerun`` compares results without them."""
     prepare: Callable[[Bus], Awaitable[None]] | None = None
     """Awaited by each worker at start, before it takes a request, with its connection: for
     a primitive with resources of its own (``synthesize``: its audio bucket, and the
