@@ -30,6 +30,7 @@ from voicecore import literal, render
 from voicecore.export import STDOUT, Format, export_pages, output_to
 from voicecore.export_audio import AudioCollector, export_audio
 from voicecore.options import AsJson, DataDir, with_nats_auth
+from voicecore.prices import load_prices, priced
 from voicecore.rerun_all import recorded_conversations, rerun_all, rerun_one
 
 log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
@@ -116,7 +117,7 @@ def show(nats_auth: NatsAuth, conversation_id: str, data_dir: DataDir = None,
 @with_nats_auth
 def query(nats_auth: NatsAuth,
           sql: Annotated[str, typer.Argument(help="One SELECT over events, conversations, "
-                                             "primitive_executions")],
+                                             "primitive_executions, usage")],
           data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Read-only SQL over the documented views."""
     with _log(data_dir, nats_auth) as source:
@@ -125,6 +126,28 @@ def query(nats_auth: NatsAuth,
         print(render.rows_json(table))
     else:
         console.print(render.generic_table(table))
+
+
+@log_app.command("usage")
+@with_nats_auth
+def usage(nats_auth: NatsAuth,
+          conversation: Annotated[str | None, typer.Option(
+              "--conversation", help="Only this conversation")] = None,
+          since: Since = None,
+          prices: Annotated[Path | None, typer.Option(
+              "--prices", envvar="VOICECORE_PRICES",
+              help="Price table (TOML) over the built-in one (see the README)")] = None,
+          data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """What speech calls consumed, per conversation and engine: calls, characters,
+    audio seconds and their cost."""
+    table = load_prices(prices)  # a bad file fails before the log is opened
+    with _log(data_dir, nats_auth) as source:
+        found = source.table("usage", conversation_id=conversation, since=parse_time(since))
+    rows = priced(found.to_pylist(), table)
+    if as_json:
+        print(render.dumps(rows))
+    else:
+        console.print(render.usage_table(rows, table.currency))
 
 
 @log_app.command("export")
