@@ -34,7 +34,9 @@ from schemas import events as ev
 from schemas import ids
 from schemas.audio import SynthesisChunk, SynthesisResult, SynthesizeParams
 from schemas.payloads import Failure, Request
+from tests.support import proc
 from tests.support.streams import stream_messages, wait_for_events
+from tests.test_up import up_args
 
 OPTIONS = WorkerOptions(concurrency=4, ack_wait_s=30.0, max_deliver=1, backoff_s=(0.05,),
                         fetch_timeout_s=0.2, shutdown_grace_s=5.0)
@@ -236,3 +238,22 @@ async def test_the_worker_identity_stores_the_audio_the_bridge_identity_reads(
     finally:
         await worker_bus.drain()
         await bridge_bus.drain()
+
+
+async def test_up_hands_its_tts_flags_to_its_worker_process(tmp_path: Path) -> None:
+    """`up --tts-engine gtts --gtts-url <closed> --tts-fallback espeak-ng`: the worker child
+    (its own process, started by up) speaks with the fallback, so every flag reached it."""
+    port = proc.free_port()
+    flags = ["--tts-engine", "gtts", "--gtts-url", f"http://127.0.0.1:{_closed_port()}",
+             "--gtts-timeout", "5", "--tts-fallback", "espeak-ng"]
+    with proc.started(*up_args(tmp_path, port), *flags) as (up, ready):
+        assert "synthesize" in ready
+        bus = await Bus.connect(f"nats://127.0.0.1:{port}", auth=proc.admin(tmp_path))
+        try:
+            result, chunks = await answer(bus, say("Hello from up.", "c-up"))
+        finally:
+            await bus.drain()
+        assert proc.stop(up).returncode == 0
+    assert isinstance(result.data, SynthesisResult), result.data
+    assert (result.data.engine, result.data.fallback_from) == ("espeak-ng", "gtts")
+    assert len(chunks) == 1
