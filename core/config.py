@@ -11,15 +11,17 @@ from urllib.parse import urlsplit
 from core.errors import ConfigError
 from core.natsauth import NatsAuth, identity, masked_url
 from core.subjects import preview
+from core.tts.settings import TtsSettings
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
 DEFAULT_GRPC_ADDR = "127.0.0.1:50051"
+DATA_DIR_ENV = "VOICECORE_DATA_DIR"
 
 
 def default_data_dir() -> Path:
     """``$VOICECORE_DATA_DIR``, else ``$XDG_DATA_HOME/voicecore``, else ~/.local/share/voicecore."""
-    explicit = os.environ.get("VOICECORE_DATA_DIR")
+    explicit = os.environ.get(DATA_DIR_ENV)
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_DATA_HOME")
@@ -166,6 +168,9 @@ class Settings:
     """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
+    tts: TtsSettings | None = None
+    """Text to speech for ``synthesize`` (``--tts-engine`` …); ``None`` = from the
+    ``VOICECORE_*`` environment when first needed."""
 
     @property
     def embedded(self) -> bool:
