@@ -35,8 +35,9 @@ from grpc_reflection.v1alpha import reflection
 
 from bridge._proto import voice_core_pb2 as pb
 from bridge._proto.voice_core_pb2_grpc import VoiceCoreServicer
+from bridge.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from bridge.errors import status_for
-from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
+from bridge.execute import Executor
 from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
 from bridge.streaming import stream_events
