@@ -11,23 +11,21 @@ UNAUTHENTICATED. Health and reflection stay open, for probes. TLS (optional, wit
 mutual TLS): ``BridgeOptions.tls``, see :mod:`bridge.tls`; token and TLS are independent.
 
 Every voicecore error a call raises is answered with ``bridge.errors.status_for``'s
-status. The service implements the generated ``VoiceCoreServicer``; it is registered
-by :func:`add_voice_core`, the generated ``add_VoiceCoreServicer_to_server`` with one
-difference: the request deserializers never raise (``bridge.limits.parser``), which the
-generated function cannot be given, so the table is built from the proto's service
-descriptor instead of being written out by hand.
+status. The services implement the generated ``VoiceCoreServicer`` and
+``AudioServiceServicer`` (``bridge/audio.py``); they are registered by
+:func:`bridge.rpc.add_service`, the generated ``add_*Servicer_to_server`` with request
+deserializers that never raise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -39,7 +37,8 @@ from bridge.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from bridge.errors import status_for
 from bridge.execute import Executor
 from bridge.health import SERVICE_NAME, Health
-from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
+from bridge.limits import MAX_MESSAGE_BYTES, Malformed
+from bridge.rpc import Gate, add_service, parsed
 from bridge.streaming import stream_events
 from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
@@ -50,7 +49,6 @@ from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
 
 log = logging.getLogger(__name__)
-M = TypeVar("M")
 
 STREAM_READY_HEADER = "vc-stream-ready"
 """StreamEvents sends it as initial metadata once its consumer exists (live starts there)."""
@@ -74,36 +72,22 @@ class BridgeOptions:
     """On stop, in-flight calls get this long to finish."""
 
 
-def metadata_of(context: Any) -> dict[str, str]:
-    pairs = context.invocation_metadata() or ()
-    return {str(k).lower(): v for k, v in pairs if isinstance(v, str)}
-
-
 class VoiceCoreService(VoiceCoreServicer):
     def __init__(self, bus: Bus, executor: Executor, health: Health, token: str | None) -> None:
         self.bus = bus
         self.executor = executor
         self.health = health
-        self._auth = f"Bearer {token}".encode() if token else None
+        self.gate = Gate(token)
         self._closing = asyncio.Event()
 
     def end_streams(self) -> None:
         """Shutdown: StreamEvents never finish on their own, so end them now (UNAVAILABLE)."""
         self._closing.set()
 
-    async def _authorize(self, context: Any, metadata: dict[str, str]) -> None:
-        if self._auth is None:
-            return
-        given = metadata.get("authorization", "").encode()
-        if not hmac.compare_digest(given, self._auth):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or wrong 'authorization: Bearer <token>' metadata")
-
     async def ExecutePrimitive(self, request: pb.ExecutePrimitiveRequest | Malformed,
                                context: Any) -> pb.ExecutePrimitiveResponse:
-        metadata = metadata_of(context)
-        await self._authorize(context, metadata)
-        request = await _parsed(request, context)
+        metadata = await self.gate.admit(context)
+        request = await parsed(request, context)
         try:
             trace_id = resolve_trace_id(request.trace_id, metadata)
             context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
@@ -115,8 +99,8 @@ class VoiceCoreService(VoiceCoreServicer):
 
     async def StreamEvents(self, request: pb.StreamEventsRequest | Malformed,
                            context: Any) -> AsyncIterator[pb.Event]:
-        await self._authorize(context, metadata_of(context))
-        request = await _parsed(request, context)
+        await self.gate.admit(context)
+        request = await parsed(request, context)
 
         async def ready() -> None:
             await context.send_initial_metadata(((STREAM_READY_HEADER, "1"),))
@@ -146,8 +130,8 @@ class VoiceCoreService(VoiceCoreServicer):
 
     async def HealthCheck(self, request: pb.HealthCheckRequest | Malformed,
                           context: Any) -> pb.HealthCheckResponse:
-        await self._authorize(context, metadata_of(context))
-        await _parsed(request, context)
+        await self.gate.admit(context)
+        await parsed(request, context)
         try:
             return await self.health.check()
         except VoiceCoreError as exc:
@@ -156,32 +140,8 @@ class VoiceCoreService(VoiceCoreServicer):
 
 
 def add_voice_core(servicer: VoiceCoreServicer, server: Any) -> None:
-    """``add_VoiceCoreServicer_to_server`` with request deserializers that never raise.
-
-    One handler per method of the proto's ``VoiceCore`` service, by its descriptor
-    (name, request and response types, streaming), registered as the generated code does.
-    """
-    service = pb.DESCRIPTOR.services_by_name["VoiceCore"]
-    handlers = {}
-    for method in service.methods:
-        assert not method.client_streaming, "no client-streaming method is served"
-        make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
-                else grpc.unary_unary_rpc_method_handler)
-        handlers[method.name] = make(
-            getattr(servicer, method.name),
-            request_deserializer=parser(getattr(pb, method.input_type.name)),
-            response_serializer=getattr(pb, method.output_type.name).SerializeToString)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(service.full_name, handlers),))
-    server.add_registered_method_handlers(service.full_name, handlers)
-
-
-async def _parsed(request: M | Malformed, context: Any) -> M:
-    """The request, or INVALID_ARGUMENT when its bytes did not parse (see ``limits.parser``)."""
-    if isinstance(request, Malformed):
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
-        raise AssertionError("unreachable: abort raises")
-    return request
+    """``add_VoiceCoreServicer_to_server`` with request deserializers that never raise."""
+    add_service(servicer, server, pb, "VoiceCore")
 
 
 async def _cancel(future: asyncio.Future[Any]) -> None:
