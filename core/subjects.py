@@ -9,6 +9,8 @@ Subjects::
     vc.presence.ping[.<primitive>]             "who serves it?" (core NATS, request)
     vc.log.<log id>                            the running event log's service (core NATS)
     vc.log.<log id>.admin                      its verbs that change the log (redact)
+    $O.VC_AUDIO.M.<base64url of the name>      an audio object's metadata (stream OBJ_VC_AUDIO)
+    $O.VC_AUDIO.C.<nuid>                       its chunks (JetStream's object store layout)
 
 so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
@@ -24,6 +26,7 @@ themselves are the event schema's (:mod:`schemas.events`), defined there once.
 
 from __future__ import annotations
 
+import base64
 import re
 
 from core.errors import InvalidConversationId
@@ -33,6 +36,11 @@ from schemas.events import CONVERSATION_ID_PATTERN, NAME_PATTERN, NAME_TOKEN
 EVENTS_STREAM = "VC_EVENTS"
 DLQ_STREAM = "VC_DLQ"
 REPLAY_STREAM = "VC_REPLAY"
+AUDIO_BUCKET = "VC_AUDIO"
+"""The JetStream object store of audio (core/audiostore.py); its stream is ``OBJ_VC_AUDIO``."""
+OBJECT_PREFIX = "$O"
+OBJECT_STREAM_PREFIX = "OBJ_"
+AUDIO_STREAM = f"{OBJECT_STREAM_PREFIX}{AUDIO_BUCKET}"
 EVENT_PREFIX = "vc.ev"
 DLQ_PREFIX = "vc.dlq"
 REPLAY_SUBJECT_PREFIX = "vc.replay"
@@ -118,6 +126,38 @@ def body_mismatch(subject: str, conversation_id: str, event_type: str) -> str | 
         return (f"body is a {preview(event_type)} event but the subject says "
                 f"{preview(type_on_subject)}")
     return None
+
+
+def object_stream(bucket: str) -> str:
+    """The stream of a JetStream object store's bucket."""
+    return f"{OBJECT_STREAM_PREFIX}{bucket}"
+
+
+def object_meta_subject(bucket: str, name: str) -> str:
+    """The subject of an object's metadata in a JetStream object store (as nats-py and
+    the ``nats`` CLI write it)."""
+    token = base64.urlsafe_b64encode(name.encode()).decode()
+    return f"{OBJECT_PREFIX}.{bucket}.M.{token}"
+
+
+def object_name_of(meta_subject: str) -> str | None:
+    """The object name a metadata subject encodes (``None``: not one)."""
+    prefix, _, token = meta_subject.rpartition(".")
+    if not prefix.startswith(f"{OBJECT_PREFIX}.") or not prefix.endswith(".M"):
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+
+
+def object_chunks_subject(bucket: str, nuid: str) -> str:
+    return f"{OBJECT_PREFIX}.{bucket}.C.{nuid}"
+
+
+def object_metas(bucket: str) -> str:
+    """Every object's metadata subject (one token each: base64url has no dot)."""
+    return f"{OBJECT_PREFIX}.{bucket}.M.*"
 
 
 def dlq_subject(primitive: str) -> str:

@@ -22,7 +22,7 @@ from schemas import events
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "bridge", "schemas", "orchestrator")
 WIRE_NAMES = ("vc.ev.", "vc.dlq", "vc.presence", "vc.log", "vc.replay", "VC_EVENTS", "VC_DLQ",
-              "VC_REPLAY", "$JS.", "MSG.NEXT")
+              "VC_REPLAY", "$JS.", "MSG.NEXT", "VC_AUDIO", "$O.", "OBJ_")
 CONSUMER_PREFIXES = ("primitive_", "eventlog_", "vc_bridge_")
 """Matched only as a whole literal (``f"primitive_{name}"``): ``primitive_executions`` is a
 view's name."""

@@ -26,6 +26,7 @@ from typing import Any
 import core.captures  # noqa: F401  (registers the built-in capture primitives)
 from core import primitive as registry
 from core import tracing
+from core.audiostore import AudioStore
 from core.bus import Bus
 from core.config import (
     Settings,
@@ -169,6 +170,8 @@ async def running(
         bus = await Bus.connect(url, auth=settings.identity(role))
         stack.push_async_callback(bus.drain)
         await bus.ensure_streams(settings.streams, update=role == "admin")
+        if role == "admin":
+            await AudioStore(bus).ensure(settings.streams.audio_ttl_s)
         state = Running(settings=settings, nats_url=url, bus=bus, server=server)
         if event_log and separate is not None:  # the sink before the workers, as below
             await _start_child(stack, state,
@@ -202,10 +205,12 @@ class SeparateProcesses:
 
 
 async def _update_streams(settings: Settings, url: str) -> None:
-    """Create or update the streams on a short admin connection (the bridge may not)."""
+    """Create or update the streams and the audio bucket on a short admin connection (the
+    bridge may not)."""
     admin = await Bus.connect(url, name="voicecore-admin", auth=settings.identity("admin"))
     try:
         await admin.ensure_streams(settings.streams)
+        await AudioStore(admin).ensure(settings.streams.audio_ttl_s)
     finally:
         await admin.drain()
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core import primitive as registry
-from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, WorkerOptions
+from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, StreamLimits, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
 from core.natsauth import NatsAuth
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
@@ -42,6 +42,7 @@ from voicecore.options import (
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
+from voicecore.voice_commands import register as register_voice_commands
 
 app = typer.Typer(
     name="voicecore",
@@ -80,13 +81,18 @@ def up(
     nats_tls: Annotated[bool, typer.Option(
         "--nats-tls", help="Embedded NATS with TLS and client certificates from a CA "
         "generated in the data directory")] = False,
+    audio_ttl: Annotated[float, typer.Option(
+        min=1.0, envvar="VOICECORE_AUDIO_TTL", help="Seconds the audio object store "
+        "keeps stored audio [default: 7 days]", show_default=False)] = (
+        StreamLimits().audio_ttl_s),
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
     chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
                       grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
                       grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
-                      nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls)
+                      nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls,
+                      streams=StreamLimits(audio_ttl_s=audio_ttl))
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
@@ -165,6 +171,7 @@ def schema() -> None:
 register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.py)
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
+register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
 
 
 def main() -> None:

@@ -15,17 +15,14 @@ makes nats-server overwrite the message's bytes in its block file with random da
 leaves the bytes on disk until the block is compacted. The request is written out here
 rather than through nats-py's ``delete_msg``, so the erase is explicit on the wire.
 
-Stored audio (issue 10) is the next copy, and plugs in here. Kept in a JetStream object
-store (stream ``OBJ_<bucket>``), an object's chunks and metadata are messages too: one more
-:class:`Copies` whose filter selects the conversation's objects erases them the same way
-(``copies_of`` lists it). Kept anywhere else, :func:`erase_conversation` is where their
-deletion is called, so every redaction path (the running sink, and the erasures left
-pending by a redaction while nothing ran) reaches it.
+Stored audio (issue 10) is the fourth copy: the conversation's objects in the object
+store ``VC_AUDIO`` (stream ``OBJ_VC_AUDIO``), named ``<conversation>/…``. Their chunks and
+metadata are messages too, erased the same way, metadata included, so no delete marker
+is left naming them (:meth:`core.audiostore.AudioStore.delete_conversation`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,14 +30,12 @@ from dataclasses import dataclass
 from nats.js.errors import NotFoundError
 
 from core import subjects
+from core.audiostore import AudioStore
 from core.bus import Bus
-from core.errors import BusError, nats_errors
 from core.pullstatus import delivered
-from core.stored import stored_messages
+from core.stored import erase_message, stored_messages
 
 log = logging.getLogger(__name__)
-NO_MESSAGE = 10057
-"""JetStream's error code for a sequence that holds no message (any more)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,8 @@ def copies_of(conversation_id: str, logged_up_to: int) -> list[Copies]:
 
 async def erase_conversation(bus: Bus, conversation_id: str, logged_up_to: int
                              ) -> dict[str, int]:
-    """Erase (overwrite) every stream copy of the conversation; messages erased per stream.
+    """Erase (overwrite) every stream copy of the conversation; messages erased per stream,
+    and objects erased from the audio bucket (under its name, ``VC_AUDIO``).
 
     Raises :class:`~core.errors.BusError` when NATS refuses; what was erased stays erased.
     """
@@ -82,20 +78,9 @@ async def erase_conversation(bus: Bus, conversation_id: str, logged_up_to: int
         for seq in sequences:
             await erase_message(bus, copies.stream, seq)
         erased[copies.stream] = len(sequences)
+    audio = AudioStore(bus)
+    erased[audio.bucket] = await audio.delete_conversation(conversation_id)
     return erased
-
-
-async def erase_message(bus: Bus, stream: str, seq: int) -> None:
-    """Secure-delete one message: nats-server overwrites it on disk."""
-    subject = f"{subjects.JS_API}.STREAM.MSG.DELETE.{stream}"
-    body = json.dumps({"seq": seq, "no_erase": False}).encode()
-    with nats_errors():
-        reply = await bus.nc.request(subject, body, timeout=10)
-    answer = json.loads(reply.data)
-    error = answer.get("error")
-    if error and error.get("err_code") != NO_MESSAGE:  # gone already: expired, or erased
-        raise BusError(f"JetStream refused to erase {stream} sequence {seq}: "
-                       f"{error.get('description', error)}")
 
 
 async def _sequences(bus: Bus, copies: Copies) -> list[int]:

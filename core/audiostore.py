@@ -1,0 +1,184 @@
+"""Audio on the bus: the JetStream object store ``VC_AUDIO``; events carry an AudioRef.
+
+An object is ``<conversation_id>/<request_id>/<part>.<ext>`` (:func:`object_name`), so a
+conversation's audio is found by name and erased with it. The bucket keeps objects for a
+TTL of its own (``voicecore up --audio-ttl``, default 7 days), in file storage.
+
+* :meth:`AudioStore.put` stores through nats-py's object store (chunks, then the
+  metadata), so ``nats object get VC_AUDIO <name>`` reads it too. A name already holding
+  the same bytes is not written again (a redelivered request stores nothing twice).
+* :meth:`AudioStore.get` reads the metadata and then each chunk with a plain message
+  get, bounded by the chunk count the metadata declares: reading needs no consumer (the
+  bridge's and the CLI's identities may only read), and a chunk that is missing is an
+  error at once rather than a wait. The bytes must match the reference's sha256.
+* :meth:`AudioStore.delete_conversation` *erases* (secure delete, core/stored.py) every
+  message of the conversation's objects, metadata included: no delete marker is left
+  naming them, and nats-server overwrites their bytes on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+from nats.js.object_store import ObjectStore
+
+from core import subjects
+from core.bus import Bus
+from core.config import StreamLimits
+from core.errors import AudioUnavailable, InvalidParams, nats_errors, object_errors
+from core.stored import erase_subject
+from schemas.audio import AudioFormat, AudioRef
+from schemas.events import CONVERSATION_ID_PATTERN
+
+DEFAULT_AUDIO_TTL_S = StreamLimits().audio_ttl_s
+EXTENSIONS: dict[str, str] = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac",
+                              "webm": "webm", "pcm_s16le": "pcm"}
+"""The file extension of each audio format in object names."""
+_REQUEST_ID = re.compile(CONVERSATION_ID_PATTERN)
+"""A request id is one name token too (an event id: a UUID)."""
+
+
+def object_name(conversation_id: str, request_id: str, part: int, fmt: str) -> str:
+    """``<conversation_id>/<request_id>/<part>.<ext>``: the name of one stored part."""
+    subjects.check_conversation_id(conversation_id)
+    if not _REQUEST_ID.match(request_id):
+        raise InvalidParams(f"request id {subjects.preview(request_id)} is not a name token")
+    if part < 0:
+        raise InvalidParams(f"part {part} is negative")
+    if fmt not in EXTENSIONS:
+        raise InvalidParams(f"unknown audio format {subjects.preview(fmt)}")
+    return f"{conversation_id}/{request_id}/{part}.{EXTENSIONS[fmt]}"
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """One object as its metadata describes it."""
+
+    name: str
+    nuid: str
+    chunks: int
+    size: int
+    digest: str
+
+
+class AudioStore:
+    """The ``VC_AUDIO`` bucket (or ``bucket``) on ``bus``."""
+
+    def __init__(self, bus: Bus, bucket: str = subjects.AUDIO_BUCKET) -> None:
+        self.bus = bus
+        self.bucket = bucket
+        self.stream = subjects.object_stream(bucket)
+        self._store = ObjectStore(name=bucket, stream=self.stream, js=bus.js)
+
+    async def ensure(self, ttl_s: float = DEFAULT_AUDIO_TTL_S, *, update: bool = True) -> None:
+        """Create the bucket (file storage, objects kept ``ttl_s``), or set its TTL when it
+        exists and ``update`` (the admin's right)."""
+        with nats_errors():
+            try:
+                info = await self.bus.js.stream_info(self.stream)
+            except NotFoundError:
+                await self.bus.js.create_object_store(self.bucket, js_api.ObjectStoreConfig(
+                    description="voicecore audio: <conversation>/<request>/<part>.<ext>",
+                    ttl=ttl_s, storage=js_api.StorageType.FILE))
+                return
+            if update and info.config.max_age != ttl_s:
+                await self.bus.js.update_stream(info.config.evolve(max_age=ttl_s))
+
+    async def put(self, name: str, data: bytes, *, format: AudioFormat, sample_rate: int,
+                  duration_s: float, channels: int = 1) -> AudioRef:
+        """Store ``data`` as ``name``; the reference events carry."""
+        digest = hashlib.sha256(data).digest()
+        with nats_errors():
+            stored = await self._stored(name)
+            if stored is None or stored.digest != _nats_digest(digest) or stored.size != len(data):
+                meta = js_api.ObjectMeta(name=name, description=f"{format} {sample_rate} Hz")
+                await self._store.put(name, data, meta)
+        return AudioRef(bucket=self.bucket, name=name, size=len(data), sha256=digest.hex(),
+                        format=format, sample_rate=sample_rate,
+                        duration_s=round(duration_s, 6), channels=channels)
+
+    async def get(self, ref: AudioRef) -> bytes:
+        """The bytes ``ref`` names, checked against its size and sha256.
+
+        Raises :class:`~core.errors.AudioUnavailable` when the object is gone (TTL,
+        redaction), incomplete or not the bytes the reference describes."""
+        store = self if ref.bucket == self.bucket else AudioStore(self.bus, ref.bucket)
+        what = f"audio object {ref.bucket}/{ref.name}"
+        with object_errors(what):
+            stored = await store._stored(ref.name)
+            if stored is None:
+                raise AudioUnavailable(f"{what} is gone (expired, deleted or redacted)")
+            data = await store._chunks(stored, what)
+        if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise AudioUnavailable(f"{what} does not match its reference's size and sha256 "
+                                   "(replaced or damaged since)")
+        return data
+
+    async def delete_conversation(self, conversation_id: str) -> int:
+        """Erase every object named ``<conversation_id>/…``; how many there were."""
+        prefix = f"{subjects.check_conversation_id(conversation_id)}/"
+        with nats_errors():
+            try:
+                info = await self.bus.js.stream_info(
+                    self.stream, subjects_filter=subjects.object_metas(self.bucket))
+            except NotFoundError:
+                return 0  # no bucket, no audio
+            names = [name for name in map(subjects.object_name_of, info.state.subjects or {})
+                     if name is not None and name.startswith(prefix)]
+            for name in names:
+                await self._erase(name)
+        return len(names)
+
+    async def _erase(self, name: str) -> None:
+        """Chunks first, then the metadata: an interrupted erase leaves the name findable."""
+        stored = await self._stored(name, deleted_too=True)
+        if stored is not None and stored.nuid:
+            chunks = subjects.object_chunks_subject(self.bucket, stored.nuid)
+            await erase_subject(self.bus, self.stream, chunks)
+        meta = subjects.object_meta_subject(self.bucket, name)
+        await erase_subject(self.bus, self.stream, meta)
+
+    async def _stored(self, name: str, *, deleted_too: bool = False) -> _Stored | None:
+        """The object's current metadata (``None``: no such object, or deleted)."""
+        try:
+            msg = await self.bus.js.get_last_msg(
+                self.stream, subjects.object_meta_subject(self.bucket, name))
+        except NotFoundError:
+            return None
+        try:
+            meta = json.loads(msg.data or b"")
+            stored = _Stored(name=name, nuid=str(meta.get("nuid") or ""),
+                             chunks=int(meta.get("chunks") or 0),
+                             size=int(meta.get("size") or 0), digest=str(meta.get("digest", "")))
+            deleted = bool(meta.get("deleted"))
+        except (ValueError, TypeError, AttributeError):
+            raise AudioUnavailable(f"audio object {self.bucket}/{name} has unreadable "
+                                   "metadata") from None
+        return None if deleted and not deleted_too else stored
+
+    async def _chunks(self, stored: _Stored, what: str) -> bytes:
+        """The object's chunks in order, one message get each (no consumer needed)."""
+        subject = subjects.object_chunks_subject(self.bucket, stored.nuid)
+        parts: list[bytes] = []
+        seq = 1
+        for _ in range(stored.chunks):
+            try:
+                msg = await self.bus.js.get_msg(self.stream, seq=seq, subject=subject,
+                                                next=True)
+            except NotFoundError:
+                raise AudioUnavailable(f"{what} is incomplete: chunk {len(parts) + 1} of "
+                                       f"{stored.chunks} is gone") from None
+            parts.append(msg.data or b"")
+            seq = (msg.seq or seq) + 1
+        return b"".join(parts)
+
+
+def _nats_digest(digest: bytes) -> str:
+    """How the object store's metadata writes a sha256 (nats-py, the nats CLI)."""
+    return f"SHA-256={base64.urlsafe_b64encode(digest).decode()}"
