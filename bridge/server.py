@@ -1,4 +1,5 @@
-"""The gRPC bridge server (grpc.aio): VoiceCore, grpc.health.v1 and server reflection.
+"""The gRPC bridge server (grpc.aio): VoiceCore, AudioService, grpc.health.v1 and server
+reflection.
 
 :func:`serve_bridge` starts it for a connected :class:`~core.bus.Bus` and stops it
 in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
@@ -31,22 +32,30 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from bridge._proto import audio_service_pb2
 from bridge._proto import voice_core_pb2 as pb
 from bridge._proto.voice_core_pb2_grpc import VoiceCoreServicer
+from bridge.audio import SERVICE as AUDIO_SERVICE
+from bridge.audio import AudioService
 from bridge.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from bridge.errors import status_for
 from bridge.execute import Executor
 from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed
 from bridge.rpc import Gate, add_service, parsed
+from bridge.speech import Speaker
 from bridge.streaming import stream_events
 from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
+from bridge.voices import VoiceBook
+from core.audiostore import AudioStore
 from core.bus import Bus
 from core.config import TlsFiles, check_listen_address
 from core.correlator import Correlator
 from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
+from core.tts.settings import TtsSettings
+from core.tts.voices import VoiceCatalog
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +79,9 @@ class BridgeOptions:
     max_timeout_s: float = MAX_TIMEOUT_S
     grace_s: float = 5.0
     """On stop, in-flight calls get this long to finish."""
+    tts: TtsSettings | None = None
+    """The voices AudioService offers (its catalogue); ``None``: from ``VOICECORE_*``
+    variables, as the worker processes read them."""
 
 
 class VoiceCoreService(VoiceCoreServicer):
@@ -144,6 +156,12 @@ def add_voice_core(servicer: VoiceCoreServicer, server: Any) -> None:
     add_service(servicer, server, pb, "VoiceCore")
 
 
+def _audio_service(bus: Bus, presence: PresenceTracker, options: BridgeOptions) -> AudioService:
+    catalog = VoiceCatalog(options.tts or TtsSettings.from_env())
+    speaker = Speaker(bus, presence, catalog, AudioStore(bus), max_timeout_s=options.max_timeout_s)
+    return AudioService(speaker, VoiceBook(catalog), options.token)
+
+
 async def _cancel(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.cancel()
@@ -183,9 +201,11 @@ async def serve_bridge(bus: Bus, addr: str,
                                       ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
     service = VoiceCoreService(bus, executor, health, options.token)
     add_voice_core(service, server)
+    add_service(_audio_service(bus, presence, options), server, audio_service_pb2,
+                "AudioService")
     health_pb2_grpc.add_HealthServicer_to_server(health.standard, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        (SERVICE_NAME, AUDIO_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
     port = listen(server, addr, credentials)
     if not port:  # taken between the check and now

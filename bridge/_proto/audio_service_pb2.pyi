@@ -129,20 +129,24 @@ class GetVoiceRequest(_message.Message):
     def __init__(self, voice_id: _Optional[str] = ...) -> None: ...
 
 class Voice(_message.Message):
-    __slots__ = ("id", "name", "language", "gender", "engine", "languages")
+    __slots__ = ("id", "name", "language", "gender", "engine", "languages", "engine_voice", "note")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     GENDER_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_VOICE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     language: str
     gender: str
     engine: str
     languages: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., gender: _Optional[str] = ..., engine: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
+    engine_voice: str
+    note: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., gender: _Optional[str] = ..., engine: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., engine_voice: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ProcessAudioFileRequest(_message.Message):
     __slots__ = ("text", "audio", "format", "sample_rate", "voice_id", "speed", "language", "conversation_id", "trace_id")
