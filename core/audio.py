@@ -73,13 +73,13 @@ def decode(source: bytes | Path, *, rate: int | None = None,
         check_duration(pcm.duration_s, limits)
         return pcm if rate is None else resample(pcm, rate)
     try:
-        container = av.open(io.BytesIO(data), mode="r",
+        container = av.open(io.BytesIO(data), mode="r", metadata_errors="replace",
                             options={"format_whitelist": DEMUXERS})
     except av.error.FFmpegError as exc:
         raise unreadable(data, exc) from exc
     with container:
         check_wav_size(data, container)
-        return _decode_stream(container, rate, limits)
+        return _decode_stream(data, container, rate, limits)
 
 
 def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
@@ -92,7 +92,7 @@ def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
     return Pcm(samples, source_rate)
 
 
-def _decode_stream(container: av.container.InputContainer, rate: int | None,
+def _decode_stream(data: bytes, container: av.container.InputContainer, rate: int | None,
                    limits: AudioLimits) -> Pcm:
     kind = format_name(container)
     if not container.streams.audio:
@@ -114,17 +114,25 @@ def _decode_stream(container: av.container.InputContainer, rate: int | None,
         raise InvalidAudio(f"corrupt or truncated {kind} audio ({reason(exc)})") from exc
     if not count:
         raise InvalidAudio(f"zero-length audio: the {kind} stream has no samples")
-    check_complete(container, stream, count / target)
+    check_complete(data, container, stream, count / target)
     return Pcm(np.concatenate(blocks), target)
 
 
 def _mono_blocks(container: av.container.InputContainer, stream: av.AudioStream,
                  rate: int) -> Iterator[npt.NDArray[np.float32]]:
-    """``stream`` as mono float32 blocks at ``rate``, the resampler's tail last."""
-    resampler = _resampler(rate)
+    """``stream`` as mono float32 blocks at ``rate``. A resampler takes one input shape:
+    when the frames change it (chained Ogg, a damaged MP3 header), a new one takes over."""
+    resampler: av.AudioResampler | None = None
+    shape: tuple[str, str, int] | None = None
     for frame in container.decode(stream):
+        now = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if resampler is None or now != shape:
+            if resampler is not None:
+                yield from _samples(resampler.resample(None))
+            resampler, shape = _resampler(rate), now
         yield from _samples(resampler.resample(frame))
-    yield from _samples(resampler.resample(None))
+    if resampler is not None:
+        yield from _samples(resampler.resample(None))
 
 
 def _resampler(rate: int) -> av.AudioResampler:
@@ -161,7 +169,9 @@ def encode(pcm: Pcm, fmt: str, *, rate: int | None = None) -> bytes:
     if not len(pcm.samples):
         raise InvalidAudio("zero-length audio: nothing to encode")
     target = _codec_rate(fmt, rate or pcm.rate)
-    pcm = resample(pcm, target)
+    # An engine's stray sample (NaN, or over full scale) must not wrap around in integers.
+    clean = np.nan_to_num(np.clip(pcm.samples, -1.0, 1.0), nan=0.0).astype(np.float32)
+    pcm = resample(Pcm(clean, pcm.rate), target)
     if fmt == "pcm_s16le":
         scaled = np.round(np.clip(pcm.samples, -1.0, 1.0) * 32767.0)
         return scaled.astype("<i2").tobytes()

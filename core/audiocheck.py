@@ -120,13 +120,26 @@ def check_duration(seconds: float, limits: AudioLimits) -> None:
         raise InvalidAudio(f"audio is longer than the limit of {limits.max_duration_s:g} s")
 
 
-def check_complete(container: av.container.InputContainer, stream: av.AudioStream,
-                   decoded_s: float) -> None:
+def check_complete(data: bytes, container: av.container.InputContainer,
+                   stream: av.AudioStream, decoded_s: float) -> None:
     """A file that ends well before the duration its header declares was cut short."""
+    if container.format.name == "mp3" and not _mp3_length_header(data):
+        return  # FFmpeg guessed the duration from the first frames' bit rate (wrong for VBR)
     declared = _declared_duration(container, stream)
     if declared is not None and decoded_s < declared * 0.9 - 0.1:  # codec delay, padding
         raise InvalidAudio(f"truncated {format_name(container)} audio: {decoded_s:.2f} s "
                            f"of the {declared:.2f} s its header declares")
+
+
+def _mp3_length_header(data: bytes) -> bool:
+    """Whether the first MP3 frame (after an ID3v2 tag) is a Xing/Info/VBRI header, which
+    states the stream's length."""
+    start = 0
+    if data.startswith(b"ID3") and len(data) >= 10:
+        size = data[6:10]  # "syncsafe": 7 bits a byte
+        start = 10 + (size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3])
+    first = data[start:start + 64]
+    return b"Xing" in first or b"Info" in first or first[36:40] == b"VBRI"
 
 
 def _declared_duration(container: av.container.InputContainer,

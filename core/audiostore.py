@@ -32,7 +32,8 @@ from core import subjects
 from core.bus import Bus
 from core.config import StreamLimits
 from core.errors import AudioUnavailable, InvalidParams, nats_errors, object_errors
-from core.stored import erase_subject
+from core.stored import erase_subject, stored_messages
+from core.text import cut, escape_controls
 from schemas.audio import AudioFormat, AudioRef
 from schemas.events import CONVERSATION_ID_PATTERN
 
@@ -40,6 +41,8 @@ DEFAULT_AUDIO_TTL_S = StreamLimits().audio_ttl_s
 EXTENSIONS: dict[str, str] = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac",
                               "webm": "webm", "pcm_s16le": "pcm"}
 """The file extension of each audio format in object names."""
+STREAM_NOT_FOUND = 10059
+"""JetStream's error code for a stream that does not exist."""
 _REQUEST_ID = re.compile(CONVERSATION_ID_PATTERN)
 """A request id is one name token too (an event id: a UUID)."""
 
@@ -108,13 +111,14 @@ class AudioStore:
 
         Raises :class:`~core.errors.AudioUnavailable` when the object is gone (TTL,
         redaction), incomplete or not the bytes the reference describes."""
-        store = self if ref.bucket == self.bucket else AudioStore(self.bus, ref.bucket)
-        what = f"audio object {ref.bucket}/{ref.name}"
+        what = f"audio object {cut(escape_controls(f'{ref.bucket}/{ref.name}'), 200)}"
+        if ref.bucket != self.bucket:  # a reference is data: it picks no other store to read
+            raise AudioUnavailable(f"{what} is not in the audio bucket {self.bucket}")
         with object_errors(what):
-            stored = await store._stored(ref.name)
+            stored = await self._stored(ref.name)
             if stored is None:
                 raise AudioUnavailable(f"{what} is gone (expired, deleted or redacted)")
-            data = await store._chunks(stored, what)
+            data = await self._chunks(stored, what)
         if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
             raise AudioUnavailable(f"{what} does not match its reference's size and sha256 "
                                    "(replaced or damaged since)")
@@ -123,17 +127,27 @@ class AudioStore:
     async def delete_conversation(self, conversation_id: str) -> int:
         """Erase every object named ``<conversation_id>/…``; how many there were."""
         prefix = f"{subjects.check_conversation_id(conversation_id)}/"
+        names = [name for name in await self._names() if name.startswith(prefix)]
         with nats_errors():
-            try:
-                info = await self.bus.js.stream_info(
-                    self.stream, subjects_filter=subjects.object_metas(self.bucket))
-            except NotFoundError:
-                return 0  # no bucket, no audio
-            names = [name for name in map(subjects.object_name_of, info.state.subjects or {})
-                     if name is not None and name.startswith(prefix)]
             for name in names:
                 await self._erase(name)
         return len(names)
+
+    async def _names(self) -> list[str]:
+        """Every object's name (deleted ones too), read off its metadata subject: one
+        message per object (each put rolls its subject up), headers only."""
+        with nats_errors():
+            try:
+                await self.bus.js.stream_info(self.stream)
+            except NotFoundError:
+                return []  # no bucket, no audio
+        found = []
+        async for msg in stored_messages(self.bus, self.stream,
+                                         subjects.object_metas(self.bucket), headers_only=True):
+            name = subjects.object_name_of(msg.subject)
+            if name is not None:
+                found.append(name)
+        return found
 
     async def _erase(self, name: str) -> None:
         """Chunks first, then the metadata: an interrupted erase leaves the name findable."""
@@ -149,7 +163,10 @@ class AudioStore:
         try:
             msg = await self.bus.js.get_last_msg(
                 self.stream, subjects.object_meta_subject(self.bucket, name))
-        except NotFoundError:
+        except NotFoundError as exc:
+            if exc.err_code == STREAM_NOT_FOUND:
+                raise AudioUnavailable(f"no audio bucket {self.bucket} (stream {self.stream}):"
+                                       " `voicecore up` creates it") from None
             return None
         try:
             meta = json.loads(msg.data or b"")

@@ -5,14 +5,18 @@ credentials (core/natsauth.py); ``voicecore nats-config`` prints the same block 
 placeholder passwords, as a template for an external server. A result
 (``vc.ev.*.<primitive>.completed``/``.failed``) may be published by the worker identity
 only, for the primitives it serves: a subscriber can no longer forge one under a
-request's derived result id. Redaction has its own subject (``vc.log.<id>.admin``) that
-only the admin identity may call; the read-only ``cli`` identity reads the log through
+request's derived result id. So may its chunk events (``.chunk``), for the served
+primitives that declare one; the bridge may subscribe to every primitive's chunks.
+Redaction has its own subject (``vc.log.<id>.admin``) that only the admin identity may
+call; the read-only ``cli`` identity reads the log through
 the service's read verbs and watches the subjects, and may publish nothing else.
 
 Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker writes
 objects (chunk and metadata subjects, and the purge nats-py does of the chunks an object
-replaces or a failed put left); every identity reads them with the plain message gets of
-``_read_only``; the sink erases a redacted conversation's (and the admin may do anything).
+replaces or a failed put left), and may create the bucket when it is missing (a worker
+started before ``up``, like the streams); every identity reads them with the plain
+message gets of ``_read_only``; the sink erases a redacted conversation's (and the admin
+may do anything).
 
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
@@ -25,6 +29,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core import primitive as registry
 from core import subjects
 from core.natsauth import ROLES, inbox_prefix
 
@@ -91,11 +96,11 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
         return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
     if role == "worker":
         publish = [*(f"{subjects.EVENT_PREFIX}.*.{p}.{kind}" for p in names
-                     for kind in ("completed", "failed")),
+                     for kind in _answers(p)),
                    *(subjects.dlq_subject(p) for p in names),
                    *(subjects.announce_subject(p) for p in names),
                    *_workers_consumers(names), *_read_only(), *_create_streams(),
-                   *_put_audio()]
+                   *_put_audio(), f"{API}.STREAM.CREATE.{subjects.AUDIO_STREAM}"]
         subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
             EVENTS, subjects.consumer_name(p)) for p in names)]
         # One process answers a ping once per primitive it serves (an announcer each, each
@@ -106,7 +111,8 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
         publish = [f"{subjects.EVENT_PREFIX}.*.*.requested", *presence_ping,
                    *_any_consumer(), *_read_only()]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.*.*.completed",
-                     f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.PRESENCE_ANNOUNCE_ALL]
+                     f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.ALL_CHUNKS,
+                     subjects.PRESENCE_ANNOUNCE_ALL]
         return _deny_workers(_allow(publish, subscribe), names)
     if role == "sink":
         # A redaction reads (headers only) and erases the conversation's copies in each
@@ -124,6 +130,14 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      f"{subjects.REPLAY_SUBJECT_PREFIX}.>", f"{subjects.PRESENCE_PREFIX}.>"]
         return _allow(publish, subscribe)
     raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+
+
+def _answers(primitive: str) -> tuple[str, ...]:
+    """The event kinds a worker of ``primitive`` publishes: chunks only if it declares them."""
+    known = registry.get(primitive)
+    if known is not None and known.chunk is not None:
+        return (subjects.CHUNK_KIND, "completed", "failed")
+    return ("completed", "failed")
 
 
 def _allow(publish: list[str], subscribe: list[str], *, responses: int = 0) -> Permissions:

@@ -2,7 +2,9 @@
 
 Subjects::
 
-    vc.ev.<conversation_id>.<source>.<event>   every event (stream VC_EVENTS)
+    vc.ev.<conversation_id>.<source>.<event>   every event (stream VC_EVENTS); a primitive's
+                                               parts before its result are <primitive>.chunk
+                                               (e.g. vc.ev.c42.synthesize.chunk)
     vc.dlq.<primitive>                         dead-lettered requests (stream VC_DLQ)
     vc.replay.<conversation_id>.<type>         replayed conversations (stream VC_REPLAY)
     vc.presence.up.<primitive>                 a worker's announcement (core NATS)
@@ -46,6 +48,9 @@ DLQ_PREFIX = "vc.dlq"
 REPLAY_SUBJECT_PREFIX = "vc.replay"
 """Subjects of replayed events (not to be confused with the ``replay-`` conversation ids
 of re-runs, ``orchestrator.replay.REPLAY_CONVERSATION_PREFIX``)."""
+CHUNK_KIND = "chunk"
+"""The event of a part of a result, published before it (``synthesize.chunk``)."""
+ALL_CHUNKS = f"{EVENT_PREFIX}.*.*.{CHUNK_KIND}"
 PRESENCE_PREFIX = "vc.presence"
 PRESENCE_ANNOUNCE_ALL = f"{PRESENCE_PREFIX}.up.*"
 PRESENCE_PING_ALL = f"{PRESENCE_PREFIX}.ping"

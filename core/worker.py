@@ -5,7 +5,8 @@ Delivery semantics:
 * explicit ack after the result event is stored, so a crash before that means a
   redelivery after ``ack_wait``; long work sends progress heartbeats meanwhile;
 * the result id is derived from the request id, so a redelivered request that
-  was already answered is de-duplicated by JetStream: one result per request;
+  was already answered is de-duplicated by JetStream: one result per request (so are
+  the chunk events a primitive may publish before it, :mod:`core.chunks`);
 * a failed attempt (exception, timeout) is retried with backoff (``nak`` with a
   delay) until ``max_deliver``, then answered with ``<primitive>.failed``;
 * a body that does not decode or validate, or that disagrees with its subject
@@ -35,6 +36,7 @@ from nats.aio.subscription import Subscription
 
 from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
+from core.chunks import open_call
 from core.config import WorkerOptions
 from core.consumer import Durable, PullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
@@ -66,6 +68,8 @@ class Worker:
         self._exhausted: Subscription | None = None
 
     async def start(self) -> None:
+        if self.primitive.prepare is not None:
+            await self.primitive.prepare(self.bus)
         name = await self._ensure_consumer()
         self._consumer = PullConsumer(
             self.bus, Durable(name, ensure=self._ensure_consumer),
@@ -171,7 +175,11 @@ class Worker:
         self._working[id(msg)] = (msg, time.monotonic())
         try:
             async with asyncio.timeout(timeout):  # inline: no task per request (wait_for's)
-                result = await self.primitive.execute(request.data.params)
+                if self.primitive.takes_call:  # it publishes chunk events (core/chunks.py)
+                    call = open_call(self.bus, self.primitive, request, attempt)
+                    result = await self.primitive.execute(request.data.params, call)
+                else:
+                    result = await self.primitive.execute(request.data.params)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=exc.retryable)
         except TimeoutError:

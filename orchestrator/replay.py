@@ -25,6 +25,7 @@ import pyarrow as pa
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
+from core import primitive as registry
 from core import subjects
 from core.bus import Bus
 from core.consumer import Ordered, PullConsumer
@@ -109,9 +110,24 @@ def replay_conversation_id(run: str, conversation_id: str) -> str:
 
 
 def _outcome(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What is compared of an answer: its kind and data, without the fields its primitive
+    declares volatile (a synthesized result's audio and timing differ on every run)."""
     if row is None:
         return None
-    return {"kind": row["type"].rpartition(".")[2], "data": msgspec.json.decode(row["data"])}
+    source, _, kind = row["type"].rpartition(".")
+    data = msgspec.json.decode(row["data"])
+    known = registry.get(source)
+    for path in known.volatile if known is not None and kind == "completed" else ():
+        _drop(data, path.split("."))
+    return {"kind": kind, "data": data}
+
+
+def _drop(data: Any, path: list[str]) -> None:
+    """Remove the field at ``path`` from nested dicts, if it is there."""
+    for key in path[:-1]:
+        data = data.get(key) if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        data.pop(path[-1], None)
 
 
 REJECTED = "INVALID_PARAMS"

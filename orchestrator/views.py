@@ -8,13 +8,15 @@ from the kinds, outcomes, redaction type and :data:`~orchestrator.state.OUTCOME_
 defined there, and handed to the log by whoever opens it for writing from above
 (``voicecore``): the core never imports the orchestrator. SQL cannot run the fold, so
 ``tests/test_eventlog_views.py`` holds every column of both views equal to the fold on
-generated histories.
+generated histories. ``usage`` (what speech calls consumed) reads the results the same
+model calls results: readable ``completed`` events.
 """
 
 from __future__ import annotations
 
 from core.eventlog.schema import READABLE
 from orchestrator.state import (
+    COMPLETED,
     FAILED,
     NO_REQUESTS,
     OUTCOME_RULE,
@@ -76,6 +78,26 @@ CONVERSATIONS = f"""CREATE OR REPLACE VIEW conversations AS
     FROM log_events e LEFT JOIN a USING (conversation_id)
     GROUP BY e.conversation_id"""
 
-VIEWS: tuple[str, ...] = (PRIMITIVE_EXECUTIONS, CONVERSATIONS)
+
+
+def _sql_number(json_path: str, sql_type: str) -> str:
+    """A JSON number at ``json_path`` of ``data`` as ``sql_type``, anything else NULL."""
+    return (f"CASE WHEN json_type(data, '{json_path}') IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
+            f"THEN TRY_CAST(json_extract(data, '{json_path}') AS {sql_type}) END")
+
+
+USAGE = f"""CREATE OR REPLACE VIEW usage AS
+    SELECT conversation_id, source AS primitive, id AS result_id, causation_id AS request_id,
+           trace_id, occurred_at,
+           {_sql_text('$.usage.engine')} AS engine, {_sql_text('$.usage.voice')} AS voice,
+           {_sql_number('$.usage.characters', 'BIGINT')} AS characters,
+           {_sql_number('$.usage.audio_seconds', 'DOUBLE')} AS audio_seconds
+    FROM log_events
+    WHERE {READABLE} AND kind = '{COMPLETED}' AND json_type(data, '$.usage') = 'OBJECT'"""
+"""What each speech call consumed: every completed event whose ``data.usage`` is an object
+(``schemas.audio.Usage``; any primitive), one row each. A field of another type is NULL
+(``''`` for the texts), so a hostile body shows as what it is and never breaks a sum."""
+
+VIEWS: tuple[str, ...] = (PRIMITIVE_EXECUTIONS, CONVERSATIONS, USAGE)
 """What a writer of the log passes to ``LogStore``/``LogDatabase``/``open_log`` on top of
 the core's :data:`~core.eventlog.schema.VIEWS` (``events``), in creation order."""

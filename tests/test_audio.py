@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import wave
 from collections.abc import Callable
@@ -139,6 +140,13 @@ def test_pcm_s16le_is_raw_little_endian() -> None:
     assert encode(pcm, "pcm_s16le") == struct.pack("<4h", 0, 32767, -32767, 16384)
 
 
+@pytest.mark.parametrize("fmt", ["wav", "flac", "pcm_s16le"])
+def test_out_of_range_samples_are_clipped_not_wrapped(fmt: str) -> None:
+    pcm = Pcm(np.array([0.0, 2.0, -3.0, np.nan, np.inf, 0.5] * 100, dtype=np.float32), 8000)
+    back = decode_any(encode(pcm, fmt), fmt, source_rate=8000).samples[:6]
+    assert back.tolist() == pytest.approx([0.0, 1.0, -1.0, 0.0, 1.0, 0.5], abs=1e-3)
+
+
 def _wav_with_format_tag(tag: int) -> bytes:
     data = encode(tone(), "wav")
     at = data.index(b"fmt ") + 8
@@ -196,6 +204,29 @@ def test_bad_audio_is_invalid_audio_with_a_one_line_reason(case: str) -> None:
     assert raised.value.code == "INVALID_AUDIO"
 
 
+def test_a_vbr_mp3_without_a_length_header_is_not_called_truncated() -> None:
+    """FFmpeg estimates such a file's duration from its first frames' bit rate: quiet first
+    frames make it far too long. Only a Xing/Info/VBRI header's length is trusted."""
+    rate = 22050
+    noise = np.random.default_rng(0).uniform(-0.8, 0.8, rate * 3)
+    signal = np.concatenate([np.zeros(rate * 3), noise, np.zeros(rate * 6)]).astype(np.float32)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
+        stream.codec_context.qscale = True  # variable bit rate
+        out.mux(stream.encode(_frame_of(Pcm(signal, rate))))
+        out.mux(stream.encode(None))
+    assert decode(buffer.getvalue()).duration_s == pytest.approx(12.0, abs=0.1)
+
+
+def _frame_of(pcm: Pcm) -> av.AudioFrame:
+    frame = av.AudioFrame.from_ndarray(pcm.samples.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = pcm.rate
+    frame.pts = 0
+    return frame
+
+
 def test_raw_pcm_needs_its_rate_and_whole_samples() -> None:
     with pytest.raises(InvalidAudio, match=r"^truncated pcm_s16le audio: an odd number"):
         decode(b"\x00\x01\x02", fmt="pcm_s16le", source_rate=8000)
@@ -247,3 +278,34 @@ def test_encode_refuses_what_it_cannot_write() -> None:
         encode(Pcm(np.zeros(0, np.float32), 8000), "wav")
     with pytest.raises(InvalidParams, match=r"^sample rate -5 Hz is out of range"):
         encode(tone(), "wav", rate=-5)
+
+
+def _damaged(data: bytes, rng: random.Random) -> bytes:
+    """``data`` with bytes overwritten, cut short, or with junk inserted."""
+    damaged = bytearray(data)
+    how = rng.randrange(3)
+    if how == 0:
+        for _ in range(rng.randrange(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+    elif how == 1:
+        del damaged[rng.randrange(len(damaged)):]
+    else:
+        at = rng.randrange(len(damaged))
+        damaged[at:at] = rng.randbytes(rng.randrange(1, 50))
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "ogg", "flac", "webm"])
+def test_damaged_files_decode_or_are_invalid_audio_never_another_error(fmt: str) -> None:
+    """Seeded damage (the same cases every run): metadata that is not UTF-8, MP3 frames
+    whose header changes the rate mid-stream, … decode, or are one-line InvalidAudio."""
+    rng = random.Random(f"damaged-{fmt}")
+    data = encode(tone(0.5, 8000), fmt)
+    reasons, decoded = [], []
+    for _ in range(400):
+        try:
+            decoded.append(decode(_damaged(data, rng), rate=16000))
+        except InvalidAudio as exc:
+            reasons.append(str(exc))
+    assert reasons and not [r for r in reasons if "\n" in r]
+    assert all(pcm.rate == 16000 and pcm.samples.dtype == np.float32 for pcm in decoded)

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
+import nats.errors
+import nats.js.errors
 import pytest
 from nats.js import api as js_api
 
@@ -18,7 +20,13 @@ from core import subjects
 from core.audiostore import DEFAULT_AUDIO_TTL_S, AudioStore, object_name
 from core.bus import Bus, ServerErrors, open_connection
 from core.config import StreamLimits
-from core.errors import AudioUnavailable, InvalidConversationId, InvalidParams
+from core.errors import (
+    AudioUnavailable,
+    BusUnavailable,
+    InvalidConversationId,
+    InvalidParams,
+    translate_object,
+)
 from core.natsauth import NatsAuth, identity
 from core.natsserver import EmbeddedNats
 from schemas.audio import AudioRef
@@ -121,6 +129,18 @@ async def test_a_missing_object_or_chunk_is_unavailable(store: AudioStore, bus: 
         await store.get(ref)
 
 
+async def test_a_reference_reads_only_the_audio_bucket(store: AudioStore, bus: Bus) -> None:
+    """A reference is data (an event's): its bucket cannot point the reader elsewhere."""
+    ref = await put(store, "c1/r1/0.wav", b"abc")
+    await bus.js.create_object_store("OTHER")
+    for bucket in ("OTHER", "bad.name>", "x\ny"):
+        elsewhere = msgspec.structs.replace(ref, bucket=bucket)
+        with pytest.raises(AudioUnavailable, match=r"is not in the audio bucket VC_AUDIO$"):
+            await store.get(elsewhere)
+    with pytest.raises(AudioUnavailable, match=r"^audio object x\\ny/c1/r1/0\.wav is not"):
+        await store.get(msgspec.structs.replace(ref, bucket="x\ny"))
+
+
 async def test_unreadable_metadata_is_unavailable(store: AudioStore, bus: Bus) -> None:
     ref = await put(store, "c1/r1/0.wav", b"abc")
     await bus.js.publish(subjects.object_meta_subject("VC_AUDIO", ref.name), b"{not json")
@@ -131,8 +151,11 @@ async def test_unreadable_metadata_is_unavailable(store: AudioStore, bus: Bus) -
 async def test_without_the_bucket_audio_is_unavailable(bus: Bus) -> None:
     ref = AudioRef(bucket="VC_AUDIO", name="c/r/0.wav", size=1, sha256="0" * 64,
                    format="wav", sample_rate=8000, duration_s=0.1)
-    with pytest.raises(AudioUnavailable, match="is gone"):
+    message = r"^no audio bucket VC_AUDIO \(stream OBJ_VC_AUDIO\): `voicecore up` creates it$"
+    with pytest.raises(AudioUnavailable, match=message):
         await AudioStore(bus).get(ref)
+    with pytest.raises(AudioUnavailable, match=message):
+        await put(AudioStore(bus), "c/r/0.wav", b"abc")
     assert await AudioStore(bus).delete_conversation("c") == 0
 
 
@@ -268,3 +291,15 @@ async def test_up_creates_the_bucket_with_its_ttl_and_the_worker_writes_to_it(
             for bus in (admin, worker, cli):
                 await bus.drain()
         assert proc.stop(up).returncode == 0
+
+
+def test_object_store_errors_are_mapped_in_one_place() -> None:
+    what = "audio object VC_AUDIO/c/r/0.wav"
+    for gone in (nats.js.errors.ObjectNotFoundError(), nats.js.errors.BucketNotFoundError(),
+                 nats.js.errors.ObjectDeletedError()):
+        mapped = translate_object(gone, what)
+        assert isinstance(mapped, AudioUnavailable)
+        assert str(mapped) == f"{what} is gone (expired, deleted or redacted)"
+    assert str(translate_object(nats.js.errors.DigestMismatchError(), what)) == (
+        f"{what} does not match its digest")
+    assert isinstance(translate_object(nats.errors.TimeoutError(), what), BusUnavailable)

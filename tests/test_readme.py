@@ -57,6 +57,7 @@ NOT_RUN = {
     "": "not an example (the layout tree)",
     "js": "the Node example has its own test",
     "javascript": "the Node example has its own test",
+    "toml": "price tables: tests/test_eventlog_usage.py loads them",
 }
 NOT_RUN_PROGRAMS = {
     "grpc_health_probe": "not on PyPI; the same grpc.health.v1 Check is run with grpcurl",

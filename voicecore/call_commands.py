@@ -10,33 +10,31 @@ import asyncio
 import contextlib
 import json
 import sys
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
 import typer
 
-from core.config import DEFAULT_GRPC_ADDR, TlsFiles
+from core.config import DEFAULT_GRPC_ADDR
 from core.errors import ConfigError
 from core.natsauth import NatsAuth
 from core.subjects import preview
 from voicecore.options import (
+    Caller,
     DataDir,
     GrpcAddr,
-    GrpcTlsCa,
     GrpcTlsCert,
     GrpcTlsClientCa,
     GrpcTlsKey,
     GrpcToken,
     GrpcTokenFile,
     Plugins,
-    Token,
-    client_tls,
     load_plugins,
     ready_line,
     run_async,
     server_tls,
     settings,
+    with_grpc_caller,
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
@@ -125,8 +123,8 @@ def _call_error(exc: Any) -> ConfigError:
     return ConfigError(f"{exc.code().name}: {exc.details()}")
 
 
+@with_grpc_caller
 def exec_command(
-    ctx: typer.Context,
     objective_type: Annotated[str, typer.Argument(help="Primitive to run, e.g. capture_email")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", help="KEY=VALUE (repeatable; converted to the param's type)")] = None,
@@ -135,12 +133,8 @@ def exec_command(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds (0 = default 30)")] = 0.0,
     purpose: Annotated[str, typer.Option("--purpose", help="Why (audit text)")] = "",
     idempotency_key: Annotated[str, typer.Option("--idempotency-key")] = "",
-    grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
-    token: Token = None,
-    grpc_token_file: GrpcTokenFile = None,
-    grpc_tls_ca: GrpcTlsCa = None,
-    grpc_tls_cert: GrpcTlsCert = None,
-    grpc_tls_key: GrpcTlsKey = None,
+    *,
+    caller: Caller,  # the gRPC caller's flags stand here (with_grpc_caller)
     plugin: Plugins = None,
 ) -> None:
     """Execute a primitive through the bridge and print the response as JSON."""
@@ -152,28 +146,9 @@ def exec_command(
         objective_type=objective_type, conversation_id=conversation, trace_id=trace_id,
         purpose=purpose, timeout_seconds=timeout, idempotency_key=idempotency_key)
     fill_struct(request.params, parse_params(param or [], params_types(objective_type)))
-    caller = Caller(grpc_addr, grpc_token_of(ctx, "token", token, grpc_token_file),
-                    client_tls(grpc_tls_ca, grpc_tls_cert, grpc_tls_key))
     response = _run(_execute(caller, request))
     print(json.dumps(_to_json(response), indent=2))
     raise typer.Exit(0 if response.success else 1)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """How ``exec``/``events`` reach the bridge: address, bearer token, TLS files."""
-
-    addr: str
-    token: str | None = field(repr=False)
-    tls: TlsFiles | None
-
-    def channel(self) -> Any:
-        from bridge.tls import open_channel
-
-        return open_channel(self.addr, self.tls)
-
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
 async def _execute(caller: Caller, request: Any) -> Any:
@@ -190,20 +165,16 @@ async def _execute(caller: Caller, request: Any) -> Any:
             raise _call_error(exc) from None
 
 
+@with_grpc_caller
 def events_command(
-    ctx: typer.Context,
     conversation: Annotated[str, typer.Option("--conversation", help="Only this one")] = "",
     from_start: Annotated[bool, typer.Option("--from-start",
                                              help="Replay stored events first")] = False,
     event_type: Annotated[list[str] | None, typer.Option(
         "--type", help="Only these event types, e.g. capture_email.completed")] = None,
     trace_id: Annotated[str, typer.Option("--trace-id", help="Only this trace")] = "",
-    grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
-    token: Token = None,
-    grpc_token_file: GrpcTokenFile = None,
-    grpc_tls_ca: GrpcTlsCa = None,
-    grpc_tls_cert: GrpcTlsCert = None,
-    grpc_tls_key: GrpcTlsKey = None,
+    *,
+    caller: Caller,  # the gRPC caller's flags (with_grpc_caller)
 ) -> None:
     """Tail StreamEvents: one JSON event per line, until Ctrl-C."""
     from bridge._proto import voice_core_pb2 as pb
@@ -211,8 +182,6 @@ def events_command(
     request = pb.StreamEventsRequest(conversation_id=conversation, trace_id=trace_id,
                                      event_types=event_type or [],
                                      start_sequence=1 if from_start else 0)
-    caller = Caller(grpc_addr, grpc_token_of(ctx, "token", token, grpc_token_file),
-                    client_tls(grpc_tls_ca, grpc_tls_cert, grpc_tls_key))
     with contextlib.suppress(KeyboardInterrupt):
         _run(_tail(caller, request))
 

@@ -54,8 +54,10 @@ def output_to(path: Path) -> Iterator[BinaryIO]:
 
 
 def export_pages(source: LogSource, fmt: Format, out: BinaryIO, conversation: str | None,
-                  since: dt.datetime | None, page_rows: int,
-                 advance: Callable[[int], object]) -> int:
+                 since: dt.datetime | None, page_rows: int,
+                 advance: Callable[[int], object],
+                 on_page: Callable[[pa.Table], object] | None = None) -> int:
+    """Rows written; ``on_page`` sees each page too (``--with-audio`` collects references)."""
     after, written = 0, 0
     writer: pq.ParquetWriter | None = None
     while True:
@@ -73,6 +75,8 @@ def export_pages(source: LogSource, fmt: Format, out: BinaryIO, conversation: st
                 out.write(json.dumps(row, default=render.json_default).encode() + b"\n")
         if page.num_rows == 0:
             break
+        if on_page is not None:
+            on_page(page)
         written += page.num_rows
         advance(page.num_rows)
         after = page.column("pos")[-1].as_py()

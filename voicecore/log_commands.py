@@ -28,7 +28,9 @@ from orchestrator.replay import check_rerunnable, replay_state
 from orchestrator.views import VIEWS
 from voicecore import literal, render
 from voicecore.export import STDOUT, Format, export_pages, output_to
+from voicecore.export_audio import AudioCollector, export_audio
 from voicecore.options import AsJson, DataDir, with_nats_auth
+from voicecore.prices import load_prices, priced
 from voicecore.rerun_all import recorded_conversations, rerun_all, rerun_one
 
 log_app = typer.Typer(help="Audit the event log (DuckDB): conversations, timelines, SQL, "
@@ -115,7 +117,7 @@ def show(nats_auth: NatsAuth, conversation_id: str, data_dir: DataDir = None,
 @with_nats_auth
 def query(nats_auth: NatsAuth,
           sql: Annotated[str, typer.Argument(help="One SELECT over events, conversations, "
-                                             "primitive_executions")],
+                                             "primitive_executions, usage")],
           data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Read-only SQL over the documented views."""
     with _log(data_dir, nats_auth) as source:
@@ -124,6 +126,28 @@ def query(nats_auth: NatsAuth,
         print(render.rows_json(table))
     else:
         console.print(render.generic_table(table))
+
+
+@log_app.command("usage")
+@with_nats_auth
+def usage(nats_auth: NatsAuth,
+          conversation: Annotated[str | None, typer.Option(
+              "--conversation", help="Only this conversation")] = None,
+          since: Since = None,
+          prices: Annotated[Path | None, typer.Option(
+              "--prices", envvar="VOICECORE_PRICES",
+              help="Price table (TOML) over the built-in one (see the README)")] = None,
+          data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """What speech calls consumed, per conversation and engine: calls, characters,
+    audio seconds and their cost."""
+    table = load_prices(prices)  # a bad file fails before the log is opened
+    with _log(data_dir, nats_auth) as source:
+        found = source.table("usage", conversation_id=conversation, since=parse_time(since))
+    rows = priced(found.to_pylist(), table)
+    if as_json:
+        print(render.dumps(rows))
+    else:
+        console.print(render.usage_table(rows, table.currency))
 
 
 @log_app.command("export")
@@ -137,12 +161,16 @@ def export(nats_auth: NatsAuth,
                "--output", "-o", help="File to write [default: voicecore-events-<time>.<format>]")
            ] = None,
            data_dir: DataDir = None,
+           with_audio: Annotated[Path | None, typer.Option(
+               "--with-audio", help="Also write the audio the events reference into this "
+               "directory (from the running voicecore)")] = None,
            page_rows: Annotated[int, typer.Option(hidden=True)] = 50_000) -> None:
     """Export rows (every column) as Parquet or JSON lines, with a progress bar.
 
     ``-o -`` writes to standard output (progress and the summary go to standard error).
     An unknown ``--conversation`` is an error, as for ``show``, and writes nothing.
     """
+    audio = AudioCollector()
     start = parse_time(since)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
@@ -155,9 +183,18 @@ def export(nats_auth: NatsAuth,
                                               disable=total < page_rows) as bar:
             task = bar.add_task("exporting", total=total)
             written = export_pages(source, fmt, out, conversation, start, page_rows,
-                                   lambda n: bar.advance(task, n))
+                                   lambda n: bar.advance(task, n), audio.add_page)
     where = "standard output" if path == STDOUT else str(path)
     status.print(Text.assemble(f"exported {written} event(s) to ", literal.literal(where)))
+    if with_audio is not None:
+        base = data_dir or default_data_dir()
+        url = service_url(base) or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
+        done = asyncio.run(export_audio(audio.refs.values(), with_audio, url,
+                                        identity("cli", nats_auth, base)))
+        status.print(Text.assemble(
+            f"wrote {done.written} audio file(s) to ", literal.literal(str(with_audio)),
+            f" ({done.unavailable} unavailable: expired or redacted)" if done.unavailable
+            else ""))
 
 
 @log_app.command("verify")

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from core import primitive as registry
-from core.config import Settings, TlsFiles
+from core.config import DEFAULT_GRPC_ADDR, Settings, TlsFiles
 from core.errors import ConfigError
 from core.natsauth import ENV, NatsAuth, masked_url
 from voicecore.app import Running
@@ -148,22 +148,90 @@ def with_nats_auth(command: Callable[..., T]) -> Callable[..., T]:
     ``--nats-password``, ``--nats-token`` and ``--nats-tls-*`` flags (each with its
     ``VOICECORE_NATS_*`` variable); it receives them as one ``nats_auth: NatsAuth``.
     With none given, each command uses its role's credentials in the data directory."""
+    flags = [inspect.Parameter(f"nats_{name}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                               annotation=Annotated[kind, typer.Option(
+                                   f"--nats-{name.replace('_', '-')}", envvar=ENV[name],
+                                   help=text, show_default=False)])
+             for name, (kind, text) in _NATS_AUTH_FLAGS.items()]
+
+    def nats_auth(_ctx: typer.Context, given: dict[str, Any]) -> NatsAuth:
+        return NatsAuth(**{name: given[f"nats_{name}"] or None for name in _NATS_AUTH_FLAGS})
+
+    # appended after the command's own options, where `--help` has always listed them
+    return _option_group(command, "nats_auth", flags, nats_auth, in_place=False)
+
+
+# --- calling the gRPC bridge: the flags of every command that is a gRPC client --------
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """How a command reaches the bridge: address, bearer token, TLS files."""
+
+    addr: str
+    token: str | None = dataclasses.field(repr=False)
+    tls: TlsFiles | None
+
+    def channel(self) -> Any:
+        from bridge.tls import open_channel
+
+        return open_channel(self.addr, self.tls)
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+_CALLER_FLAGS = [
+    _keyword("grpc_addr", GrpcAddr, DEFAULT_GRPC_ADDR), _keyword("token", Token),
+    _keyword("grpc_token_file", GrpcTokenFile), _keyword("grpc_tls_ca", GrpcTlsCa),
+    _keyword("grpc_tls_cert", GrpcTlsCert), _keyword("grpc_tls_key", GrpcTlsKey),
+]
+
+
+def with_grpc_caller(command: Callable[..., T]) -> Callable[..., T]:
+    """Give ``command`` the flags of a gRPC client (``--grpc-addr``, ``--token``,
+    ``--grpc-token-file``, ``--grpc-tls-ca``, ``--grpc-tls-cert``, ``--grpc-tls-key``,
+    each with its ``VOICECORE_GRPC_*`` variable), listed where its ``caller`` parameter
+    stands; it receives them as one ``caller: Caller``."""
+    def caller(ctx: typer.Context, given: dict[str, Any]) -> Caller:
+        return Caller(given["grpc_addr"],
+                      grpc_token(ctx, "token", given["token"], given["grpc_token_file"]),
+                      client_tls(given["grpc_tls_ca"], given["grpc_tls_cert"],
+                                 given["grpc_tls_key"]))
+
+    return _option_group(command, "caller", _CALLER_FLAGS, caller, in_place=True)
+
+
+_CONTEXT = "option_group_ctx"  # the context's parameter when the command declares none
+
+
+def _option_group(command: Callable[..., T], name: str, flags: list[inspect.Parameter],
+                  build: Callable[[typer.Context, dict[str, Any]], Any], *,
+                  in_place: bool) -> Callable[..., T]:
+    """``command`` with its parameter ``name`` replaced by ``flags`` (typer options; at
+    that place or after the others): the wrapper calls it with ``name=build(ctx, values)``."""
     signature = inspect.signature(command, eval_str=True)
-    kept = [p for p in signature.parameters.values() if p.name != "nats_auth"]
-    added = {f"nats_{name}": Annotated[kind, typer.Option(
-        f"--nats-{name.replace('_', '-')}", envvar=ENV[name], help=text, show_default=False)]
-        for name, (kind, text) in _NATS_AUTH_FLAGS.items()}
+    params = list(signature.parameters.values())
+    context = next((p.name for p in params if p.annotation is typer.Context), None)
+    at = [p.name for p in params].index(name) if in_place else len(params)
+    params[at:at] = flags
+    params = [p for p in params if p.name != name]
+    if context is None:
+        params.append(_keyword(_CONTEXT, typer.Context))
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        given = {name: kwargs.pop(f"nats_{name}") for name in _NATS_AUTH_FLAGS}
-        return command(*args, nats_auth=NatsAuth(**{k: v or None for k, v in given.items()}),
-                       **kwargs)
+        given = {flag.name: kwargs.pop(flag.name) for flag in flags}
+        ctx = kwargs[context] if context is not None else kwargs.pop(_CONTEXT)
+        return command(*args, **{name: build(ctx, given)}, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
-        *kept, *(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                   annotation=kind) for name, kind in added.items())])
-    wrapper.__annotations__ = {**{p.name: p.annotation for p in kept}, **added}
+    # all keyword-only (typer passes every value by name), so options may stand anywhere
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
 
 

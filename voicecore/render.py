@@ -20,6 +20,7 @@ from core.eventlog.readback import json_column
 from orchestrator.replay import RerunReport
 from orchestrator.state import ConversationState
 from voicecore.literal import as_text, cut, literal
+from voicecore.prices import engine_totals
 
 # Columns a user copies (ids) use overflow="fold": wrapped in a narrow terminal, never cut.
 
@@ -88,6 +89,29 @@ def conversations_table(table: pa.Table) -> Table:
                     literal(", ".join(row["primitives"])), row["outcome"],
                     "yes" if row["redacted"] else "", str(row.get("unreadable") or ""))
     return out
+
+
+def usage_table(rows: list[dict[str, Any]], currency: str) -> Table:
+    """Usage rows (with ``cost``, see :mod:`voicecore.prices`) and a total per engine; an
+    engine without a price shows ``?`` for its cost (and its total's)."""
+    out = Table(title=f"usage: {len(rows)} row(s), cost in {currency}")
+    out.add_column("conversation", overflow="fold")
+    for name in ("engine", "calls", "characters", "audio s", "cost"):
+        out.add_column(name, justify="left" if name == "engine" else "right")
+    for row in rows:
+        out.add_row(literal(row["conversation_id"]), *_usage_cells(row))
+    out.add_section()
+    for total in engine_totals(rows):
+        out.add_row(Text("total", "bold"), *_usage_cells(total))
+    if any(row["cost"] is None for row in rows):
+        out.caption = "? = no price for this engine: give it one in a --prices file"
+    return out
+
+
+def _usage_cells(row: dict[str, Any]) -> list[Text | str]:
+    cost = row["cost"]
+    return [literal(row["engine"]), str(row["calls"]), str(row["characters"]),
+            f"{row['audio_seconds']:.1f}", "?" if cost is None else f"{cost:.4f}"]
 
 
 def timeline_table(conversation_id: str, table: pa.Table) -> Table:

@@ -55,6 +55,20 @@ def timeline(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
         [conversation_id])
 
 
+def usage(con: duckdb.DuckDBPyConnection, conversation_id: str | None = None,
+          since: dt.datetime | None = None) -> pa.Table:
+    """The ``usage`` view summed per conversation and engine: calls, characters, audio
+    seconds (``voicecore log usage`` prices them)."""
+    where, params = _selection(conversation_id, since)
+    return db.table(
+        con,
+        "SELECT conversation_id, engine, count(*) AS calls, "
+        "coalesce(sum(characters), 0)::BIGINT AS characters, "
+        "coalesce(sum(audio_seconds), 0.0) AS audio_seconds, "
+        f"min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM usage WHERE true{where} "
+        "GROUP BY ALL ORDER BY conversation_id, engine", params)
+
+
 def conversation_events(con: duckdb.DuckDBPyConnection, conversation_id: str) -> pa.Table:
     """Every row of a conversation in log order: envelope, data, ``readable`` and ``body``,
     the event's JSON (:data:`~core.eventlog.readback.EVENT_JSON`), for
@@ -82,7 +96,8 @@ def count(con: duckdb.DuckDBPyConnection, conversation_id: str | None = None,
 
 def _selection(conversation_id: str | None,
                since: dt.datetime | None) -> tuple[str, list[Any]]:
-    """The export selection (one conversation, events since a time) as SQL and parameters."""
+    """The export (or usage) selection, one conversation and events since a time, as SQL
+    and parameters."""
     where, params = "", list[Any]()
     if conversation_id is not None:
         where += " AND conversation_id = ?"
@@ -101,7 +116,7 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
         raise translate_duckdb(exc, "", LogQueryError) from exc
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         raise LogQueryError("only one read-only SELECT statement is allowed "
-                            "(views: events, conversations, primitive_executions)")
+                            "(views: events, conversations, primitive_executions, usage)")
     try:
         return db.table(con, sql)
     except duckdb.Error as exc:
@@ -128,5 +143,6 @@ def answer(con: duckdb.DuckDBPyConnection, op: str, args: dict[str, Any]) -> Any
 OPS: dict[str, Callable[..., pa.Table]] = {
     "conversations": conversations, "timeline": timeline,
     "conversation_events": conversation_events, "page": page, "query": query,
+    "usage": usage,
 }
 JSON_OPS: dict[str, Callable[..., Any]] = {"verify": verify, "count": count, "status": status}

@@ -5,6 +5,9 @@ on its first attempts, so retries with backoff can be observed. A request with
 ``hold`` waits until a test opens :data:`gate`, so a test can look at a worker that
 is exactly full instead of guessing how long a busy machine takes to fill it;
 :data:`running` and :data:`peak` count handlers in flight (in-process workers only).
+``chunky`` publishes chunk events through its :class:`~core.primitive.Call` before its
+result; it can fail an attempt after its first chunks, or hold after the first chunk
+until a test opens :data:`chunk_gate`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections import Counter
 
 import msgspec
 
-from core.primitive import Primitive, register
+from core.primitive import Call, Primitive, register
 from schemas.events import Event
 from schemas.payloads import Failure, Request
 
@@ -73,5 +76,75 @@ SLEEPY = register(
         failed=SleepyFailed,
         handler=_sleepy,
         timeout_s=5.0,
+    )
+)
+
+
+class ChunkyParams(msgspec.Struct, frozen=True, kw_only=True):
+    text: str = ""
+    parts: int = 3
+    fail_times: int = 0
+    """Attempts that fail after emitting their first two chunks."""
+    hold: bool = False
+    """Wait for :data:`chunk_gate` after the first chunk."""
+
+
+class Part(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    text: str
+
+
+class Parts(msgspec.Struct, frozen=True, kw_only=True):
+    count: int
+
+
+class ChunkyRequested(Event, frozen=True, kw_only=True, tag="chunky.requested"):
+    data: Request[ChunkyParams]
+
+
+class ChunkyChunk(Event, frozen=True, kw_only=True, tag="chunky.chunk"):
+    data: Part
+
+
+class ChunkyCompleted(Event, frozen=True, kw_only=True, tag="chunky.completed"):
+    data: Parts
+
+
+class ChunkyFailed(Event, frozen=True, kw_only=True, tag="chunky.failed"):
+    data: Failure
+
+
+chunk_gate = asyncio.Event()
+prepared_with: list[object] = []
+"""The connections chunky's workers were prepared with (its ``prepare`` hook)."""
+
+
+async def _prepare_chunky(bus: object) -> None:
+    prepared_with.append(bus)
+
+
+async def _chunky(params: ChunkyParams, call: Call) -> Parts:
+    attempts[f"chunky/{params.text}"] += 1
+    failing = attempts[f"chunky/{params.text}"] <= params.fail_times
+    for index in range(params.parts):
+        if failing and index == 2:
+            raise RuntimeError(f"chunky failed after {index} chunks")
+        await call.emit(Part(index=index, text=f"{params.text}/{index}"))
+        if params.hold and index == 0:
+            await chunk_gate.wait()
+    return Parts(count=call.emitted)
+
+
+CHUNKY = register(
+    Primitive(
+        name="chunky",
+        description="test primitive: emits chunk events, then answers how many",
+        requested=ChunkyRequested,
+        completed=ChunkyCompleted,
+        failed=ChunkyFailed,
+        chunk=ChunkyChunk,
+        handler=_chunky,
+        prepare=_prepare_chunky,
+        timeout_s=10.0,
     )
 )
