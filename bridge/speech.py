@@ -36,6 +36,7 @@ from bridge.reader import StartAt, Stored, StreamReader
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
+from core.chunks import chunk_id
 from core.errors import InvalidParams
 from core.presence import PresenceTracker
 from schemas import events
@@ -201,8 +202,9 @@ def _events_of(conversation_id: str) -> str:
 
 
 def _own_event(stored: Stored, request_id: str, result_id: str) -> events.Event | None:
-    """The stored event when it is a part or the result of ``request_id``, else ``None``
-    (another call's, the request itself, or a message that is no readable event)."""
+    """The stored event when it is a part or the result of ``request_id`` (its id the one
+    the worker derives for it), else ``None``: another call's, the request itself, or a
+    message that is no readable event."""
     try:
         event = events.decode(stored.data)
     except msgspec.MsgspecError:
@@ -212,7 +214,8 @@ def _own_event(stored: Stored, request_id: str, result_id: str) -> events.Event 
     mismatch = subjects.body_mismatch(stored.subject, event.conversation_id, event.event_type)
     if mismatch is not None or event.causation_id != request_id:
         return None
-    if isinstance(event, events.SynthesizeCompleted | events.SynthesizeFailed) \
-            and event.id != result_id:
-        return None
-    return event
+    if isinstance(event, events.SynthesizeChunk):
+        expected = chunk_id(request_id, event.data.index)
+    else:
+        expected = result_id
+    return event if event.id == expected else None
