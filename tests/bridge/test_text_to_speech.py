@@ -196,3 +196,22 @@ async def test_process_audio_file_joins_the_parts_of_each_format(
     assert pcm.rate == response.sample_rate
     # the whole file: every part's audio (a codec may pad each part by a few ms)
     assert abs(pcm.duration_s - response.duration_seconds) < 0.1 * len(response.objects)
+
+
+async def test_trace_ids_follow_execute_primitives_rules(
+        bus: Bus, speech_worker: Worker, audio_stub: Any) -> None:
+    """The field first, then a W3C traceparent, then a trace-id header: on every chunk, the
+    trailer and the events."""
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    for conversation, metadata, field, expected in (
+            ("tts-trace-header", (("trace-id", "from-header"),), "", "from-header"),
+            ("tts-trace-parent", (("traceparent", parent),), "",
+             "4bf92f3577b34da6a3ce929d0e0e4736"),
+            ("tts-trace-field", (("trace-id", "from-header"),), "from-field", "from-field")):
+        stream = audio_stub.TextToSpeech(pb.TTSRequest(
+            text="Hi.", conversation_id=conversation, trace_id=field), metadata=metadata)
+        chunks = [chunk async for chunk in stream]
+        assert {c.trace_id for c in chunks} == {expected}
+        assert dict(await stream.trailing_metadata() or ()).get("trace-id") == expected
+        stored = await stored_events(bus, f"vc.ev.{conversation}.>")
+        assert stored and {e.trace_id for e in stored} == {expected}
