@@ -64,7 +64,7 @@ def test_the_model_loads_once_for_concurrent_calls_and_unloads_when_idle() -> No
         loads.append(1)
         return Model(), Resolved("fake", settings.models_dir(), "directory")
 
-    transcriber = Transcriber(SttSettings(idle_unload_s=0.05), loader=loader)  # type: ignore[arg-type]
+    transcriber = Transcriber(SttSettings(idle_unload_s=0.05), loader=loader)
     threads = [threading.Thread(target=transcriber.load) for _ in range(4)]
     for thread in threads:
         thread.start()
