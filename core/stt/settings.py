@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import default_data_dir
 from core.errors import ConfigError
+from core.paths import default_data_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_MODEL = "base"
