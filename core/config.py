@@ -13,7 +13,6 @@ from core.natsauth import NatsAuth, identity, masked_url
 from core.paths import DATA_DIR_ENV as DATA_DIR_ENV
 from core.paths import default_data_dir as default_data_dir
 from core.subjects import preview
-from core.tts.settings import TtsSettings
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
@@ -159,9 +158,6 @@ class Settings:
     """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
-    tts: TtsSettings | None = None
-    """Text to speech for ``synthesize`` (``--tts-engine`` …); ``None`` = from the
-    ``VOICECORE_*`` environment when first needed."""
 
     @property
     def embedded(self) -> bool:
