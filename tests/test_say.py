@@ -20,7 +20,7 @@ def say(*args: str) -> tuple[int, str, str]:
 def test_say_through_a_running_up_writes_a_playable_file(tmp_path: Path) -> None:
     args = up_args(tmp_path / "data", proc.free_port())
     grpc_addr = args[args.index("--grpc-addr") + 1]
-    with proc.started(*args, "--plugin", "core.synthesize"):
+    with proc.started(*args):
         out = tmp_path / "hello.mp3"
         code, _, err = say("Hello there. How can I help you today?", "--voice", "james",
                            "--rate", "16000", "-o", str(out), "--grpc-addr", grpc_addr)
@@ -60,3 +60,20 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str
     assert message.format(tmp=tmp_path) in line, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_up_s_bridge_knows_the_voices_its_workers_speak(tmp_path: Path) -> None:
+    """A voice only ``up --voices-file`` defines is known to the bridge's catalogue too (it
+    checks the voice before publishing), not only to the worker processes."""
+    voices = tmp_path / "voices.toml"
+    voices.write_text('[voices.oliver]\nname = "Oliver"\ngender = "male"\n'
+                      '[voices.oliver.espeak-ng]\nen = "en-gb+m1"\n')
+    args = up_args(tmp_path / "data", proc.free_port())
+    grpc_addr = args[args.index("--grpc-addr") + 1]
+    with proc.started(*args, "--voices-file", str(voices), "--tts-engine", "espeak-ng"):
+        out = tmp_path / "oliver.wav"
+        code, _, err = say("Good morning.", "--voice", "Oliver", "-o", str(out),
+                           "--grpc-addr", grpc_addr)
+    assert code == 0, err
+    assert "voice oliver, espeak-ng" in err
+    assert audio.decode(out.read_bytes()).duration_s > 0.3

@@ -198,9 +198,11 @@ async def running(
         if grpc_bridge:
             from bridge.server import BridgeOptions, serve_bridge
 
+            # the bridge checks voices against the same catalogue as the workers speak from
+            options = BridgeOptions(token=settings.grpc_token, tls=settings.grpc_tls,
+                                    tts=settings.tts)
             state.bridge = await stack.enter_async_context(
-                serve_bridge(bus, settings.grpc_addr, BridgeOptions(token=settings.grpc_token,
-                                                                    tls=settings.grpc_tls)))
+                serve_bridge(bus, settings.grpc_addr, options))
         yield state
 
 
