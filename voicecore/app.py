@@ -23,7 +23,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import core.captures  # noqa: F401  (registers the built-in capture primitives)
+# These register the built-in primitives: the four captures, and transcribe.
+import core.captures
+import core.transcribe  # noqa: F401
 from core import primitive as registry
 from core import tracing
 from core.audiostore import AudioStore
@@ -183,7 +185,8 @@ async def running(
         state.primitives = [p.name for p in chosen]
         if separate is not None:
             await _start_child(stack, state, worker_role(
-                url, chosen, settings.worker, separate.plugins, settings.identity("worker")))
+                url, chosen, settings.worker, separate.plugins, settings.identity("worker"),
+                dict(separate.settings_env)))
         else:
             await _start_workers(state, chosen)
             stack.push_async_callback(_stop_workers, state.workers)
@@ -202,6 +205,8 @@ class SeparateProcesses:
 
     plugins: tuple[str, ...] = ()
     """Plugin modules the worker process imports (``--plugin``)."""
+    settings_env: tuple[tuple[str, str], ...] = ()
+    """The primitives' settings for the worker process, as ``VOICECORE_*`` variables."""
 
 
 async def _update_streams(settings: Settings, url: str) -> None:

@@ -20,6 +20,8 @@ from core import primitive as registry
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, StreamLimits, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
 from core.natsauth import NatsAuth
+from core.stt.settings import DEFAULT_MODEL
+from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.log_commands import register as register_eventlog_commands
@@ -42,6 +44,16 @@ from voicecore.options import (
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
+from voicecore.stt_options import (
+    SttCacheDir,
+    SttComputeType,
+    SttDevice,
+    SttIdleUnload,
+    SttModel,
+    SttPreload,
+    stt_settings,
+)
+from voicecore.transcribe_commands import register as register_transcribe_commands
 from voicecore.voice_commands import register as register_voice_commands
 
 app = typer.Typer(
@@ -85,6 +97,12 @@ def up(
         min=1.0, envvar="VOICECORE_AUDIO_TTL", help="Seconds the audio object store "
         "keeps stored audio [default: 7 days]", show_default=False)] = (
         StreamLimits().audio_ttl_s),
+    stt_model: SttModel = DEFAULT_MODEL,
+    stt_device: SttDevice = "auto",
+    stt_compute_type: SttComputeType = "default",
+    stt_cache_dir: SttCacheDir = None,
+    stt_preload: SttPreload = False,
+    stt_idle_unload: SttIdleUnload = 600.0,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
@@ -95,7 +113,11 @@ def up(
                       streams=StreamLimits(audio_ttl_s=audio_ttl))
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
-    layout = SeparateProcesses(plugins=tuple(plugin or ()))
+    stt = stt_settings(data_dir, model=stt_model, device=stt_device,
+                       compute_type=stt_compute_type, cache_dir=stt_cache_dir,
+                       preload=stt_preload, idle_unload_s=stt_idle_unload)
+    layout = SeparateProcesses(plugins=tuple(plugin or ()),
+                               settings_env=tuple(stt.env().items()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
                                     event_log=True, separate=layout, role="bridge"))
     print("voicecore stopped", flush=True)
@@ -114,11 +136,20 @@ def worker(
     ack_wait: Annotated[float, typer.Option(min=0.1, help="Seconds before redelivery")] = 10.0,
     max_deliver: Annotated[int, typer.Option(min=1, help="Attempts per request")] = 5,
     plugin: Plugins = None,
+    stt_model: SttModel = DEFAULT_MODEL,
+    stt_device: SttDevice = "auto",
+    stt_compute_type: SttComputeType = "default",
+    stt_cache_dir: SttCacheDir = None,
+    stt_preload: SttPreload = False,
+    stt_idle_unload: SttIdleUnload = 600.0,
 ) -> None:
     """Run extra worker processes against a running NATS (they share the work)."""
     if not nats_url:
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
+    TRANSCRIBER.configure(stt_settings(
+        data_dir, model=stt_model, device=stt_device, compute_type=stt_compute_type,
+        cache_dir=stt_cache_dir, preload=stt_preload, idle_unload_s=stt_idle_unload))
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
     run_async(serve_until_signalled(
         settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
@@ -172,6 +203,7 @@ register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.p
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
+register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
 
 
 def main() -> None:

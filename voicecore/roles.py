@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from core.config import WorkerOptions
@@ -34,14 +34,17 @@ STOP_TIMEOUT_S = 30.0
 
 
 def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerOptions,
-                plugins: Iterable[str] = (), auth: NatsAuth | None = None) -> ChildRole:
+                plugins: Iterable[str] = (), auth: NatsAuth | None = None,
+                settings_env: Mapping[str, str] | None = None) -> ChildRole:
     """``voicecore worker`` serving ``primitives`` with ``options`` as ``auth``; the URL,
-    the credentials and the plugin modules go through the environment, never argv
-    (which ``ps`` shows to every user)."""
+    the credentials, the plugin modules and the primitives' settings (``settings_env``:
+    ``VOICECORE_STT_*``) go through the environment, never argv (which ``ps`` shows to
+    every user)."""
     command = [sys.executable, "-m", "voicecore", "worker", *(p.name for p in primitives),
                "--concurrency", str(options.concurrency), "--ack-wait", str(options.ack_wait_s),
                "--max-deliver", str(options.max_deliver)]
-    env = {**child_env(nats_url, auth), "VOICECORE_PLUGINS": ",".join(plugins)}
+    env = {**child_env(nats_url, auth), **(settings_env or {}),
+           "VOICECORE_PLUGINS": ",".join(plugins)}
     return ChildRole("worker", command, env, ready="voicecore ready")
 
 
