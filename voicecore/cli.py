@@ -25,6 +25,7 @@ from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.model_commands import register as register_model_commands
 from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
     AsJson,
@@ -204,6 +205,7 @@ register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
 register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
+register_model_commands(app)  # models list|pull|path (voicecore/model_commands.py)
 
 
 def main() -> None:
