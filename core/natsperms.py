@@ -11,12 +11,13 @@ Redaction has its own subject (``vc.log.<id>.admin``) that only the admin identi
 call; the read-only ``cli`` identity reads the log through
 the service's read verbs and watches the subjects, and may publish nothing else.
 
-Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker writes
-objects (chunk and metadata subjects, and the purge nats-py does of the chunks an object
-replaces or a failed put left), and may create the bucket when it is missing (a worker
-started before ``up``, like the streams); every identity reads them with the plain
-message gets of ``_read_only``; the sink erases a redacted conversation's (and the admin
-may do anything).
+Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker and the
+bridge identity write objects (chunk and metadata subjects, and the purge nats-py does of
+the chunks an object replaces or a failed put left; the bridge's are the audio a caller
+sends to be transcribed, e.g. by ``voicecore transcribe``); the worker may create the
+bucket when it is missing (a worker started before ``up``, like the streams); every
+identity reads them with the plain message gets of ``_read_only``; the sink erases a
+redacted conversation's (and the admin may do anything).
 
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
@@ -109,7 +110,7 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
         return _allow(publish, subscribe, responses=max(1, len(names)) * 2)
     if role == "bridge":
         publish = [f"{subjects.EVENT_PREFIX}.*.*.requested", *presence_ping,
-                   *_any_consumer(), *_read_only()]
+                   *_any_consumer(), *_read_only(), *_put_audio()]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.*.*.completed",
                      f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.ALL_CHUNKS,
                      subjects.PRESENCE_ANNOUNCE_ALL]

@@ -23,7 +23,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import core.captures  # noqa: F401  (registers the built-in capture primitives)
+# These register the built-in primitives: the four captures, and transcribe.
+import core.captures
+import core.transcribe  # noqa: F401
 from core import primitive as registry
 from core import tracing
 from core.audiostore import AudioStore
@@ -189,7 +191,7 @@ async def running(
         if separate is not None:
             await _start_child(stack, state, worker_role(
                 url, chosen, settings.worker, separate.plugins, settings.identity("worker"),
-                tts, settings.data_dir))
+                tts, settings.data_dir, dict(separate.settings_env)))
         else:
             if tts is not None:
                 SYNTHESIZER.configure(tts)
@@ -200,7 +202,7 @@ async def running(
 
             # the bridge checks voices against the same catalogue as the workers speak from
             options = BridgeOptions(token=settings.grpc_token, tls=settings.grpc_tls,
-                                    tts=settings.tts)
+                                    tts=tts)
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, options))
         yield state
@@ -212,6 +214,8 @@ class SeparateProcesses:
 
     plugins: tuple[str, ...] = ()
     """Plugin modules the worker process imports (``--plugin``)."""
+    settings_env: tuple[tuple[str, str], ...] = ()
+    """The primitives' settings for the worker process, as ``VOICECORE_*`` variables."""
 
 
 async def _update_streams(settings: Settings, url: str) -> None:
