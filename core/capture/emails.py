@@ -83,14 +83,32 @@ def _is_letter(token: str) -> bool:
 
 
 def _drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
-    """Turn in-word marks back into symbols, except hyphens that only separate spelled letters."""
-    out: list[str] = []
+    """Turn in-word marks back into symbols, except those that only separate spelled
+    letters: any hyphen between two letters ("J-O-H-N"), and the periods of a run of three
+    or more dotted letters ("J.O.H.N"; "j.d.salinger" keeps its periods)."""
+    spelling = set(_dotted_letters(tokens))
     for i, token in enumerate(tokens):
         neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []
         if token == _MARKS["-"] and len(neighbours) == 2 and all(map(_is_letter, neighbours)):
-            continue
-        out.append(_UNMARK.get(token, token))
-    return out
+            spelling.add(i)
+    return [_UNMARK.get(t, t) for i, t in enumerate(tokens) if i not in spelling]
+
+
+def _dotted_letters(tokens: Sequence[str]) -> list[int]:
+    """Positions of the periods inside "j.o.h.n": single letters only, nothing attached."""
+    dot, found = _MARKS["."], list[int]()
+    i = 0
+    while i < len(tokens):
+        end = i
+        while (_is_letter(tokens[end]) and end + 2 < len(tokens) and tokens[end + 1] == dot
+               and _is_letter(tokens[end + 2])):
+            end += 2
+        attached = (i > 0 and tokens[i - 1] in _UNMARK) or (
+            end + 1 < len(tokens) and tokens[end + 1] in _UNMARK)
+        if end - i >= 4 and not attached:  # three letters or more
+            found.extend(range(i + 1, end, 2))
+        i = end + 1
+    return found
 
 
 def _drop_spelling_aids(tokens: Sequence[str], lang: Language) -> list[str]:
@@ -169,12 +187,14 @@ def _letter_names(tokens: list[str]) -> list[str]:
 
 
 def _spelled_once(tokens: list[str]) -> list[str]:
-    """Keep only the letters of "jennifer j e n n i f e r": the word was said, then spelled."""
+    """Keep only the letters of "jennifer j e n n i f e r" and of "j o h n john": the
+    word was said and spelled, in either order."""
     out: list[str] = []
     for i, token in enumerate(tokens):
         size = len(token)
-        letters = tokens[i + 1 : i + 1 + size]
-        if size > 1 and all(map(_is_letter, letters)) and "".join(letters) == token:
+        after, before = tokens[i + 1 : i + 1 + size], tokens[max(0, i - size) : i]
+        if size > 1 and any(len(s) == size and all(map(_is_letter, s)) and "".join(s) == token
+                            for s in (after, before)):
             continue
         out.append(token)
     return out

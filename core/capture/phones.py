@@ -3,8 +3,9 @@
 Rules
 -----
 * Digits come from numerals ("(415) 555-0123") and number words in the request language
-  ("five five five", "cinquante-six", "vierunddreißig"), with "oh" for zero and the digit
-  homophones STT writes ("for one five") in English,
+  ("five five five", "cinquante-six", "vierunddreißig"), with "oh" for zero (also the
+  letter "O" STT writes among digits: "555-O199") and the digit homophones STT writes
+  ("for one five") in English,
   "double"/"triple" repeats and compounds ("eight hundred", "ochocientos"); see
   :mod:`core.capture.numwords`.
 * "plus" (es "más") before the digits marks a country code: such a number parses in any
@@ -53,6 +54,7 @@ _GLUE = frozenset({  # words said between digit groups that do not end the numbe
     ",", ".", "and", "y", "et", "und", "dash", "hyphen", "guion", "tiret", "strich", "bindestrich",
     "minus", "then", "luego", "puis", "dann",
 })
+_DIGITS_WITH_O = re.compile(r"[0-9o]*[0-9][0-9o]*", re.ASCII)
 _EXTENSION = frozenset({"extension", "ext", "extensio", "anexo", "poste", "durchwahl"})
 _MIN_TAIL = 2  # a lone digit after "sorry" is more likely chatter ("one moment") than a fix
 # A country code said without "plus" only makes sense with a whole national number after it.
@@ -88,6 +90,9 @@ def _runs(segment: str, lang: Language) -> tuple[list[str], bool]:
         if token in _EXTENSION:
             tokens = tokens[:i]
             break
+    written = "".join(t for t in tokens if t.isascii() and t.isdigit())
+    if lang == "en":  # "555-O199": STT wrote the spoken "oh" as the letter, inside digits
+        tokens = [t.replace("o", "0") if _DIGITS_WITH_O.fullmatch(t) else t for t in tokens]
     items = read_numbers(tokens, lang, oh_zero=True, homophones=True)
     runs: list[str] = [""]
     for i, item in enumerate(items):
@@ -99,7 +104,6 @@ def _runs(segment: str, lang: Language) -> tuple[list[str], bool]:
         elif item not in _GLUE and runs[-1]:
             runs.append("")
     runs = [r for r in runs if r.strip("+")]
-    written = "".join(t for t in tokens if t.isascii() and t.isdigit())
     return runs, "".join(runs).replace("+", "") != written
 
 
