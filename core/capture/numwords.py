@@ -16,8 +16,8 @@ Rules
 * English "oh"/"o" is zero only when asked for (phones, years) *and* next to another
   number, or between two numbers across commas ("five, oh, one" as STT writes a list of
   digits); "oh, it's four one five" starts with an interjection, not a zero. Phones also
-  ask for the homophones STT writes for digits ("for one five", "two to two"), under the
-  same next-to-a-number condition.
+  ask for the homophones STT writes for digits ("for one five", "two to two", and "fine"
+  or "find" for a half-heard "five"), under the same next-to-a-number condition.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class _Atom(NamedTuple):
 
 _OH = {"oh": 0, "o": 0}
 _HOMOPHONES = {"to": 2, "too": 2, "for": 4, "fore": 4, "won": 1, "ate": 8}
+# What Whisper writes for a "five" it half heard (synthetic or accented speech): real
+# words, so a phone number read with them is a guess to read back (see phones).
+GUESSED_DIGITS = {"fine": 5, "find": 5}
 _NUMERIC_ORDINAL = re.compile(
     r"([0-9]{1,2})(?:st|nd|rd|th|er|re|e|eme|ieme|o|a|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|te|ten)"
 )
@@ -229,7 +232,7 @@ def read_numbers(
     homophones: bool = False,
 ) -> list[Number | str]:
     """``tokens`` with every run of number words (or numerals) replaced by a ``Number``."""
-    sounds = {**(_OH if oh_zero else {}), **(_HOMOPHONES if homophones else {})}
+    sounds = {**(_OH if oh_zero else {}), **(_HOMOPHONES | GUESSED_DIGITS if homophones else {})}
     sounds = sounds if lang == "en" else {}
     words: list[str] = []
     atoms: list[_Atom | None] = []

@@ -105,3 +105,19 @@ def test_date_as_whisper_writes_it(transcript: str, expected: str) -> None:
 def test_confirmation_as_whisper_writes_it(transcript: str, expected: str | None) -> None:
     result = capture_confirmation(transcript)
     assert (result.value if result else None) == expected
+
+
+@pytest.mark.parametrize("transcript", [
+    "It's 415, fine, fine, fine, 0123.",
+    "My work number in 415, fine fine fine, 0-1-2-3.",
+])
+def test_five_half_heard_as_fine_is_a_guess_to_read_back(transcript: str) -> None:
+    result = capture_phone(transcript)
+    assert result is not None and result.value == "+14155550123"
+    assert result.needs_confirmation
+
+
+def test_fine_as_a_word_is_not_a_digit() -> None:
+    result = capture_phone("That's fine, my number is 415-555-0123.")
+    assert result is not None and result.value == "+14155550123"
+    assert not result.needs_confirmation
