@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,7 +175,9 @@ class RoundTrip:
                 self.audio(utterance, voice), language="en", beam_size=BEAM_SIZE,
                 initial_prompt=prompt)
             self._transcripts[key] = "".join(s.text for s in segments).strip()
-            self._saved.write_text(json.dumps(self._transcripts, indent=0))
+            partial = self._saved.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(self._transcripts, indent=0))
+            partial.replace(self._saved)  # atomic: another process may be reading it
         return self._transcripts[key]
 
     def outcome(self, utterance: Utterance, voice: str, model: str, hinted: bool) -> Outcome:
