@@ -40,12 +40,18 @@ from typing import NamedTuple
 from schemas.payloads import CaptureResult, Language
 
 from .common import build_result, check_language, check_transcript
+from .email_spelling import (
+    MARKS,
+    drop_spelling_aids,
+    drop_spelling_marks,
+    is_letter,
+    letter_names,
+    spelled_once,
+)
 from .email_words import (
     CASE_WORDS,
     DOUBLE,
-    LETTER_NAMES,
     PREAMBLE,
-    SPELLING_AIDS,
     SPOKEN_SYMBOLS,
     SYMBOLS,
     TLD_SOUNDS,
@@ -60,8 +66,6 @@ _LOCAL_OK = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*")
 _DOMAIN_OK = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}")
 _EMAIL_WORD = re.compile(r"\be[\s-]?mail\b")
 _INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
-_MARKS = {".": "\x01", "_": "\x02", "-": "\x03"}
-_UNMARK = {mark: symbol for symbol, mark in _MARKS.items()}
 # A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
 _SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
 _END = "\x04"
@@ -78,68 +82,16 @@ class _Reading(NamedTuple):
     spelled: bool = False
 
 
-def _is_letter(token: str) -> bool:
-    return len(token) == 1 and token.isalpha()
-
-
-def _drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
-    """Turn in-word marks back into symbols, except those that only separate spelled
-    letters: any hyphen between two letters ("J-O-H-N"), and the periods of a run of three
-    or more dotted letters ("J.O.H.N"; "j.d.salinger" keeps its periods)."""
-    spelling = set(_dotted_letters(tokens))
-    for i, token in enumerate(tokens):
-        neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []
-        if token == _MARKS["-"] and len(neighbours) == 2 and all(map(_is_letter, neighbours)):
-            spelling.add(i)
-    return [_UNMARK.get(t, t) for i, t in enumerate(tokens) if i not in spelling]
-
-
-def _dotted_letters(tokens: Sequence[str]) -> list[int]:
-    """Positions of the periods inside "j.o.h.n": single letters only, nothing attached."""
-    dot, found = _MARKS["."], list[int]()
-    i = 0
-    while i < len(tokens):
-        end = i
-        while (_is_letter(tokens[end]) and end + 2 < len(tokens) and tokens[end + 1] == dot
-               and _is_letter(tokens[end + 2])):
-            end += 2
-        attached = (i > 0 and tokens[i - 1] in _UNMARK) or (
-            end + 1 < len(tokens) and tokens[end + 1] in _UNMARK)
-        if end - i >= 4 and not attached:  # three letters or more
-            found.extend(range(i + 1, end, 2))
-        i = end + 1
-    return found
-
-
-def _drop_spelling_aids(tokens: Sequence[str], lang: Language) -> list[str]:
-    """Drop the example in "j as in juliet" (only when it starts with the spelled letter)."""
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        out.append(token)
-        i += 1
-        if not _is_letter(token):
-            continue
-        for aid in SPELLING_AIDS[lang]:
-            end = i + len(aid)
-            example = tokens[end] if end < len(tokens) else ""
-            if tuple(tokens[i:end]) == aid and len(example) > 1 and example.startswith(token):
-                i = end + 1
-                break
-    return out
-
-
 def _spoken_items(segment: str, lang: Language) -> list[str]:
     """The segment as address pieces: words, digit strings and the symbols "@._-+"."""
-    text = _INSIDE_WORD.sub(lambda m: f" {_MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
+    text = _INSIDE_WORD.sub(lambda m: f" {MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
     text = _SENTENCE_END.sub(f" {_END} ", text)
-    tokens = _drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(_MARKS.values())))
-    tokens = _drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
+    tokens = drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(MARKS.values())))
+    tokens = drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
     tokens = drop_fillers([t for t in tokens if t not in CASE_WORDS], lang)
     doubled: list[str] = []
     for token in tokens:
-        if _is_letter(token) and doubled and doubled[-1] in DOUBLE:
+        if is_letter(token) and doubled and doubled[-1] in DOUBLE:
             doubled[-1] = token * 2  # "double l"
         else:
             doubled.append(token)
@@ -160,7 +112,7 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
         if item in ("@", _END) or item in PREAMBLE[lang]:
             break
         taken.append(item)
-    taken = _spelled_once(_letter_names(taken[::-1]) if lang == "en" else taken[::-1])
+    taken = spelled_once(letter_names(taken[::-1]) if lang == "en" else taken[::-1])
     while taken and taken[0] in ".-+":
         taken.pop(0)
     while taken and taken[-1] in ".-+":
@@ -168,36 +120,11 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     local = "".join(taken)
     if not local or len(local) > 64 or not _LOCAL_OK.fullmatch(local):
         return None
-    spelled = sum(map(_is_letter, taken)) >= 3
+    spelled = sum(map(is_letter, taken)) >= 3
     joined = any(
         len(a) > 1 and len(b) > 1 and a.isalpha() and b.isalpha() for a, b in pairwise(taken)
     )
     return local, spelled, joined
-
-
-def _letter_names(tokens: list[str]) -> list[str]:
-    """Letter names to letters ("jay dee" → "j d"), only next to other spelled letters."""
-    def spelled(j: int) -> bool:
-        return 0 <= j < len(tokens) and (_is_letter(tokens[j]) or tokens[j] in LETTER_NAMES)
-
-    return [
-        LETTER_NAMES[t] if t in LETTER_NAMES and (spelled(i - 1) or spelled(i + 1)) else t
-        for i, t in enumerate(tokens)
-    ]
-
-
-def _spelled_once(tokens: list[str]) -> list[str]:
-    """Keep only the letters of "jennifer j e n n i f e r" and of "j o h n john": the
-    word was said and spelled, in either order."""
-    out: list[str] = []
-    for i, token in enumerate(tokens):
-        size = len(token)
-        after, before = tokens[i + 1 : i + 1 + size], tokens[max(0, i - size) : i]
-        if size > 1 and any(len(s) == size and all(map(_is_letter, s)) and "".join(s) == token
-                            for s in (after, before)):
-            continue
-        out.append(token)
-    return out
 
 
 def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
