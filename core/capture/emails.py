@@ -8,11 +8,14 @@ Rules
   "."; underscore/guion bajo/tiret bas/Unterstrich → "_"; dash/hyphen/guion/tiret/
   Bindestrich → "-"; plus/más → "+". Punctuation STT writes *inside* a word ("gmail.com",
   "john_smith") is literal; hyphens and periods between single letters ("J-O-H-N",
-  "J. O. H. N.") only mark spelling and are dropped.
+  "J. O. H. N.", "J.O.H.N"; not an initial's: "j.d.salinger") only mark spelling and are
+  dropped; so is a word said next to its spelling ("J-O-H-N, John").
 * Spelled letters are joined ("j o h n" → "john"); "j as in juliet" / "b de Barcelona" /
   "c comme Céline" / "w wie Wilhelm" keep only the letter; "double l" → "ll"; "double u"
   (fr "double v", es "doble ve") → "w"; "capital"/"mayúscula"/... are ignored; digit words
-  become digits; "oh" is 0 next to digits, else the letter o.
+  become digits; "oh" is 0 next to digits, else the letter o. Fillers are dropped, but
+  inside a domain only hesitations ("um"): "like", "so", "well" there are part of a name
+  ("at a well dot com"), except right after "@" ("at, like, gmail dot com").
 * The local part is what precedes the last "@" back to a preamble word ("my email is",
   "mi correo es", "c'est", "meine Adresse ist"); words are joined without separator
   ("john smith" → "johnsmith"). The domain is labels joined by "."; the last label is one
@@ -23,7 +26,8 @@ Rules
   domain ("sorry, yahoo dot com") or only spelled letters replaces that part.
 
 Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when several words were joined in the
-local part (a dot or underscore may have gone unsaid), for a TLD STT misheard ("dot calm")
+local part or a domain label (a dot, underscore or hyphen may have gone unsaid, or a word
+been misheard: "at a well dot com"), for a TLD STT misheard ("dot calm")
 or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when spelled letter by
 letter; 0.7 for an unknown TLD or a part replaced by a correction; 0.6 for an inferred
 domain; −0.1 after a self-correction. needs_confirmation when confidence < 0.85, which
@@ -59,7 +63,14 @@ from .email_words import (
     provider_domain,
 )
 from .numwords import Number, read_numbers
-from .text import drop_fillers, prepare, replace_phrases, split_corrections, tokenize
+from .text import (
+    WORD_FILLERS,
+    drop_fillers,
+    prepare,
+    replace_phrases,
+    split_corrections,
+    tokenize,
+)
 
 _FORMATTED = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _LOCAL_OK = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*")
@@ -88,7 +99,10 @@ def _spoken_items(segment: str, lang: Language) -> list[str]:
     text = _SENTENCE_END.sub(f" {_END} ", text)
     tokens = drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(MARKS.values())))
     tokens = drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
-    tokens = drop_fillers([t for t in tokens if t not in CASE_WORDS], lang)
+    tokens = [t for t in tokens if t not in CASE_WORDS]
+    # "at, like, gmail" pauses before the domain; inside it, "a well" is a (misheard) name.
+    cut = tokens.index("@") + 2 if "@" in tokens else len(tokens)
+    tokens = drop_fillers(tokens[:cut], lang) + drop_fillers(tokens[cut:], lang, WORD_FILLERS)
     doubled: list[str] = []
     for token in tokens:
         if is_letter(token) and doubled and doubled[-1] in DOUBLE:
@@ -127,6 +141,13 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     return local, spelled, joined
 
 
+def _joined_words(label: Sequence[str]) -> bool:
+    """Whether a domain label was made of words said apart ("a well" → "awell"): a hyphen
+    or a dot may have gone unsaid, or a word misheard. Spelled letters ("g m x") are not."""
+    return any(a.isalpha() and b.isalpha() and max(len(a), len(b)) > 1
+               for a, b in pairwise(label))
+
+
 def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
     """(domain, confidence cap) from the items after "@"."""
     labels: list[list[str]] = [[]]
@@ -142,7 +163,7 @@ def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
     if len(labels) >= 2:
         tld = TLD_SOUNDS.get(labels[-1][0], labels[-1][0])
         parts = ["".join(label) for label in labels[:-1]] + [tld]  # drop trailing talk
-        misheard = tld != labels[-1][0]
+        misheard = tld != labels[-1][0] or any(map(_joined_words, labels[:-1]))
         domain, cap = ".".join(parts), 0.7 if tld not in TLDS else 0.8 if misheard else 0.9
     elif labels and (provider := provider_domain(labels[0][0], lang)):
         domain, cap = provider, 0.6

@@ -121,3 +121,22 @@ def test_fine_as_a_word_is_not_a_digit() -> None:
     result = capture_phone("That's fine, my number is 415-555-0123.")
     assert result is not None and result.value == "+14155550123"
     assert not result.needs_confirmation
+
+
+def test_misheard_domain_words_are_kept_and_read_back() -> None:
+    """Whisper wrote "aol" as "a well": the words are kept (not "a.com") and read back."""
+    result = capture_email("Alex 123 at a well dot com.")
+    assert result is not None and result.value == "alex123@awell.com"
+    assert result.needs_confirmation
+
+
+def test_a_pause_filler_right_after_at_is_still_dropped() -> None:
+    result = capture_email("john at, like, gmail dot com")
+    assert result is not None and result.value == "john@gmail.com"
+    assert not result.needs_confirmation
+
+
+def test_domain_said_as_two_words_is_read_back() -> None:
+    result = capture_email("jane at proton mail dot com.")
+    assert result is not None and result.value == "jane@protonmail.com"
+    assert result.needs_confirmation
