@@ -29,7 +29,8 @@ Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when several words were joine
 local part or a domain label (a dot, underscore or hyphen may have gone unsaid, or a word
 been misheard: "at a well dot com"), for a TLD STT misheard ("dot calm")
 or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when spelled letter by
-letter; 0.7 for an unknown TLD or a part replaced by a correction; 0.6 for an inferred
+letter; 0.7 for an unknown TLD, a part replaced by a correction, or a correction naming
+an address part that cannot be read (", sorry, for a gmail dot com"); 0.6 for an inferred
 domain; −0.1 after a self-correction. needs_confirmation when confidence < 0.85, which
 makes every spelled address read back.
 """
@@ -80,6 +81,7 @@ _INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
 # A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
 _SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
 _END = "\x04"
+_UNREAD_CORRECTION = 0.7
 _UMLAUTS = re.compile("[äöüÄÖÜ]")
 _GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 
@@ -237,19 +239,28 @@ def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
 
 def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
     text = prepare(transcript, lang)
-    readings = [_read_segment(s, lang) for s in split_corrections(text, lang, "punctuated")]
-    said = [r for r in readings if r is not None]
-    full = [i for i, r in enumerate(said) if r.local and r.domain]
+    segments = split_corrections(text, lang, "punctuated")
+    readings = [_read_segment(s, lang) for s in segments]
+    full = [(i, r) for i, r in enumerate(readings) if r and r.local and r.domain]
     if not full:
         return None
-    local, domain, confidence, spelled = said[full[-1]]
-    for later in said[full[-1] + 1 :]:
+    last, (local, domain, confidence, spelled) = full[-1]
+    for segment, later in zip(segments[last + 1 :], readings[last + 1 :], strict=True):
+        if later is None:
+            if _mentions_address(segment, lang):  # a correction we could not read
+                confidence = min(confidence, _UNREAD_CORRECTION)
+            continue
         local, domain = later.local or local, later.domain or domain
         confidence, spelled = min(confidence, later.confidence), later.spelled or spelled
-    if full[-1] > 0:
+    if any(readings[:last]):
         confidence -= 0.1
     address = f"{local}@{domain}"
     return (address, confidence, spelled) if len(address) <= 254 else None
+
+
+def _mentions_address(segment: str, lang: Language) -> bool:
+    items = _spoken_items(segment, lang)
+    return "@" in items or "." in items
 
 
 def capture_email(transcript: str, language: Language = "en") -> CaptureResult | None:

@@ -140,3 +140,16 @@ def test_domain_said_as_two_words_is_read_back() -> None:
     result = capture_email("jane at proton mail dot com.")
     assert result is not None and result.value == "jane@protonmail.com"
     assert result.needs_confirmation
+
+
+def test_a_correction_that_cannot_be_read_makes_the_address_read_back() -> None:
+    """Whisper's "laura at yahoo dot com. Sorry, laura at gmail dot com": the caller
+    corrected the address, we cannot read the correction, so what came before is unsure."""
+    result = capture_email("or at yahoo dot com sorry for a gmail dot com")
+    assert result is not None and result.needs_confirmation
+
+
+def test_chatter_after_an_address_is_not_a_correction() -> None:
+    result = capture_email("john at gmail dot com. Thanks, sorry about the noise.")
+    assert result is not None and result.value == "john@gmail.com"
+    assert not result.needs_confirmation
