@@ -25,14 +25,14 @@ Rules
 * Self-corrections: the last segment with an address wins; a later segment with only a
   domain ("sorry, yahoo dot com") or only spelled letters replaces that part.
 
-Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when several words were joined in the
-local part or a domain label (a dot, underscore or hyphen may have gone unsaid, or a word
-been misheard: "at a well dot com"), for a TLD STT misheard ("dot calm")
-or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when spelled letter by
-letter; 0.7 for an unknown TLD, a part replaced by a correction, or a correction naming
-an address part that cannot be read (", sorry, for a gmail dot com"); 0.6 for an inferred
-domain; −0.1 after a self-correction. needs_confirmation when confidence < 0.85, which
-makes every spelled address read back.
+Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when words (or a letter and a word)
+were joined in the local part or a domain label (a separator may have gone unsaid:
+"r patel"; or a word been misheard: "a support", "at a well dot com"), for a TLD STT
+misheard ("dot calm") or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when
+spelled letter by letter; 0.7 for an unknown TLD, a part replaced by a correction, or a
+correction naming an address part that cannot be read (", sorry, for a gmail dot com");
+0.6 for an inferred domain; −0.1 after a self-correction. needs_confirmation when
+confidence < 0.85, which makes every spelled address read back.
 """
 
 from __future__ import annotations
@@ -137,17 +137,15 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     if not local or len(local) > 64 or not _LOCAL_OK.fullmatch(local):
         return None
     spelled = sum(map(is_letter, taken)) >= 3
-    joined = any(
-        len(a) > 1 and len(b) > 1 and a.isalpha() and b.isalpha() for a, b in pairwise(taken)
-    )
-    return local, spelled, joined
+    return local, spelled, _joined_words(taken)
 
 
-def _joined_words(label: Sequence[str]) -> bool:
-    """Whether a domain label was made of words said apart ("a well" → "awell"): a hyphen
-    or a dot may have gone unsaid, or a word misheard. Spelled letters ("g m x") are not."""
+def _joined_words(part: Sequence[str]) -> bool:
+    """Whether a local part or domain label was made of words said apart ("john smith",
+    "r patel", "a well"): a separator may have gone unsaid ("r.patel"), or a word been
+    misheard ("aol" as "a well"). Spelled letters ("j o h n", "g m x") are not."""
     return any(a.isalpha() and b.isalpha() and max(len(a), len(b)) > 1
-               for a, b in pairwise(label))
+               for a, b in pairwise(part))
 
 
 def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:

@@ -153,3 +153,17 @@ def test_chatter_after_an_address_is_not_a_correction() -> None:
     result = capture_email("john at gmail dot com. Thanks, sorry about the noise.")
     assert result is not None and result.value == "john@gmail.com"
     assert not result.needs_confirmation
+
+
+@pytest.mark.parametrize("transcript", [
+    "the email a support at example.org.",  # "is" heard as "a"
+    "r patel at gmail dot com",  # r.patel or rpatel?
+])
+def test_a_letter_joined_to_a_word_is_read_back(transcript: str) -> None:
+    result = capture_email(transcript)
+    assert result is not None and result.needs_confirmation
+
+
+def test_reach_me_at_is_a_preamble_not_a_local_part() -> None:
+    """Whisper wrote "emily at hotmail dot com" as one word: no address, not "me@..."."""
+    assert capture_email("You can reach me at EmiliaTalkmail.com.") is None
