@@ -35,6 +35,7 @@ import grpc
 
 from bridge import convert
 from bridge._proto import voice_core_pb2 as pb
+from bridge._proto.audio_service_pb2_grpc import AudioServiceStub
 from bridge._proto.voice_core_pb2_grpc import VoiceCoreStub
 from bridge.breaker import BreakerConfig, CircuitBreaker
 from bridge.errors import GrpcError
@@ -146,6 +147,11 @@ def voice_core_stub(channel: grpc.aio.Channel) -> Any:
     """The generated client stub on ``channel``: one attribute per VoiceCore method."""
     # Untyped: grpcio-tools writes no .pyi for the *_grpc module (bridge/_proto).
     return VoiceCoreStub(channel)  # type: ignore[no-untyped-call]
+
+
+def audio_service_stub(channel: grpc.aio.Channel) -> Any:
+    """The generated client stub on ``channel``: one attribute per AudioService method."""
+    return AudioServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
 def _error_for(exc: grpc.aio.AioRpcError, trace_id: str) -> CoreError:

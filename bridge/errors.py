@@ -81,3 +81,25 @@ def status_for(exc: VoiceCoreError) -> grpc.StatusCode:
         if cls in STATUS:
             return STATUS[cls]
     raise AssertionError("unreachable: VoiceCoreError is in STATUS")
+
+
+_FAILURE_STATUS = {"TIMEOUT": grpc.StatusCode.DEADLINE_EXCEEDED,
+                   "NO_MATCH": grpc.StatusCode.NOT_FOUND}
+"""Failure codes of no :class:`~core.errors.PrimitiveError` class (the worker's own)."""
+
+
+def failure_error(code: str, message: str) -> CallError:
+    """A streamed call's answer to a ``<primitive>.failed`` result with ``code``: the
+    status of the error class with that code (``ENGINE_UNAVAILABLE`` → UNAVAILABLE,
+    ``INVALID_PARAMS`` → INVALID_ARGUMENT, …); an unknown code is INTERNAL."""
+    status = _FAILURE_STATUS.get(code)
+    if status is None:
+        classes: list[type[PrimitiveError]] = [PrimitiveError, *_subclasses(PrimitiveError)]
+        found = next((cls for cls in classes if cls.code == code), None)
+        status = status_for(found(message)) if found else grpc.StatusCode.INTERNAL
+    return CallError(status, f"{code}: {message}")
+
+
+def _subclasses(cls: type[PrimitiveError]) -> list[type[PrimitiveError]]:
+    direct = cls.__subclasses__()
+    return [*direct, *(sub for child in direct for sub in _subclasses(child))]

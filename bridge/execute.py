@@ -21,18 +21,19 @@ ignored and the call keeps waiting for the real one.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any
 
 import grpc
-import msgspec
 
-from bridge import convert, limits
+from bridge import calls, convert, limits
 from bridge._proto import voice_core_pb2 as pb
+from bridge.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Timing
+from bridge.calls import deadline_in as deadline_in  # where tests and benchmarks take them
+from bridge.calls import request_data_type as request_data_type
 from bridge.errors import CallError
 from bridge.reader import Stored, find_stored
 from bridge.tracecontext import server_span
@@ -40,28 +41,11 @@ from core import primitive as registry
 from core import subjects
 from core.bus import Bus
 from core.correlator import Correlator
-from core.errors import BusError, BusUnavailable, ignored
+from core.errors import BusError, InvalidParams, ignored
 from core.presence import PresenceTracker
-from core.primitive import Primitive
 from schemas import events, ids
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT_S = 30.0
-MAX_TIMEOUT_S = 300.0
-"""``timeout_seconds`` above this is cut to it (5 minutes)."""
-_LATEST_DEADLINE_S = 365 * 24 * 3600.0
-
-
-_data_types: dict[str, Any] = {}
-
-
-def request_data_type(prim: Primitive) -> Any:
-    """The type of ``data`` in ``prim``'s request event (``Request[Params]``), cached."""
-    found = _data_types.get(prim.name)
-    if found is None:
-        found = _data_types[prim.name] = get_type_hints(prim.requested)["data"]
-    return found
 
 
 @dataclass
@@ -174,12 +158,11 @@ class Executor:
             return req.conversation_id  # checked by limits.check_execute
         if req.idempotency_key:
             raise limits.invalid("idempotency_key needs a conversation_id")
-        return f"bridge-{ids.uuid7().replace('-', '')}"
+        return calls.new_conversation_id()
 
     async def _execute(self, req: pb.ExecutePrimitiveRequest, params: dict[str, Any], call: Call,
                        time_remaining: float | None) -> pb.ExecutePrimitiveResponse:
-        if not self.bus.nc.is_connected:
-            raise BusUnavailable("NATS unavailable: not connected")
+        calls.require_connected(self.bus)
         prim = registry.get(req.objective_type)
         if prim is None:
             return call.failure("PRIMITIVE_NOT_FOUND",
@@ -187,34 +170,24 @@ class Executor:
         if not await self.presence.serves(prim.name):
             return call.failure("PRIMITIVE_NOT_FOUND",
                                 f"no live worker serves primitive {prim.name!r}")
-        timeout = self._timeout(req.timeout_seconds)
-        caller_bound = time_remaining is not None and time_remaining < timeout
-        wait = min(timeout, time_remaining) if time_remaining is not None else timeout
-        fields: dict[str, Any] = {"params": params, "purpose": req.purpose, "timeout_s": timeout}
-        if time_remaining is not None:  # a worker picking it up after this answers TIMEOUT
-            fields["deadline"] = deadline_in(time_remaining)
+        timed = calls.timing(req.timeout_seconds, time_remaining,
+                             default=self.default_timeout_s, maximum=self.max_timeout_s)
         try:
-            data = msgspec.convert(fields, request_data_type(prim))
-        except msgspec.ValidationError as exc:
-            return call.failure("INVALID_PARAMS",
-                                f"{prim.name}: {limits.invalid_params(exc, params)}")
+            data = calls.request_data(prim, params, timed, req.purpose)
+        except InvalidParams as exc:
+            return call.failure("INVALID_PARAMS", str(exc))
         call.primitive = prim.name
         call.request_id = (_idempotent_id(call.conversation_id, req.idempotency_key)
                            if req.idempotency_key else ids.uuid7())
-        call.result_id = ids.derive_id(call.request_id, "result")
-        request = events.new_event(prim.requested, conversation_id=call.conversation_id,
-                                   trace_id=call.trace_id, data=data, event_id=call.request_id)
+        call.result_id = calls.result_id(call.request_id)
+        request = calls.request_event(prim, data, conversation_id=call.conversation_id,
+                                      trace_id=call.trace_id, request_id=call.request_id)
         with self.router.expecting(call.result_id, call.read_result) as fut:
-            return await self._publish_and_wait(call, request, fut, wait, caller_bound,
+            return await self._publish_and_wait(call, request, fut, timed,
                                                 bool(req.idempotency_key))
 
-    def _timeout(self, requested: float) -> float:
-        timeout = requested if requested > 0 else self.default_timeout_s
-        return min(timeout, self.max_timeout_s)
-
     async def _publish_and_wait(self, call: Call, request: events.Event,
-                                fut: asyncio.Future[pb.ExecutePrimitiveResponse], wait: float,
-                                caller_bound: bool,
+                                fut: asyncio.Future[pb.ExecutePrimitiveResponse], timed: Timing,
                                 idempotent: bool) -> pb.ExecutePrimitiveResponse:
         if idempotent:  # NATS trouble raises BusError: the call's status (bridge.errors)
             stored = await self._lookup(call, {call.request_id, call.result_id})
@@ -225,9 +198,9 @@ class Executor:
         else:
             await self.bus.publish(request)
         try:
-            return await asyncio.wait_for(fut, wait)
+            return await asyncio.wait_for(fut, timed.wait)
         except TimeoutError:
-            return await self._timed_out(call, wait, caller_bound)
+            return await self._timed_out(call, timed.wait, timed.caller_bound)
 
     async def _timed_out(self, call: Call, wait: float,
                          caller_bound: bool) -> pb.ExecutePrimitiveResponse:
@@ -251,12 +224,6 @@ class Executor:
         found = await find_stored(self.bus, [subjects.conversation_filter(call.conversation_id)],
                                   wanted, accept=call.is_own)
         return {msg_id: (stored.subject, stored.data) for msg_id, stored in found.items()}
-
-
-def deadline_in(seconds: float) -> dt.datetime:
-    """The absolute UTC time ``seconds`` from now, at most a year: a gRPC deadline may be
-    thousands of years away, past what a datetime holds."""
-    return events.now() + dt.timedelta(seconds=min(seconds, _LATEST_DEADLINE_S))
 
 
 def _idempotent_id(conversation_id: str, key: str) -> str:

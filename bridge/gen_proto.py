@@ -1,4 +1,4 @@
-"""Regenerate ``bridge/_proto/`` from ``proto/voice_core.proto`` (grpcio-tools).
+"""Regenerate ``bridge/_proto/`` from ``proto/*.proto`` (grpcio-tools).
 
 Run ``python -m bridge.gen_proto`` after editing the proto; the generated files
 are committed, and ``tests/bridge/test_proto.py`` checks they are up to date (the
@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROTO = "voice_core.proto"
+PROTOS = ("voice_core.proto", "audio_service.proto")
 OUT = ROOT / "bridge" / "_proto"
-GENERATED = ("voice_core_pb2.py", "voice_core_pb2.pyi", "voice_core_pb2_grpc.py")
+GENERATED = tuple(f"{Path(proto).stem}{suffix}" for proto in PROTOS
+                  for suffix in ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"))
 
 
 def generate(out_root: Path = ROOT) -> list[Path]:
@@ -34,7 +35,7 @@ def generate(out_root: Path = ROOT) -> list[Path]:
         f"--python_out={out_root}",
         f"--pyi_out={out_root}",
         f"--grpc_python_out={out_root}",
-        f"bridge/_proto/{PROTO}",
+        *(f"bridge/_proto/{proto}" for proto in PROTOS),
     ]
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed: {' '.join(args)}")

@@ -1,4 +1,5 @@
-"""The gRPC bridge server (grpc.aio): VoiceCore, grpc.health.v1 and server reflection.
+"""The gRPC bridge server (grpc.aio): VoiceCore, AudioService, grpc.health.v1 and server
+reflection.
 
 :func:`serve_bridge` starts it for a connected :class:`~core.bus.Bus` and stops it
 in order: health NOT_SERVING → gRPC stop with a grace period (in-flight calls
@@ -11,45 +12,52 @@ UNAUTHENTICATED. Health and reflection stay open, for probes. TLS (optional, wit
 mutual TLS): ``BridgeOptions.tls``, see :mod:`bridge.tls`; token and TLS are independent.
 
 Every voicecore error a call raises is answered with ``bridge.errors.status_for``'s
-status. The service implements the generated ``VoiceCoreServicer``; it is registered
-by :func:`add_voice_core`, the generated ``add_VoiceCoreServicer_to_server`` with one
-difference: the request deserializers never raise (``bridge.limits.parser``), which the
-generated function cannot be given, so the table is built from the proto's service
-descriptor instead of being written out by hand.
+status. The services implement the generated ``VoiceCoreServicer`` and
+``AudioServiceServicer`` (``bridge/audio.py``); they are registered by
+:func:`bridge.rpc.add_service`, the generated ``add_*Servicer_to_server`` with request
+deserializers that never raise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from bridge._proto import audio_service_pb2
 from bridge._proto import voice_core_pb2 as pb
 from bridge._proto.voice_core_pb2_grpc import VoiceCoreServicer
+from bridge.audio import SERVICE as AUDIO_SERVICE
+from bridge.audio import AudioService
+from bridge.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from bridge.errors import status_for
-from bridge.execute import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Executor
+from bridge.execute import Executor
 from bridge.health import SERVICE_NAME, Health
-from bridge.limits import MAX_MESSAGE_BYTES, Malformed, parser
+from bridge.limits import MAX_MESSAGE_BYTES, Malformed
+from bridge.rpc import Gate, add_service, parsed
+from bridge.speech import Speaker
 from bridge.streaming import stream_events
 from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
+from bridge.voices import VoiceBook
+from core.audiostore import AudioStore
 from core.bus import Bus
 from core.config import TlsFiles, check_listen_address
 from core.correlator import Correlator
 from core.errors import ConfigError, VoiceCoreError
 from core.presence import PresenceTracker
+from core.tts.settings import TtsSettings
+from core.tts.voices import VoiceCatalog
 
 log = logging.getLogger(__name__)
-M = TypeVar("M")
 
 STREAM_READY_HEADER = "vc-stream-ready"
 """StreamEvents sends it as initial metadata once its consumer exists (live starts there)."""
@@ -71,11 +79,9 @@ class BridgeOptions:
     max_timeout_s: float = MAX_TIMEOUT_S
     grace_s: float = 5.0
     """On stop, in-flight calls get this long to finish."""
-
-
-def metadata_of(context: Any) -> dict[str, str]:
-    pairs = context.invocation_metadata() or ()
-    return {str(k).lower(): v for k, v in pairs if isinstance(v, str)}
+    tts: TtsSettings | None = None
+    """The voices AudioService offers (its catalogue); ``None``: from ``VOICECORE_*``
+    variables, as the worker processes read them."""
 
 
 class VoiceCoreService(VoiceCoreServicer):
@@ -83,26 +89,17 @@ class VoiceCoreService(VoiceCoreServicer):
         self.bus = bus
         self.executor = executor
         self.health = health
-        self._auth = f"Bearer {token}".encode() if token else None
+        self.gate = Gate(token)
         self._closing = asyncio.Event()
 
     def end_streams(self) -> None:
         """Shutdown: StreamEvents never finish on their own, so end them now (UNAVAILABLE)."""
         self._closing.set()
 
-    async def _authorize(self, context: Any, metadata: dict[str, str]) -> None:
-        if self._auth is None:
-            return
-        given = metadata.get("authorization", "").encode()
-        if not hmac.compare_digest(given, self._auth):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or wrong 'authorization: Bearer <token>' metadata")
-
     async def ExecutePrimitive(self, request: pb.ExecutePrimitiveRequest | Malformed,
                                context: Any) -> pb.ExecutePrimitiveResponse:
-        metadata = metadata_of(context)
-        await self._authorize(context, metadata)
-        request = await _parsed(request, context)
+        metadata = await self.gate.admit(context)
+        request = await parsed(request, context)
         try:
             trace_id = resolve_trace_id(request.trace_id, metadata)
             context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
@@ -114,8 +111,8 @@ class VoiceCoreService(VoiceCoreServicer):
 
     async def StreamEvents(self, request: pb.StreamEventsRequest | Malformed,
                            context: Any) -> AsyncIterator[pb.Event]:
-        await self._authorize(context, metadata_of(context))
-        request = await _parsed(request, context)
+        await self.gate.admit(context)
+        request = await parsed(request, context)
 
         async def ready() -> None:
             await context.send_initial_metadata(((STREAM_READY_HEADER, "1"),))
@@ -145,8 +142,8 @@ class VoiceCoreService(VoiceCoreServicer):
 
     async def HealthCheck(self, request: pb.HealthCheckRequest | Malformed,
                           context: Any) -> pb.HealthCheckResponse:
-        await self._authorize(context, metadata_of(context))
-        await _parsed(request, context)
+        await self.gate.admit(context)
+        await parsed(request, context)
         try:
             return await self.health.check()
         except VoiceCoreError as exc:
@@ -155,32 +152,14 @@ class VoiceCoreService(VoiceCoreServicer):
 
 
 def add_voice_core(servicer: VoiceCoreServicer, server: Any) -> None:
-    """``add_VoiceCoreServicer_to_server`` with request deserializers that never raise.
-
-    One handler per method of the proto's ``VoiceCore`` service, by its descriptor
-    (name, request and response types, streaming), registered as the generated code does.
-    """
-    service = pb.DESCRIPTOR.services_by_name["VoiceCore"]
-    handlers = {}
-    for method in service.methods:
-        assert not method.client_streaming, "no client-streaming method is served"
-        make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
-                else grpc.unary_unary_rpc_method_handler)
-        handlers[method.name] = make(
-            getattr(servicer, method.name),
-            request_deserializer=parser(getattr(pb, method.input_type.name)),
-            response_serializer=getattr(pb, method.output_type.name).SerializeToString)
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(service.full_name, handlers),))
-    server.add_registered_method_handlers(service.full_name, handlers)
+    """``add_VoiceCoreServicer_to_server`` with request deserializers that never raise."""
+    add_service(servicer, server, pb, "VoiceCore")
 
 
-async def _parsed(request: M | Malformed, context: Any) -> M:
-    """The request, or INVALID_ARGUMENT when its bytes did not parse (see ``limits.parser``)."""
-    if isinstance(request, Malformed):
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
-        raise AssertionError("unreachable: abort raises")
-    return request
+def _audio_service(bus: Bus, presence: PresenceTracker, options: BridgeOptions) -> AudioService:
+    catalog = VoiceCatalog(options.tts or TtsSettings.from_env())
+    speaker = Speaker(bus, presence, catalog, AudioStore(bus), max_timeout_s=options.max_timeout_s)
+    return AudioService(speaker, VoiceBook(catalog), options.token)
 
 
 async def _cancel(future: asyncio.Future[Any]) -> None:
@@ -222,9 +201,11 @@ async def serve_bridge(bus: Bus, addr: str,
                                       ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
     service = VoiceCoreService(bus, executor, health, options.token)
     add_voice_core(service, server)
+    add_service(_audio_service(bus, presence, options), server, audio_service_pb2,
+                "AudioService")
     health_pb2_grpc.add_HealthServicer_to_server(health.standard, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        (SERVICE_NAME, AUDIO_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
     port = listen(server, addr, credentials)
     if not port:  # taken between the check and now

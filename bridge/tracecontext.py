@@ -47,15 +47,17 @@ def resolve_trace_id(field: str, metadata: Mapping[str, str]) -> str:
 
 
 @contextmanager
-def server_span(name: str, trace_id: str, metadata: Mapping[str, str]) -> Iterator[None]:
-    """A SERVER span continuing the caller's ``traceparent`` when it is the same trace."""
+def server_span(name: str, trace_id: str, metadata: Mapping[str, str],
+                service: str = "voicecore.v1.VoiceCore") -> Iterator[None]:
+    """A SERVER span of ``service``'s method ``name``, continuing the caller's
+    ``traceparent`` when it is the same trace."""
     headers = {TRACEPARENT_HEADER: metadata[TRACEPARENT_HEADER]} \
         if TRACEPARENT_HEADER in metadata else None
     with tracing.start_span(
-        f"voicecore.v1.VoiceCore/{name}",
+        f"{service}/{name}",
         context=tracing.parent_context(trace_id, headers),
         kind=SpanKind.SERVER,
-        attributes={"rpc.system": "grpc", "rpc.service": "voicecore.v1.VoiceCore",
+        attributes={"rpc.system": "grpc", "rpc.service": service,
                     "rpc.method": name, "voicecore.trace_id": trace_id},
     ):
         yield

@@ -10,21 +10,14 @@ from urllib.parse import urlsplit
 
 from core.errors import ConfigError
 from core.natsauth import NatsAuth, identity, masked_url
+from core.paths import DATA_DIR_ENV as DATA_DIR_ENV
+from core.paths import default_data_dir as default_data_dir
 from core.subjects import preview
+from core.tts.settings import TtsSettings
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
 DEFAULT_GRPC_ADDR = "127.0.0.1:50051"
-
-
-def default_data_dir() -> Path:
-    """``$VOICECORE_DATA_DIR``, else ``$XDG_DATA_HOME/voicecore``, else ~/.local/share/voicecore."""
-    explicit = os.environ.get("VOICECORE_DATA_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "voicecore"
 
 
 def data_dir_problem(path: Path) -> str | None:
@@ -166,6 +159,9 @@ class Settings:
     """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
+    tts: TtsSettings | None = None
+    """Text to speech for ``synthesize`` (``--tts-engine`` …); ``None`` = from the
+    ``VOICECORE_*`` environment when first needed."""
 
     @property
     def embedded(self) -> bool:

@@ -38,9 +38,13 @@ from core.tts.sentences import split_sentences
 from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
 from schemas import events as ev
+from schemas import ids
 from schemas.audio import AudioRef, SynthesisChunk, SynthesisResult, SynthesizeParams, Usage
 
 log = logging.getLogger(__name__)
+
+MAX_ID = 128
+"""The longest request id (and object folder name) there is."""
 
 ENGINE_THREADS = 1
 """Engine calls at a time in one process: Piper already uses both cores for one sentence."""
@@ -171,8 +175,13 @@ def _objects_of(call: Call) -> str:
     """The request's folder of objects for this attempt: ``<request id>`` for the first,
     ``<request id>-<attempt>`` for a retry. Piper never speaks a sentence twice the same,
     so a retry must not replace what the first attempt's chunk events (the ones JetStream
-    keeps: their ids are the same) point to, or their sha256 would no longer match."""
-    return call.request_id if call.attempt == 1 else f"{call.request_id}-{call.attempt}"
+    keeps: their ids are the same) point to, or their sha256 would no longer match. (A
+    request id too long for the suffix gets an id derived from it and the attempt.)"""
+    if call.attempt == 1:
+        return call.request_id
+    folder = f"{call.request_id}-{call.attempt}"
+    return folder if len(folder) <= MAX_ID else ids.derive_id(call.request_id,
+                                                             f"attempt/{call.attempt}")
 
 
 def _warm_up(speaker: Speaker) -> None:

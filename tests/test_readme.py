@@ -186,7 +186,8 @@ def _voicecore(setup: Setup, command: Command) -> None:
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, (command.where, done.stdout, done.stderr)
     _documented_output(command, done.stdout)
-    if argv[1] == "exec":
+    if argv[1] == "exec" and argv[2] != "synthesize":  # speech differs on every run (Piper):
+        # its documented output lines are what is checked
         pairs = [value for flag, value in itertools.pairwise(argv) if flag == "--param"]
         params = parse_params(pairs, params_types(argv[2]))
         _check_execution(json.loads(done.stdout), argv[2], params, command)

@@ -34,7 +34,9 @@ from schemas import events as ev
 from schemas import ids
 from schemas.audio import SynthesisChunk, SynthesisResult, SynthesizeParams
 from schemas.payloads import Failure, Request
+from tests.support import proc
 from tests.support.streams import stream_messages, wait_for_events
+from tests.test_up import up_args
 
 OPTIONS = WorkerOptions(concurrency=4, ack_wait_s=30.0, max_deliver=1, backoff_s=(0.05,),
                         fetch_timeout_s=0.2, shutdown_grace_s=5.0)
@@ -162,11 +164,13 @@ async def test_bad_params_and_an_unknown_voice_are_invalid_params_at_once(bus: B
         "long": {"text": "x" * 5001}, "language": {"language": "it"}}
     requests = {name: say("Hello.", f"c-bad-{name}") for name in bad}
     unknown = say("Hello.", "c-unknown", voice="nobody")
+    blank = say("  \n ", "c-blank")
     async with synthesizing(bus, ESPEAK):
         for name, request in requests.items():
             await bus.publish_raw(f"vc.ev.{request.conversation_id}.synthesize.requested",
                                   _bad(request, **bad[name]), {})
         results = {name: (await answered(bus, r))[0] for name, r in requests.items()}
+        results["blank"], _ = await answer(bus, blank)
         result, chunks = await answer(bus, unknown)
     for name, found in results.items():
         assert isinstance(found.data, Failure), name
@@ -236,3 +240,64 @@ async def test_the_worker_identity_stores_the_audio_the_bridge_identity_reads(
     finally:
         await worker_bus.drain()
         await bridge_bus.drain()
+
+
+async def test_up_hands_its_tts_flags_to_its_worker_process(tmp_path: Path) -> None:
+    """`up --tts-engine gtts --gtts-url <closed> --tts-fallback espeak-ng`: the worker child
+    (its own process, started by up) speaks with the fallback, so every flag reached it."""
+    port = proc.free_port()
+    flags = ["--tts-engine", "gtts", "--gtts-url", f"http://127.0.0.1:{_closed_port()}",
+             "--gtts-timeout", "5", "--tts-fallback", "espeak-ng"]
+    with proc.started(*up_args(tmp_path, port), *flags) as (up, ready):
+        assert "synthesize" in ready
+        bus = await Bus.connect(f"nats://127.0.0.1:{port}", auth=proc.admin(tmp_path))
+        try:
+            result, chunks = await answer(bus, say("Hello from up.", "c-up"))
+        finally:
+            await bus.drain()
+        assert proc.stop(up).returncode == 0
+    assert isinstance(result.data, SynthesisResult), result.data
+    assert (result.data.engine, result.data.fallback_from) == ("espeak-ng", "gtts")
+    assert len(chunks) == 1
+
+
+class FlakyPiper(PiperEngine):
+    """The real Piper engine, failing once (a crash, not an unavailability) on the second
+    sentence of the first attempt: the attempt is retried after its first chunk is out."""
+
+    def __init__(self, settings: TtsSettings) -> None:
+        super().__init__(settings)
+        self.crashed = False
+
+    def synthesize(self, text: str, voice: EngineVoice, *, speed: float) -> Pcm:
+        if text.startswith("Second") and not self.crashed:
+            self.crashed = True
+            raise RuntimeError("engine crashed")
+        return super().synthesize(text, voice, speed=speed)
+
+
+async def test_a_retried_request_keeps_every_chunk_event_pointing_at_its_own_audio(
+        bus: Bus) -> None:
+    """Piper never speaks a sentence twice the same: the retry must not overwrite the
+    audio of the first attempt's chunk 0 (whose event JetStream keeps), or its sha256
+    would no longer match."""
+    settings = TtsSettings()
+    catalog = VoiceCatalog(settings, engines={"piper": FlakyPiper(settings)})
+    request = say("First sentence here. Second sentence here. Third one.", "c-retry")
+    retrying = dataclasses.replace(OPTIONS, max_deliver=2)
+    synthesizer = Synthesizer(settings, catalog=catalog)
+    primitive = dataclasses.replace(SYNTHESIZE, handler=synthesizer.synthesize,
+                                    prepare=synthesizer.prepare)
+    worker = Worker(bus, primitive, retrying)
+    await worker.start()
+    try:
+        result, chunks = await answer(bus, request)
+    finally:
+        await worker.stop()
+    assert isinstance(result.data, SynthesisResult) and result.attempt == 2, result.data
+    assert [(c.data.index, c.attempt) for c in chunks] == [(0, 1), (1, 2), (2, 2)]
+    store = AudioStore(bus)
+    for ref in [c.data.audio for c in chunks] + list(result.data.chunks):
+        assert hashlib.sha256(await store.get(ref)).hexdigest() == ref.sha256
+    assert chunks[0].data.audio.name.startswith(f"c-retry/{request.id}/")
+    assert all(r.name.startswith(f"c-retry/{request.id}-2/") for r in result.data.chunks)

@@ -14,7 +14,7 @@ from schemas.payloads import CaptureParams, Request
 from tests.support import proc
 from tests.support.streams import results_for, stream_events, wait_for_events
 
-BUILTINS = ["capture_confirmation", "capture_date", "capture_email", "capture_phone"]
+BUILTINS = ["capture_confirmation", "capture_date", "capture_email", "capture_phone", "synthesize"]
 
 
 def up_args(data_dir: Path, port: int) -> list[str]:

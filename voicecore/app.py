@@ -39,6 +39,7 @@ from core.config import (
 from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
+from core.synthesize import SYNTHESIZER  # (registers synthesize)
 from core.worker import Worker
 from voicecore.roles import ChildRole, sink_role, worker_role
 
@@ -183,8 +184,11 @@ async def running(
         state.primitives = [p.name for p in chosen]
         if separate is not None:
             await _start_child(stack, state, worker_role(
-                url, chosen, settings.worker, separate.plugins, settings.identity("worker")))
+                url, chosen, settings.worker, separate.plugins, settings.identity("worker"),
+                settings.tts, settings.data_dir))
         else:
+            if settings.tts is not None:
+                SYNTHESIZER.configure(settings.tts)
             await _start_workers(state, chosen)
             stack.push_async_callback(_stop_workers, state.workers)
         if grpc_bridge:

@@ -42,6 +42,15 @@ from voicecore.options import (
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
+from voicecore.speech_commands import register as register_speech_commands
+from voicecore.tts_options import (
+    GttsTimeout,
+    GttsUrl,
+    TtsEngine,
+    TtsFallback,
+    VoicesFile,
+    tts_settings,
+)
 from voicecore.voice_commands import register as register_voice_commands
 
 app = typer.Typer(
@@ -85,6 +94,11 @@ def up(
         min=1.0, envvar="VOICECORE_AUDIO_TTL", help="Seconds the audio object store "
         "keeps stored audio [default: 7 days]", show_default=False)] = (
         StreamLimits().audio_ttl_s),
+    tts_engine: TtsEngine = "auto",
+    tts_fallback: TtsFallback = None,
+    voices_file: VoicesFile = None,
+    gtts_url: GttsUrl = None,
+    gtts_timeout: GttsTimeout = 10.0,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
@@ -92,7 +106,10 @@ def up(
                       grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
                       grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
                       nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls,
-                      streams=StreamLimits(audio_ttl_s=audio_ttl))
+                      streams=StreamLimits(audio_ttl_s=audio_ttl),
+                      tts=tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
+                                       voices_file=voices_file, gtts_url=gtts_url,
+                                       gtts_timeout_s=gtts_timeout))
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
@@ -114,14 +131,21 @@ def worker(
     ack_wait: Annotated[float, typer.Option(min=0.1, help="Seconds before redelivery")] = 10.0,
     max_deliver: Annotated[int, typer.Option(min=1, help="Attempts per request")] = 5,
     plugin: Plugins = None,
+    tts_engine: TtsEngine = "auto",
+    tts_fallback: TtsFallback = None,
+    voices_file: VoicesFile = None,
+    gtts_url: GttsUrl = None,
+    gtts_timeout: GttsTimeout = 10.0,
 ) -> None:
     """Run extra worker processes against a running NATS (they share the work)."""
     if not nats_url:
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
+    tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
+                       voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     run_async(serve_until_signalled(
-        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
+        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth, tts=tts),
         select_primitives(primitives), ready_line, role="worker"))
 
 
@@ -172,6 +196,7 @@ register_bridge_commands(app)  # exec, events, bridge (voicecore/call_commands.p
 register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
+register_speech_commands(app)  # say (voicecore/speech_commands.py)
 
 
 def main() -> None:

@@ -170,7 +170,7 @@ def export(nats_auth: NatsAuth,
     ``-o -`` writes to standard output (progress and the summary go to standard error).
     An unknown ``--conversation`` is an error, as for ``show``, and writes nothing.
     """
-    audio = AudioCollector()
+    audio = AudioCollector()  # filled only with --with-audio: it parses every row's data
     start = parse_time(since)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = output or Path(f"voicecore-events-{stamp}.{fmt.value}")
@@ -183,7 +183,8 @@ def export(nats_auth: NatsAuth,
                                               disable=total < page_rows) as bar:
             task = bar.add_task("exporting", total=total)
             written = export_pages(source, fmt, out, conversation, start, page_rows,
-                                   lambda n: bar.advance(task, n), audio.add_page)
+                                   lambda n: bar.advance(task, n),
+                                   audio.add_page if with_audio is not None else None)
     where = "standard output" if path == STDOUT else str(path)
     status.print(Text.assemble(f"exported {written} event(s) to ", literal.literal(where)))
     if with_audio is not None:

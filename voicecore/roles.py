@@ -22,11 +22,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.config import WorkerOptions
+from core.config import DATA_DIR_ENV, WorkerOptions
 from core.errors import VoiceCoreError
 from core.natsauth import NatsAuth, without_auth_env
 from core.natsserver import stop_with_parent
 from core.primitive import Primitive
+from core.tts.settings import TtsSettings
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE_S = 1.0
@@ -34,14 +35,18 @@ STOP_TIMEOUT_S = 30.0
 
 
 def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerOptions,
-                plugins: Iterable[str] = (), auth: NatsAuth | None = None) -> ChildRole:
+                plugins: Iterable[str] = (), auth: NatsAuth | None = None,
+                tts: TtsSettings | None = None, data_dir: Path | None = None) -> ChildRole:
     """``voicecore worker`` serving ``primitives`` with ``options`` as ``auth``; the URL,
-    the credentials and the plugin modules go through the environment, never argv
-    (which ``ps`` shows to every user)."""
+    the credentials, the plugin modules, the text-to-speech settings and the data directory
+    (pulled voices) go through the environment, never argv (which ``ps`` shows to every
+    user)."""
     command = [sys.executable, "-m", "voicecore", "worker", *(p.name for p in primitives),
                "--concurrency", str(options.concurrency), "--ack-wait", str(options.ack_wait_s),
                "--max-deliver", str(options.max_deliver)]
-    env = {**child_env(nats_url, auth), "VOICECORE_PLUGINS": ",".join(plugins)}
+    env = {**child_env(nats_url, auth), "VOICECORE_PLUGINS": ",".join(plugins),
+           **(tts.env() if tts is not None else {}),
+           **({DATA_DIR_ENV: str(data_dir)} if data_dir is not None else {})}
     return ChildRole("worker", command, env, ready="voicecore ready")
 
 

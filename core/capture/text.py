@@ -50,6 +50,9 @@ _EN_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 # The ones that match text without an apostrophe ("cant"); none of the replacements has one.
 _EN_UNMARKED = tuple(c for c in _EN_CONTRACTIONS if not c[0].pattern.startswith("'"))
+# Any of them, in one scan: most transcripts hold no contraction, and one search that finds
+# none costs half of the substitutions that would change nothing.
+_EN_ANY_UNMARKED = re.compile("|".join(f"(?:{c[0].pattern})" for c in _EN_UNMARKED))
 
 FILLERS: dict[Language, frozenset[str]] = {
     "en": frozenset([
@@ -115,8 +118,10 @@ def prepare(transcript: str, language: Language) -> str:
     """Fold the transcript's tail and resolve apostrophes the way ``language`` uses them."""
     text = fold(transcript[-MAX_CHARS:])
     if language == "en":
-        for pattern, repl in _EN_CONTRACTIONS if "'" in text else _EN_UNMARKED:
-            text = pattern.sub(repl, text)
+        marked = "'" in text
+        if marked or _EN_ANY_UNMARKED.search(text):
+            for pattern, repl in _EN_CONTRACTIONS if marked else _EN_UNMARKED:
+                text = pattern.sub(repl, text)
         return text.replace("'", "")
     return text.replace("'", " ")
 

@@ -86,16 +86,16 @@ VIEWS = [  # the conversation model's views (orchestrator.views) are passed in f
 ]
 
 
-_ROW_FIELDS = operator.itemgetter(*("occurred_us" if name == "occurred_at" else name
-                                     for name in NAMES if name != "logged_at"))
+_ROW_KEYS = ["occurred_us" if name == "occurred_at" else name
+             for name in NAMES if name != "logged_at"]
 _ROW_TYPES = [type_ for name, _, type_ in COLUMNS if name != "logged_at"]
 _LOGGED_AT = NAMES.index("logged_at")
 
 
 def to_arrow(rows: list[dict[str, Any]], logged_us: int) -> pa.Table:
-    """The rows as one Arrow table, column by column (transposed in C by ``zip``)."""
-    transposed = list(zip(*map(_ROW_FIELDS, rows), strict=True)) or [()] * len(_ROW_TYPES)
-    columns = [pa.array(values, type_)
-               for values, type_ in zip(transposed, _ROW_TYPES, strict=True)]
+    """The rows as one Arrow table, column by column: one ``map`` over the rows per column
+    (in C) costs less than transposing row tuples (2.4 against 4.0 µs per row here)."""
+    columns = [pa.array(list(map(operator.itemgetter(key), rows)), type_)
+               for key, type_ in zip(_ROW_KEYS, _ROW_TYPES, strict=True)]
     columns.insert(_LOGGED_AT, pa.array([logged_us] * len(rows), pa.timestamp("us", tz="UTC")))
     return pa.Table.from_arrays(columns, schema=ARROW_SCHEMA)

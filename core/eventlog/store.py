@@ -45,6 +45,7 @@ Incoming = tuple[int, str, bytes, dict[str, str] | None]
 """(stream sequence, subject, body, headers) of one message."""
 HEAD_CACHE_MAX = 200_000
 WAL_AUTOCHECKPOINT = "512MB"
+WRITER_THREADS = 1
 _HEADS = ("SELECT unnest(?::VARCHAR[]) AS conversation_id, unnest(?::VARCHAR[]) AS head, "
           "?::BIGINT AS last_pos, unnest(?::BIGINT[]) AS events")
 _UPDATE_HEADS = (f"UPDATE log_heads SET head = h.head, last_pos = h.last_pos, events = h.events "
@@ -98,6 +99,10 @@ class LogStore:
         # 21k rows/s by 400k rows here); at 512 MB the rate stays flat. The WAL is
         # replayed on open after a crash, and checkpointed on a clean close.
         db.run(con, f"SET wal_autocheckpoint = '{WAL_AUTOCHECKPOINT}'")
+        # One thread: an insert of a batch gains nothing from a second one, whose
+        # coordination cost about a fifth of the insert's CPU (and the sink's readers, which
+        # share this database, run on a machine whose other cores serve the bridge/workers).
+        db.run(con, f"SET threads = {WRITER_THREADS}")
         return cls(con, path, views)
 
     def close(self) -> None:

@@ -11,15 +11,12 @@ gTTS has two speeds, normal and slow: a requested speed of 0.75 or less is slow.
 from __future__ import annotations
 
 import functools
-import io
 import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from core.audio import Pcm
-from core.errors import EngineUnavailable, UnknownVoice
+from core.audio import Pcm, decode
+from core.errors import EngineUnavailable, InvalidAudio, UnknownVoice
 from core.text import one_line
 from core.tts.engine import EngineVoice, register
 from core.tts.settings import GOOGLE_URL, TtsSettings
@@ -113,19 +110,7 @@ def _client_class() -> type[Any]:
 
 def _decode_mp3(data: bytes) -> Pcm:
     """gTTS's MP3 as mono float32 at its own rate."""
-    import av
-
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            stream = container.streams.audio[0]
-            rate = stream.rate
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            parts = [mono.to_ndarray().reshape(-1)
-                     for frame in container.decode(stream)
-                     for mono in resampler.resample(frame)]
-            parts += [mono.to_ndarray().reshape(-1) for mono in resampler.resample(None)]
-    except (av.FFmpegError, IndexError, ValueError) as exc:
-        raise EngineUnavailable(f"gtts: the answer is no readable MP3: "
-                                f"{one_line(str(exc), 160)}") from exc
-    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    return Pcm(samples.astype(np.float32, copy=False), rate)
+        return decode(data)
+    except InvalidAudio as exc:
+        raise EngineUnavailable(f"gtts: the answer is no readable MP3: {exc}") from exc

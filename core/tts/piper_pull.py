@@ -70,8 +70,8 @@ def _download(url: str, target: Path, name: str, timeout_s: float,
     except urllib.error.HTTPError as exc:
         partial.unlink(missing_ok=True)
         raise EngineUnavailable(f"cannot pull Piper voice {name}: {url} answered HTTP "
-                                f"{exc.code} (is the name right? see `voicecore voices`)"
-                                ) from exc
+                                f"{exc.code} (no such voice there? names look like "
+                                "en_US-amy-medium)") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc

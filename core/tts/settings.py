@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.paths import default_data_dir
 
 ENGINE_CHOICES = ("auto", "gtts", "piper", "espeak-ng")
 GOOGLE_URL = "https://translate.google.com"
@@ -54,7 +55,9 @@ class TtsSettings:
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> TtsSettings:
-        """The settings in ``VOICECORE_*`` variables; pulled voices under ``data_dir``."""
+        """The settings in ``VOICECORE_*`` variables; pulled voices under ``data_dir``
+        (default: the data directory's default, ``$VOICECORE_DATA_DIR`` first, where
+        ``voicecore voices pull`` stores them)."""
         env = os.environ
         timeout = env.get(ENV_GTTS_TIMEOUT, "10")
         try:
@@ -65,7 +68,7 @@ class TtsSettings:
         file = env.get(ENV_VOICES_FILE)
         return cls(engine=env.get(ENV_ENGINE) or "auto", fallback=env.get(ENV_FALLBACK) or None,
                    voices_file=Path(file) if file else None,
-                   voices_dir=data_dir / "voices" if data_dir is not None else None,
+                   voices_dir=(data_dir or default_data_dir()) / "voices",
                    gtts_url=env.get(ENV_GTTS_URL) or None, gtts_timeout_s=timeout_s,
                    piper_voices_url=env.get(ENV_PIPER_VOICES_URL) or PIPER_VOICES_URL)
 

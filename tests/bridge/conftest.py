@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import grpc
 import pytest
 
-from bridge.client import VoiceCoreClient
+from bridge.client import VoiceCoreClient, audio_service_stub
 from bridge.server import Bridge, BridgeOptions, serve_bridge
 from core import primitive as registry
 from core.bus import Bus
@@ -79,3 +80,24 @@ async def wait_stored(bus: Bus, predicate: Callable[[list[Event]], bool],
             return found
         assert time.monotonic() < deadline, f"not stored in {timeout}s: {found}"
         await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def audio_stub(channel: grpc.aio.Channel) -> Any:
+    """An AudioService client stub on the bridge."""
+    return audio_service_stub(channel)
+
+
+async def status_of(call: Any) -> tuple[grpc.StatusCode, str]:
+    """The status a call (unary, or a stream read to its end) fails with."""
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await _finished(call)
+    return failed.value.code(), failed.value.details() or ""
+
+
+async def _finished(call: Any) -> None:
+    if hasattr(call, "__aiter__"):
+        async for _ in call:
+            pass
+    else:
+        await call

@@ -22,7 +22,7 @@ from bridge.client import (
     VoiceCoreClient,
     error_for_status,
 )
-from bridge.errors import CallError, GrpcError, status_for
+from bridge.errors import CallError, GrpcError, failure_error, status_for
 from bridge.reader import StartAt, StreamReader
 from bridge.server import Bridge
 from core import consumer as consumer_module
@@ -79,6 +79,16 @@ def test_every_voicecore_error_class_has_its_status() -> None:
 def test_a_call_error_is_answered_with_its_own_status() -> None:
     for code in S:
         assert status_for(CallError(code, "why")) == code
+
+
+def test_a_failure_event_code_ends_a_streamed_call_with_its_class_status() -> None:
+    expected = {"ENGINE_UNAVAILABLE": S.UNAVAILABLE, "INVALID_PARAMS": S.INVALID_ARGUMENT,
+                "INVALID_AUDIO": S.INVALID_ARGUMENT, "AUDIO_UNAVAILABLE": S.NOT_FOUND,
+                "PRIMITIVE_FAILED": S.INTERNAL, "TIMEOUT": S.DEADLINE_EXCEEDED,
+                "NO_MATCH": S.NOT_FOUND, "SOMETHING_NEW": S.INTERNAL}
+    for code, status in expected.items():
+        error = failure_error(code, "what the worker said")
+        assert (error.status, str(error)) == (status, f"{code}: what the worker said"), code
 
 
 EXPECTED_CLIENT_ERROR = {

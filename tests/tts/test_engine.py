@@ -69,3 +69,10 @@ def test_a_bad_timeout_variable_is_one_line(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("VOICECORE_GTTS_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="VOICECORE_GTTS_TIMEOUT='soon': not a number"):
         TtsSettings.from_env()
+
+
+def test_pulled_voices_are_looked_for_in_the_default_data_dir(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A worker process started by ``up`` finds what ``voicecore voices pull`` stored."""
+    monkeypatch.setenv("VOICECORE_DATA_DIR", str(tmp_path))
+    assert TtsSettings.from_env().voices_dir == tmp_path / "voices"

@@ -4,14 +4,13 @@ is replaced: gTTS's own request and response code runs), and Google unreachable.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import urllib.parse
 
-import av
 import numpy as np
 import pytest
 
+from core.audio import Pcm, encode
 from core.errors import EngineUnavailable, UnknownVoice
 from core.tts.engine import EngineVoice, create_engine
 from core.tts.settings import TtsSettings
@@ -24,16 +23,8 @@ EMMA_EN = EngineVoice("gtts", "en:com", "en", "female")
 
 def mp3_tone(seconds: float, rate: int = 24000) -> bytes:
     """A real MP3 (a 440 Hz tone), as Google would send speech."""
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp3") as container:
-        stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
-        t = np.arange(int(seconds * rate)) / rate
-        samples = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
-        frame.rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return out.getvalue()
+    t = np.arange(int(seconds * rate)) / rate
+    return encode(Pcm((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate), "mp3")
 
 
 def google_answer(mp3: bytes) -> bytes:

@@ -114,6 +114,15 @@ def test_pull_downloads_a_voice_that_then_speaks(tmp_path: Path) -> None:
     assert not list((tmp_path / "voices").glob("*.part"))
 
 
+def test_pull_keeps_a_voice_already_there(tmp_path: Path) -> None:
+    (tmp_path / "en_US-amy-medium.onnx").write_bytes(b"model")
+    (tmp_path / "en_US-amy-medium.onnx.json").write_text("{}")
+    with fake_http({}) as server:
+        assert pull("en_US-amy-medium", tmp_path, server.url) == (
+            tmp_path / "en_US-amy-medium.onnx")
+    assert server.requests == []
+
+
 def test_pull_offline_names_the_voice_the_url_and_the_alternatives(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(EngineUnavailable) as caught:
@@ -127,7 +136,8 @@ def test_pull_offline_names_the_voice_the_url_and_the_alternatives(tmp_path: Pat
 
 
 def test_pull_of_an_unknown_voice_is_one_line(tmp_path: Path) -> None:
-    with fake_http({}) as server, pytest.raises(EngineUnavailable, match="HTTP 404"):
+    with fake_http({}) as server, pytest.raises(EngineUnavailable, match=r"HTTP 404 \(no "
+                                                r"such voice there\? names look like"):
         pull("en_US-nobody-low", tmp_path, server.url)
     assert list(tmp_path.iterdir()) == []
 

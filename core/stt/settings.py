@@ -1,0 +1,82 @@
+"""How speech to text is configured: the model (name or directory), device, compute type,
+cache directory, preload, idle unload, concurrency.
+
+The composition root builds :class:`SttSettings` from flags (``--stt-model`` …);
+:meth:`SttSettings.from_env` reads the same from ``VOICECORE_STT_*`` variables, which is how
+``voicecore up`` hands them to its worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.paths import default_data_dir
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_MODEL = "base"
+"""Multilingual: en/es/fr/de with language detection, installed by a model package."""
+ENV_MODEL = "VOICECORE_STT_MODEL"
+ENV_DEVICE = "VOICECORE_STT_DEVICE"
+ENV_COMPUTE_TYPE = "VOICECORE_STT_COMPUTE_TYPE"
+ENV_CACHE_DIR = "VOICECORE_STT_CACHE_DIR"
+ENV_PRELOAD = "VOICECORE_STT_PRELOAD"
+ENV_IDLE_UNLOAD = "VOICECORE_STT_IDLE_UNLOAD"
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    model: str = DEFAULT_MODEL
+    """A model name (``base``, ``tiny.en``, faster-whisper's others) or a model directory."""
+    device: str = "auto"
+    """``auto`` (CUDA when CTranslate2 sees a GPU, else the CPU), ``cpu`` or ``cuda``."""
+    compute_type: str = "default"
+    """CTranslate2's compute type; ``default`` is ``int8`` on the CPU, ``float16`` on CUDA."""
+    cache_dir: Path | None = None
+    """Where the joined base model lives; None = ``<data-dir>/models``."""
+    preload: bool = False
+    """Load the model when the worker starts instead of at the first request."""
+    idle_unload_s: float = 600.0
+    """Unload the model after this long unused (0 = never)."""
+    concurrency: int = 1
+    """Transcriptions at a time in one process (each uses every core it gets)."""
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"--stt-device {self.device[:32]!r}: choose from "
+                              f"{', '.join(DEVICES)}")
+        if not self.model.strip():
+            raise ConfigError("--stt-model: empty (a model name or directory)")
+        if self.idle_unload_s < 0:
+            raise ConfigError(f"--stt-idle-unload {self.idle_unload_s:g}: must be >= 0")
+
+    def models_dir(self) -> Path:
+        return self.cache_dir or default_data_dir() / "models"
+
+    @classmethod
+    def from_env(cls) -> SttSettings:
+        env = os.environ
+        idle = env.get(ENV_IDLE_UNLOAD, "600")
+        try:
+            idle_s = float(idle)
+        except ValueError:
+            raise ConfigError(f"{ENV_IDLE_UNLOAD}={idle[:40]!r}: not a number of seconds"
+                              ) from None
+        cache = env.get(ENV_CACHE_DIR)
+        return cls(model=env.get(ENV_MODEL) or DEFAULT_MODEL,
+                   device=env.get(ENV_DEVICE) or "auto",
+                   compute_type=env.get(ENV_COMPUTE_TYPE) or "default",
+                   cache_dir=Path(cache) if cache else None,
+                   preload=env.get(ENV_PRELOAD, "") in ("1", "true", "yes"),
+                   idle_unload_s=idle_s)
+
+    def env(self) -> dict[str, str]:
+        """These settings as the variables :meth:`from_env` reads (for child processes)."""
+        pairs = {ENV_MODEL: self.model, ENV_DEVICE: self.device,
+                 ENV_COMPUTE_TYPE: self.compute_type,
+                 ENV_CACHE_DIR: str(self.cache_dir) if self.cache_dir else None,
+                 ENV_PRELOAD: "1" if self.preload else None,
+                 ENV_IDLE_UNLOAD: f"{self.idle_unload_s:g}"}
+        return {k: v for k, v in pairs.items() if v}

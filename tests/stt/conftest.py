@@ -1,0 +1,45 @@
+"""One loaded model per test session (loading takes seconds on two busy cores), and speech
+made at test time by the real TTS engines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.audio import Pcm
+from core.stt.settings import SttSettings
+from core.stt.whisper import Transcriber
+from core.tts.settings import TtsSettings
+from core.tts.voices import VoiceCatalog
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the base model is joined, once per session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def tiny(models_dir: Path) -> Iterator[Transcriber]:
+    transcriber = Transcriber(SttSettings(model="tiny.en", cache_dir=models_dir,
+                                          idle_unload_s=0))
+    yield transcriber
+    transcriber.unload()
+
+
+@pytest.fixture(scope="session")
+def base(models_dir: Path) -> Iterator[Transcriber]:
+    transcriber = Transcriber(SttSettings(model="base", cache_dir=models_dir,
+                                          idle_unload_s=0))
+    yield transcriber
+    transcriber.unload()
+
+
+def speak(text: str, language: str = "en", engine: str = "auto") -> Pcm:
+    """``text`` spoken by the default voice of ``language`` (Piper for English under
+    ``auto``, espeak-ng for the others)."""
+    catalog = VoiceCatalog(TtsSettings(engine=engine))
+    found, voice, _ = catalog.resolve("", language)
+    return found.synthesize(text, voice, speed=1.0)

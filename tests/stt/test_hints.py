@@ -1,0 +1,42 @@
+"""Objective hints become a prompt in the spoken language; free text passes, bounded."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.stt import hints
+
+
+@pytest.mark.parametrize("language", hints.LANGUAGES)
+@pytest.mark.parametrize("objective", hints.OBJECTIVES)
+def test_every_objective_has_a_prompt_in_every_language(objective: str, language: str) -> None:
+    prompt = hints.initial_prompt(objective, language)
+    assert prompt and len(prompt) <= hints.MAX_PROMPT_CHARS
+    assert hints.is_objective(objective.upper())
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", ("dot", "at", "j o h n")), ("es", ("punto", "arroba")),
+    ("fr", ("point", "arobase")), ("de", ("punkt", " at "))])
+def test_the_email_prompt_writes_the_symbol_words_and_spelled_letters_capture_reads(
+        language: str, words: tuple[str, ...]) -> None:
+    prompt = hints.initial_prompt("email", language)
+    assert prompt is not None
+    for word in words:
+        assert word in prompt.lower()
+    assert "@" not in prompt  # never a formatted address: Whisper would copy the style
+
+
+def test_phone_prompt_writes_digit_groups() -> None:
+    assert "212 555 0199" in (hints.initial_prompt("phone", "en") or "")
+
+
+def test_a_language_without_prompts_gets_the_english_one() -> None:
+    assert hints.initial_prompt("date", "it") == hints.initial_prompt("date", "en")
+
+
+def test_free_text_passes_through_on_one_line_and_bounded() -> None:
+    assert hints.initial_prompt("  Names: Siobhan\nNguyen ", "en") == "Names: Siobhan Nguyen"
+    assert len(hints.initial_prompt("x " * 400, "en") or "") == hints.MAX_PROMPT_CHARS
+    assert hints.initial_prompt("   ", "en") is None
+    assert not hints.is_objective("email me later")
