@@ -4,9 +4,10 @@
   (tests/support/roundtrip_corpus.py) is spoken by each voice (Piper en_US-joe-medium,
   espeak-ng en-us), transcribed by each model (tiny.en, multilingual base; faster-whisper,
   int8 on CPU, beam 5, language "en") without and with the objective's hint as the
-  initial prompt, then captured. Per primitive, model and voice: accuracy (the captured
-  value, or the absence of one, equals the expected) and how many wrong values were
-  confident (not flagged ``needs_confirmation``: the costly failure).
+  initial prompt (core/stt/hints.py, as the transcribe primitive uses it), then captured.
+  Per primitive, model and voice: accuracy (the captured value, or the absence of one,
+  equals the expected) and how many wrong values were confident (not flagged
+  ``needs_confirmation``: the costly failure).
 
 Audio and transcripts are cached under ``--cache`` (keyed by what was said, voice, model
 and prompt), so a second run after a parser change only re-captures.
@@ -36,12 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the corpus and the round trip live in the tests package
 
 from tests.support.roundtrip import (  # noqa: E402
-    HINT_PROMPTS,
     MODELS,
     VOICES,
     Outcome,
     RoundTrip,
     accuracy,
+    hint_prompt,
 )
 from tests.support.roundtrip_corpus import CORPUS, PRIMITIVES  # noqa: E402
 
@@ -80,7 +81,8 @@ def capture_section(args: argparse.Namespace, console: Console) -> dict[str, Any
                             "got": o.got, "expected": o.utterance.expected,
                             "confident": o.confident_wrong} for o in outcomes if not o.correct]
     console.print(_capture_table(rows))
-    return {"utterances": len(utterances), "hint_prompts": HINT_PROMPTS,
+    return {"utterances": len(utterances),
+            "hint_prompts": {p: hint_prompt(p) for p in PRIMITIVES},
             "seconds": round(time.perf_counter() - started, 1), "rows": rows,
             "misses": misses}
 

