@@ -167,3 +167,17 @@ def test_a_letter_joined_to_a_word_is_read_back(transcript: str) -> None:
 def test_reach_me_at_is_a_preamble_not_a_local_part() -> None:
     """Whisper wrote "emily at hotmail dot com" as one word: no address, not "me@..."."""
     assert capture_email("You can reach me at EmiliaTalkmail.com.") is None
+
+
+@pytest.mark.parametrize("transcript", [
+    "15th on May 12th",  # Whisper on espeak-ng's "the fifteenth of April"
+    "March 3rd or the 4th",
+])
+def test_two_days_of_month_in_one_breath_are_read_back(transcript: str) -> None:
+    result = capture_date(transcript, reference_date=REF)
+    assert result is not None and result.needs_confirmation
+
+
+def test_an_ordinal_weekday_is_not_another_day() -> None:
+    result = capture_date("the second Tuesday of April", reference_date=REF)
+    assert result is not None and not result.needs_confirmation
