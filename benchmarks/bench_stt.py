@@ -13,7 +13,7 @@ Audio and transcripts are cached under ``--cache`` (keyed by what was said, voic
 and prompt), so a second run after a parser change only re-captures.
 
 Run: ``python benchmarks/bench_stt.py [--sections capture] [--models tiny.en,base]
-[--voices piper,espeak] [--every N] [--cache DIR]``.
+[--voices piper,espeak] [--every N | --every base=3] [--cache DIR]``.
 Prints a table per section and writes ``benchmarks/results/stt.json``.
 """
 
@@ -44,7 +44,7 @@ from tests.support.roundtrip import (  # noqa: E402
     accuracy,
     hint_prompt,
 )
-from tests.support.roundtrip_corpus import CORPUS, PRIMITIVES  # noqa: E402
+from tests.support.roundtrip_corpus import PRIMITIVES, sample  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "stt.json"
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -64,11 +64,11 @@ def _cell(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def capture_section(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     """Round-trip capture accuracy per primitive, model and voice, without/with hints."""
     trip = RoundTrip(args.cache)
-    utterances = list(CORPUS[:: args.every])
     rows: list[dict[str, Any]] = []
     misses: list[dict[str, Any]] = []
     started = time.perf_counter()
     for model in args.models:
+        utterances = sample(args.every.get(model, args.every.get("", 1)))
         for voice in args.voices:
             for hinted in (False, True):
                 outcomes = [trip.outcome(u, voice, model, hinted) for u in utterances]
@@ -81,7 +81,7 @@ def capture_section(args: argparse.Namespace, console: Console) -> dict[str, Any
                             "got": o.got, "expected": o.utterance.expected,
                             "confident": o.confident_wrong} for o in outcomes if not o.correct]
     console.print(_capture_table(rows))
-    return {"utterances": len(utterances),
+    return {"every": args.every,
             "hint_prompts": {p: hint_prompt(p) for p in PRIMITIVES},
             "seconds": round(time.perf_counter() - started, 1), "rows": rows,
             "misses": misses}
@@ -116,16 +116,28 @@ def _names(choices: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
+def _every(text: str) -> dict[str, int]:
+    """``2`` (every model) or ``base=3,tiny.en=1``: {model or "": N}."""
+    found: dict[str, int] = {}
+    for item in text.split(","):
+        model, _, count = item.rpartition("=")
+        if (model and model not in MODELS) or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected N or MODEL=N, N >= 1, "
+                                             f"MODEL one of {', '.join(MODELS)}")
+        found[model] = int(count)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", type=_names(list(SECTIONS)), default=list(SECTIONS))
     parser.add_argument("--models", type=_names(MODELS), default=list(MODELS))
     parser.add_argument("--voices", type=_names(list(VOICES)), default=list(VOICES))
-    parser.add_argument("--every", type=int, default=1, help="take every Nth utterance")
+    parser.add_argument("--every", type=_every, default={"": 1},
+                        help="N, or MODEL=N,...: every Nth utterance of each primitive")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help="audio and transcripts kept between runs")
     args = parser.parse_args()
-    args.every = max(1, args.every)
     args.cache.mkdir(parents=True, exist_ok=True)
     console = Console()
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}

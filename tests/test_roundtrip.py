@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.roundtrip import RoundTrip, accuracy, capture, describe_misses
-from tests.support.roundtrip_corpus import CORPUS, PRIMITIVES, Utterance
+from tests.support.roundtrip_corpus import CORPUS, PRIMITIVES, Utterance, sample
 
 # Measured (tiny.en / Piper over the whole corpus; base / espeak-ng over every third
 # utterance), rounded down to leave room for a different CPU's int8 arithmetic.
@@ -36,15 +36,11 @@ def roundtrip(tmp_path_factory: pytest.TempPathFactory) -> RoundTrip:
     return RoundTrip(Path(kept) if kept else tmp_path_factory.mktemp("roundtrip"))
 
 
-def _of(primitive: str, every: int = 1) -> list[Utterance]:
-    return [u for u in CORPUS if u.primitive == primitive][::every]
-
-
 def test_corpus_covers_every_primitive() -> None:
     assert len(CORPUS) >= 80
     assert len({u.id for u in CORPUS}) == len(CORPUS)
     for primitive in PRIMITIVES:
-        assert len(_of(primitive)) >= 20, primitive
+        assert len(sample(1, primitive)) >= 20, primitive
 
 
 @pytest.mark.parametrize("utterance", [pytest.param(u, id=u.id) for u in CORPUS])
@@ -57,7 +53,8 @@ def test_said_text_captures_to_its_value(utterance: Utterance) -> None:
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("primitive", PRIMITIVES)
 def test_tiny_en_hears_piper(roundtrip: RoundTrip, primitive: str) -> None:
-    outcomes = [roundtrip.outcome(u, "piper", "tiny.en", hinted=False) for u in _of(primitive)]
+    outcomes = [roundtrip.outcome(u, "piper", "tiny.en", hinted=False)
+                for u in sample(1, primitive)]
     assert accuracy(outcomes) >= TINY_PIPER_FLOORS[primitive], describe_misses(outcomes)
     confident = [o for o in outcomes if o.confident_wrong]
     assert len(confident) <= MAX_CONFIDENT_WRONG[primitive], describe_misses(confident)
@@ -67,7 +64,7 @@ def test_tiny_en_hears_piper(roundtrip: RoundTrip, primitive: str) -> None:
 @pytest.mark.parametrize("primitive", PRIMITIVES)
 def test_base_hears_espeak(roundtrip: RoundTrip, primitive: str) -> None:
     outcomes = [roundtrip.outcome(u, "espeak", "base", hinted=False)
-                for u in _of(primitive, every=3)]
+                for u in sample(3, primitive)]
     assert accuracy(outcomes) >= BASE_ESPEAK_FLOORS[primitive], describe_misses(outcomes)
     confident = [o for o in outcomes if o.confident_wrong]
     assert len(confident) <= MAX_CONFIDENT_WRONG[primitive], describe_misses(confident)

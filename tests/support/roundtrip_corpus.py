@@ -137,3 +137,10 @@ CORPUS: tuple[Utterance, ...] = (
     *_utterances("email", _EMAILS), *_utterances("phone", _PHONES),
     *_utterances("date", _DATES), *_utterances("confirmation", _CONFIRMATIONS),
 )
+
+
+def sample(every: int = 1, primitive: str | None = None) -> list[Utterance]:
+    """Every ``every``-th utterance of each primitive (or of ``primitive`` only), so a
+    slice keeps every kind of utterance."""
+    kinds = [primitive] if primitive else list(PRIMITIVES)
+    return [u for kind in kinds for u in [u for u in CORPUS if u.primitive == kind][::every]]
