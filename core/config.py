@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from core.errors import ConfigError
 from core.natsauth import NatsAuth, identity, masked_url
 from core.subjects import preview
-from core.tts.settings import TtsSettings
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
@@ -168,9 +167,6 @@ class Settings:
     """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
-    tts: TtsSettings | None = None
-    """Text to speech for ``synthesize`` (``--tts-engine`` …); ``None`` = from the
-    ``VOICECORE_*`` environment when first needed."""
 
     @property
     def embedded(self) -> bool:

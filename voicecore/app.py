@@ -40,6 +40,7 @@ from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
 from core.synthesize import SYNTHESIZER  # (registers synthesize)
+from core.tts.settings import TtsSettings
 from core.worker import Worker
 from voicecore.roles import ChildRole, sink_role, worker_role
 
@@ -146,9 +147,12 @@ async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
     grpc_bridge: bool = False, event_log: bool = False,
     separate: SeparateProcesses | None = None, role: str = "admin",
+    tts: TtsSettings | None = None,
 ) -> AsyncIterator[Running]:
     """``role``: the NATS identity of this process's connection (core/natsperms.py); the
-    default, admin, is for everything in one process (tests, embedding)."""
+    default, admin, is for everything in one process (tests, embedding). ``tts``: how
+    ``synthesize`` speaks (``--tts-engine`` …); ``None``: from the ``VOICECORE_*``
+    environment when first needed."""
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     check_settings(settings, grpc_bridge=grpc_bridge, event_log=event_log)
     chosen = registry.all_primitives() if primitives is None else list(primitives)
@@ -185,10 +189,10 @@ async def running(
         if separate is not None:
             await _start_child(stack, state, worker_role(
                 url, chosen, settings.worker, separate.plugins, settings.identity("worker"),
-                settings.tts, settings.data_dir))
+                tts, settings.data_dir))
         else:
-            if settings.tts is not None:
-                SYNTHESIZER.configure(settings.tts)
+            if tts is not None:
+                SYNTHESIZER.configure(tts)
             await _start_workers(state, chosen)
             stack.push_async_callback(_stop_workers, state.workers)
         if grpc_bridge:
@@ -245,6 +249,7 @@ async def serve_until_signalled(
     event_log: bool = False,
     separate: SeparateProcesses | None = None,
     role: str = "admin",
+    tts: TtsSettings | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -253,7 +258,8 @@ async def serve_until_signalled(
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, primitives, grpc_bridge=grpc_bridge,
-                           event_log=event_log, separate=separate, role=role) as state:
+                           event_log=event_log, separate=separate, role=role,
+                           tts=tts) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

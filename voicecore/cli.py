@@ -106,15 +106,14 @@ def up(
                       grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
                       grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
                       nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls,
-                      streams=StreamLimits(audio_ttl_s=audio_ttl),
-                      tts=tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
-                                       voices_file=voices_file, gtts_url=gtts_url,
-                                       gtts_timeout_s=gtts_timeout))
+                      streams=StreamLimits(audio_ttl_s=audio_ttl))
+    tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
+                       voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
-                                    event_log=True, separate=layout, role="bridge"))
+                                    event_log=True, separate=layout, role="bridge", tts=tts))
     print("voicecore stopped", flush=True)
 
 
@@ -145,8 +144,8 @@ def worker(
     tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
                        voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     run_async(serve_until_signalled(
-        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth, tts=tts),
-        select_primitives(primitives), ready_line, role="worker"))
+        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
+        select_primitives(primitives), ready_line, role="worker", tts=tts))
 
 
 @app.command("primitives")
