@@ -98,6 +98,9 @@ class StreamLimits:
     dlq_max_age_s: float = 30 * 24 * 3600
     audio_ttl_s: float = 7 * 24 * 3600
     """How long the object store ``VC_AUDIO`` keeps stored audio (``up --audio-ttl``)."""
+    audio_in_max_age_s: float = 600.0
+    """How long ``VC_AUDIO_IN`` keeps streamed chunks: long enough for a stream's owner to
+    die and another to re-read it; the utterance itself is kept in ``VC_AUDIO``."""
 
 
 @dataclass(frozen=True)

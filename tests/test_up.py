@@ -15,7 +15,7 @@ from tests.support import proc
 from tests.support.streams import results_for, stream_events, wait_for_events
 
 BUILTINS = ["capture_confirmation", "capture_date", "capture_email", "capture_phone",
-            "synthesize", "transcribe"]
+            "synthesize", "transcribe", "transcribe_stream"]
 
 
 def up_args(data_dir: Path, port: int) -> list[str]:

@@ -42,6 +42,7 @@ from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
 from core.synthesize import SYNTHESIZER  # (registers synthesize)
+from core.transcribe_stream import LISTENER  # noqa: F401  (registers transcribe_stream)
 from core.tts.settings import TtsSettings
 from core.worker import Worker
 from voicecore.roles import ChildRole, sink_role, worker_role
