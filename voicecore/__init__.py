@@ -10,3 +10,5 @@ long-lived parts. The log's presentation (:mod:`~voicecore.literal`,
 :mod:`~voicecore.render`, :mod:`~voicecore.export`) and the rerun report
 (:mod:`~voicecore.rerun_all`) live here too: they belong to the tools.
 """
+
+import bridge  # noqa: F401  (first: turns gRPC's fork handlers off before grpc loads)
