@@ -170,8 +170,11 @@ class Executor:
         if not await self.presence.serves(prim.name):
             return call.failure("PRIMITIVE_NOT_FOUND",
                                 f"no live worker serves primitive {prim.name!r}")
+        # No timeout asked: the bridge's default, or the primitive's own when longer (a
+        # synthesize of 5,000 characters needs its 120 s, not the captures' 30 s).
         timed = calls.timing(req.timeout_seconds, time_remaining,
-                             default=self.default_timeout_s, maximum=self.max_timeout_s)
+                             default=max(self.default_timeout_s, prim.timeout_s),
+                             maximum=self.max_timeout_s)
         try:
             data = calls.request_data(prim, params, timed, req.purpose)
         except InvalidParams as exc:

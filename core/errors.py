@@ -16,6 +16,7 @@
     │   ├── InvalidAudio          audio that does not decode, or is over a size/duration limit
     │   ├── AudioUnavailable      an audio object is gone (TTL, redaction) or fails its sha256
     │   └── EngineUnavailable     a speech engine cannot answer now (offline, missing): retryable
+    │       └── ModelNotFound     no place had the speech model (the message names each place)
     ├── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
     │   ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
     │   └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
@@ -121,6 +122,10 @@ class EngineUnavailable(PrimitiveError):
 
     code = "ENGINE_UNAVAILABLE"
     retryable = True
+
+
+class ModelNotFound(EngineUnavailable):
+    """No place had the model: the message names each place and the fixes."""
 
 
 class EventLogError(VoiceCoreError):

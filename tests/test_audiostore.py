@@ -250,11 +250,23 @@ async def test_the_worker_writes_audio_but_cannot_erase_it(server: EmbeddedNats)
         await store.bus.nc.close()
 
 
-@pytest.mark.parametrize("role", ["bridge", "cli"])
-async def test_readers_cannot_write_or_erase_audio(server: EmbeddedNats, role: str) -> None:
-    store, errors = await connect_as(server, role)
+async def test_the_read_only_identity_cannot_write_or_erase_audio(server: EmbeddedNats) -> None:
+    store, errors = await connect_as(server, "cli")
     try:
         await refused(errors, lambda: put(store, "c1/r1/0.wav", b"forged"), "$O.VC_AUDIO.C.")
+        await refused(errors, lambda: store.delete_conversation("c1"),
+                      f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
+    finally:
+        await store.bus.nc.close()
+
+
+async def test_the_bridge_stores_callers_audio_but_cannot_erase_it(server: EmbeddedNats) -> None:
+    """The bridge stores the audio a caller sends to be transcribed; erasing stays the
+    sink's (redaction) and the admin's."""
+    store, errors = await connect_as(server, "bridge")
+    try:
+        await put(store, "c1/upload/0.wav", b"a caller's audio")
+        assert not errors.denied.is_set()
         await refused(errors, lambda: store.delete_conversation("c1"),
                       f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
     finally:

@@ -13,6 +13,7 @@ import pytest
 from core.audio import Pcm, encode, encoded_rate
 from core.audiostore import AudioStore, object_name
 from core.bus import Bus
+from core.capture import capture_email
 from core.config import WorkerOptions
 from core.stt.whisper import Transcriber
 from core.transcribe import TRANSCRIBE, TranscribePrimitive
@@ -86,7 +87,11 @@ async def test_every_input_format_is_heard(bus: Bus, tiny: Transcriber,
             result = await transcribed(bus, conversation, ref, word_timestamps=True)
             assert isinstance(result.data, Transcription), (fmt, result.data)
             data = result.data
-            assert "john dot smith at gmail dot com" in data.text.lower(), (fmt, data.text)
+            # Whisper writes the same words as "gmail dot com" or "gmail.com" depending on the
+            # codec's artefacts: what must hold is what the next primitive reads from it.
+            captured = capture_email(data.text, "en")
+            assert captured is not None and captured.value == "john.smith@gmail.com", (
+                fmt, data.text)
             assert (data.language, data.model, data.usage.engine) == (
                 "en", "tiny.en", "faster-whisper")
             assert data.usage.audio_seconds == pytest.approx(email_speech.duration_s, abs=0.1)
