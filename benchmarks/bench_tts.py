@@ -114,7 +114,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         nats_port, grpc_port = free_port(), free_port()
         up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
-                    "--grpc-addr", f"127.0.0.1:{grpc_port}", "--plugin", "core.synthesize"])
+                    "--grpc-addr", f"127.0.0.1:{grpc_port}"])
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
                 stub = audio_service_stub(channel)
