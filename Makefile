@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_overload.py
 	$(BIN)/python benchmarks/bench_up.py
 	$(BIN)/python benchmarks/bench_tts.py
+	$(BIN)/python benchmarks/bench_stt.py
 
 # Re-resolve pyproject.toml's ranges to today's newest versions (on purpose, then commit).
 lock:

@@ -222,6 +222,19 @@ class Bus:
                 duplicate_window=limits.duplicate_window_s,
             )
         )
+        await self._ensure_stream(
+            update,
+            js_api.StreamConfig(
+                name=subjects.AUDIO_IN_STREAM,
+                description="streamed audio chunks: vc.audio.<conversation>.<stream id> "
+                            "(raw bodies, envelope in headers)",
+                subjects=[f"{subjects.AUDIO_IN_PREFIX}.>"],
+                storage=js_api.StorageType.FILE,
+                retention=js_api.RetentionPolicy.LIMITS,
+                max_age=limits.audio_in_max_age_s,
+                duplicate_window=min(limits.duplicate_window_s, limits.audio_in_max_age_s),
+            )
+        )
 
     async def _ensure_stream(self, update: bool, config: js_api.StreamConfig) -> None:
         with nats_errors():

@@ -13,7 +13,6 @@ from core.natsauth import NatsAuth, identity, masked_url
 from core.paths import DATA_DIR_ENV as DATA_DIR_ENV
 from core.paths import default_data_dir as default_data_dir
 from core.subjects import preview
-from core.tts.settings import TtsSettings
 
 DEFAULT_NATS_HOST = "127.0.0.1"
 DEFAULT_NATS_PORT = 4222
@@ -99,6 +98,9 @@ class StreamLimits:
     dlq_max_age_s: float = 30 * 24 * 3600
     audio_ttl_s: float = 7 * 24 * 3600
     """How long the object store ``VC_AUDIO`` keeps stored audio (``up --audio-ttl``)."""
+    audio_in_max_age_s: float = 600.0
+    """How long ``VC_AUDIO_IN`` keeps streamed chunks: long enough for a stream's owner to
+    die and another to re-read it; the utterance itself is kept in ``VC_AUDIO``."""
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,6 @@ class Settings:
     """When set, the bridge serves gRPC over TLS with these files (``bridge.tls``)."""
     streams: StreamLimits = field(default_factory=StreamLimits)
     worker: WorkerOptions = field(default_factory=WorkerOptions)
-    tts: TtsSettings | None = None
-    """Text to speech for ``synthesize`` (``--tts-engine`` …); ``None`` = from the
-    ``VOICECORE_*`` environment when first needed."""
 
     @property
     def embedded(self) -> bool:

@@ -11,12 +11,16 @@ Redaction has its own subject (``vc.log.<id>.admin``) that only the admin identi
 call; the read-only ``cli`` identity reads the log through
 the service's read verbs and watches the subjects, and may publish nothing else.
 
-Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker writes
-objects (chunk and metadata subjects, and the purge nats-py does of the chunks an object
-replaces or a failed put left), and may create the bucket when it is missing (a worker
-started before ``up``, like the streams); every identity reads them with the plain
-message gets of ``_read_only``; the sink erases a redacted conversation's (and the admin
-may do anything).
+Stored audio (the object store ``VC_AUDIO``, stream ``OBJ_VC_AUDIO``): the worker and the
+bridge identity write objects (chunk and metadata subjects, and the purge nats-py does of
+the chunks an object replaces or a failed put left; the bridge's are the audio a caller
+sends to be transcribed, e.g. by ``voicecore transcribe``); the worker may create the
+bucket when it is missing (a worker started before ``up``, like the streams); every
+identity reads them with the plain message gets of ``_read_only``; the sink erases a
+redacted conversation's (and the admin may do anything).
+
+Streamed audio (``VC_AUDIO_IN``, ``vc.audio.>``, core/audioin.py): the bridge publishes the
+chunks; the workers of ``transcribe_stream`` read them with their own ordered consumers.
 
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
@@ -38,6 +42,9 @@ EVENTS = subjects.EVENTS_STREAM
 _STREAMS = (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM)
 _ERASED = (*_STREAMS, subjects.AUDIO_STREAM)
 """What a redaction erases from (core/eventlog/erase.py)."""
+
+STREAMING = "transcribe_stream"
+"""The primitive whose workers read streamed audio (core/transcribe_stream.py)."""
 
 Permissions = dict[str, Any]
 
@@ -78,7 +85,8 @@ def _put_audio() -> list[str]:
 def _create_streams() -> list[str]:
     """Create the streams when missing (updating them is the admin's)."""
     return [f"{API}.STREAM.CREATE.{subjects.EVENTS_STREAM}",
-            f"{API}.STREAM.CREATE.{subjects.DLQ_STREAM}"]
+            f"{API}.STREAM.CREATE.{subjects.DLQ_STREAM}",
+            f"{API}.STREAM.CREATE.{subjects.AUDIO_IN_STREAM}"]
 
 
 def _any_consumer(stream: str = EVENTS) -> list[str]:
@@ -100,7 +108,8 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                    *(subjects.dlq_subject(p) for p in names),
                    *(subjects.announce_subject(p) for p in names),
                    *_workers_consumers(names), *_read_only(), *_create_streams(),
-                   *_put_audio(), f"{API}.STREAM.CREATE.{subjects.AUDIO_STREAM}"]
+                   *_put_audio(), f"{API}.STREAM.CREATE.{subjects.AUDIO_STREAM}",
+                   *_read_streamed_audio(names)]
         subscribe = [*inbox, *presence_ping, *(subjects.max_deliveries_advisory(
             EVENTS, subjects.consumer_name(p)) for p in names)]
         # One process answers a ping once per primitive it serves (an announcer each, each
@@ -109,7 +118,8 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
         return _allow(publish, subscribe, responses=max(1, len(names)) * 2)
     if role == "bridge":
         publish = [f"{subjects.EVENT_PREFIX}.*.*.requested", *presence_ping,
-                   *_any_consumer(), *_read_only()]
+                   f"{subjects.AUDIO_IN_PREFIX}.>",
+                   *_any_consumer(), *_read_only(), *_put_audio()]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.*.*.completed",
                      f"{subjects.EVENT_PREFIX}.*.*.failed", subjects.ALL_CHUNKS,
                      subjects.PRESENCE_ANNOUNCE_ALL]
@@ -130,6 +140,14 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
                      f"{subjects.REPLAY_SUBJECT_PREFIX}.>", f"{subjects.PRESENCE_PREFIX}.>"]
         return _allow(publish, subscribe)
     raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+
+
+def _read_streamed_audio(primitives: list[str]) -> list[str]:
+    """The owner of a streamed utterance reads its chunks with an ordered consumer of its
+    own on ``VC_AUDIO_IN`` (only workers that serve the streaming primitive)."""
+    if STREAMING not in primitives:
+        return []
+    return _any_consumer(subjects.AUDIO_IN_STREAM)
 
 
 def _answers(primitive: str) -> tuple[str, ...]:

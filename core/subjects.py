@@ -9,6 +9,8 @@ Subjects::
     vc.replay.<conversation_id>.<type>         replayed conversations (stream VC_REPLAY)
     vc.presence.up.<primitive>                 a worker's announcement (core NATS)
     vc.presence.ping[.<primitive>]             "who serves it?" (core NATS, request)
+    vc.audio.<conversation_id>.<stream_id>     one streamed utterance's raw audio chunks
+                                               (stream VC_AUDIO_IN, core/audioin.py)
     vc.log.<log id>                            the running event log's service (core NATS)
     vc.log.<log id>.admin                      its verbs that change the log (redact)
     $O.VC_AUDIO.M.<base64url of the name>      an audio object's metadata (stream OBJ_VC_AUDIO)
@@ -31,13 +33,16 @@ from __future__ import annotations
 import base64
 import re
 
-from core.errors import InvalidConversationId
+from core.errors import InvalidConversationId, InvalidParams
 from core.text import preview as preview  # the one bound on echoed input
 from schemas.events import CONVERSATION_ID_PATTERN, NAME_PATTERN, NAME_TOKEN
 
 EVENTS_STREAM = "VC_EVENTS"
 DLQ_STREAM = "VC_DLQ"
 REPLAY_STREAM = "VC_REPLAY"
+AUDIO_IN_STREAM = "VC_AUDIO_IN"
+"""Streamed audio chunks (raw bodies, envelope in headers): short-lived, not events."""
+AUDIO_IN_PREFIX = "vc.audio"
 AUDIO_BUCKET = "VC_AUDIO"
 """The JetStream object store of audio (core/audiostore.py); its stream is ``OBJ_VC_AUDIO``."""
 OBJECT_PREFIX = "$O"
@@ -70,6 +75,12 @@ HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_TRACEPARENT = "traceparent"
 HEADER_TRACESTATE = "tracestate"
 HEADER_EVENT_TYPE = "Vc-Event-Type"
+HEADER_CONVERSATION = "Vc-Conversation"
+HEADER_TRACE_ID = "Vc-Trace-Id"
+HEADER_STREAM_SEQUENCE = "Vc-Stream-Seq"
+"""A streamed audio chunk's position in its stream: 0, 1, 2, …"""
+HEADER_STREAM_FINAL = "Vc-Stream-Final"
+"""``1`` on a stream's last chunk (its body may be empty)."""
 HEADER_DLQ_REASON = "Vc-Dlq-Reason"
 HEADER_DLQ_SUBJECT = "Vc-Dlq-Subject"
 HEADER_DLQ_SEQUENCE = "Vc-Dlq-Stream-Sequence"
@@ -103,6 +114,15 @@ def is_event_type_filter(text: str) -> bool:
 
 def event_subject(conversation_id: str, event_type: str) -> str:
     return f"{EVENT_PREFIX}.{check_conversation_id(conversation_id)}.{event_type}"
+
+
+def audio_in_subject(conversation_id: str, stream_id: str) -> str:
+    """Where the chunks of stream ``stream_id`` of a conversation travel; a stream id is
+    one subject token, like a conversation id (else :class:`InvalidParams`)."""
+    if not _CONVERSATION_ID.fullmatch(stream_id):
+        raise InvalidParams(f"stream id {preview(stream_id)} is not a NATS subject token: "
+                            "use 1-128 of A-Z a-z 0-9 _ -")
+    return f"{AUDIO_IN_PREFIX}.{check_conversation_id(conversation_id)}.{stream_id}"
 
 
 def conversation_filter(conversation_id: str) -> str:

@@ -212,10 +212,21 @@ def _fresh_request(new_id: str, request: dict[str, Any], target: str,
     body = _encoder.encode(events.EnvelopeOnly(
         type=request["type"], id=new_id, conversation_id=target, trace_id=f"replay-{run}",
         occurred_at=events.now(), producer=events.PRODUCER,
-        data=msgspec.Raw(request["data"].encode())))
+        data=_without_deadline(request["data"])))
     headers = {subjects.HEADER_MSG_ID: new_id, subjects.HEADER_EVENT_TYPE: request["type"],
                HEADER_REPLAY_RUN: run, HEADER_REPLAY_OF: request["id"]}
     return subjects.event_subject(target, request["type"]), body, headers
+
+
+def _without_deadline(data: str) -> msgspec.Raw:
+    """The recorded request's data without its caller's ``deadline``: that caller is long
+    gone, and a worker answers a request whose deadline passed ``TIMEOUT`` without running
+    it (every call through the bridge has one). Otherwise the recorded bytes as they are."""
+    decoded = msgspec.json.decode(data)
+    if isinstance(decoded, dict) and "deadline" in decoded:
+        del decoded["deadline"]
+        return msgspec.Raw(_encoder.encode(decoded))
+    return msgspec.Raw(data.encode())
 
 
 # --- to-stream -------------------------------------------------------------------

@@ -154,3 +154,57 @@ class Transcription(msgspec.Struct, frozen=True, kw_only=True):
     """Processing time divided by audio duration (below 1: faster than real time)."""
     model: str
     usage: Usage
+
+
+StreamId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+"""One NATS subject token, like a conversation id (``core.subjects.audio_in_subject``
+checks it): the chunks of a stream travel on ``vc.audio.<conversation>.<id>``."""
+StreamFormat = Literal["pcm_s16le"]
+"""What a streamed chunk may be: raw 16-bit mono PCM at the stream's rate (no header), so
+every chunk decodes on its own."""
+EndedBy = Literal["end_of_stream", "end_of_speech", "timeout"]
+
+
+class TranscribeStreamParams(msgspec.Struct, frozen=True, kw_only=True):
+    """``transcribe_stream``: one utterance, heard chunk by chunk (its audio on
+    ``vc.audio.<conversation>.<stream_id>``, see ``core/audioin.py``)."""
+
+    stream_id: StreamId
+    format: StreamFormat = "pcm_s16le"
+    sample_rate: Annotated[int, msgspec.Meta(ge=8_000, le=48_000)] = 16_000
+    language: LanguageHint = ""
+    hint: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    beam_size: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5
+    idle_timeout_s: Annotated[float, msgspec.Meta(gt=0.0, le=300.0)] = 10.0
+    """No chunk for this long: the stream is closed with what was heard (``timeout``)."""
+    end_of_speech_s: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.0
+    """Silence after speech (Silero VAD) that ends the utterance; 0 = only the end of the
+    stream or the timeout end it."""
+
+
+class TranscriptionPartial(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``transcribe_stream.chunk``: what is heard so far, while audio arrives."""
+
+    index: Count
+    """0, 1, 2, … in order."""
+    committed: str
+    """The stable prefix: two successive hypotheses agreed on it (never changes again)."""
+    tentative: str
+    """The latest hypothesis after the committed prefix (may still change)."""
+    stability: Probability
+    """The committed share of the words shown."""
+    audio_end_s: Seconds
+    """Seconds of audio heard when this hypothesis was made."""
+
+
+class StreamTranscription(Transcription, frozen=True, kw_only=True):
+    """Data of ``transcribe_stream.completed``: the utterance's transcription, and how and
+    how fast the stream ended."""
+
+    ended_by: EndedBy = "end_of_stream"
+    time_to_final_ms: Seconds = 0.0
+    """From the last audio received to the final transcript."""
+    audio: AudioRef | None = None
+    """The whole utterance, stored in ``VC_AUDIO`` (``None``: nothing was heard)."""
+    chunks: Count = 0
+    """Audio chunks heard."""

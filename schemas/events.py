@@ -37,11 +37,14 @@ import msgspec
 
 from schemas import ids
 from schemas.audio import (
+    StreamTranscription,
     SynthesisChunk,
     SynthesisResult,
     SynthesizeParams,
     TranscribeParams,
+    TranscribeStreamParams,
     Transcription,
+    TranscriptionPartial,
 )
 from schemas.limits import Int32, check_depth
 from schemas.payloads import (
@@ -205,6 +208,29 @@ class TranscribeFailed(Event, frozen=True, kw_only=True, tag="transcribe.failed"
     data: Failure
 
 
+class TranscribeStreamRequested(Event, frozen=True, kw_only=True,
+                                tag="transcribe_stream.requested"):
+    """The start of a streamed utterance; its owner (the worker that takes it) reads the
+    chunks on ``vc.audio.<conversation>.<stream_id>``."""
+
+    data: Request[TranscribeStreamParams]
+
+
+class TranscribeStreamChunk(Event, frozen=True, kw_only=True, tag="transcribe_stream.chunk"):
+    """A partial transcript (committed prefix + tentative tail) while audio arrives."""
+
+    data: TranscriptionPartial
+
+
+class TranscribeStreamCompleted(Event, frozen=True, kw_only=True,
+                                tag="transcribe_stream.completed"):
+    data: StreamTranscription
+
+
+class TranscribeStreamFailed(Event, frozen=True, kw_only=True, tag="transcribe_stream.failed"):
+    data: Failure
+
+
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureEmailRequested,
     CaptureEmailCompleted,
@@ -226,6 +252,10 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     TranscribeRequested,
     TranscribeCompleted,
     TranscribeFailed,
+    TranscribeStreamRequested,
+    TranscribeStreamChunk,
+    TranscribeStreamCompleted,
+    TranscribeStreamFailed,
 )
 
 # --- Registry and codec -----------------------------------------------------------

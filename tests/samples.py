@@ -9,11 +9,14 @@ from schemas import events as ev
 from schemas.audio import (
     AudioRef,
     Segment,
+    StreamTranscription,
     SynthesisChunk,
     SynthesisResult,
     SynthesizeParams,
     TranscribeParams,
+    TranscribeStreamParams,
     Transcription,
+    TranscriptionPartial,
     Usage,
     Word,
 )
@@ -92,6 +95,19 @@ DATA: dict[type[ev.Event], Any] = {
         duration_s=1.198, real_time_factor=0.21, model="tiny.en",
         usage=Usage(engine="faster-whisper", voice="tiny.en", audio_seconds=1.198)),
     ev.TranscribeFailed: Failure(code="INVALID_AUDIO", message="not audio: no stream found"),
+    ev.TranscribeStreamRequested: Request(
+        params=TranscribeStreamParams(stream_id="s1", hint="email", end_of_speech_s=0.8),
+        purpose="billing email"),
+    ev.TranscribeStreamChunk: TranscriptionPartial(
+        index=2, committed="john dot", tentative="smith at", stability=0.5, audio_end_s=1.5),
+    ev.TranscribeStreamCompleted: StreamTranscription(
+        text="john dot smith", language="en", language_probability=1.0, confidence=0.9,
+        segments=(Segment(start=0.0, end=1.2, text="john dot smith", confidence=0.9),),
+        duration_s=1.2, real_time_factor=0.3, model="tiny.en",
+        usage=Usage(engine="faster-whisper", voice="tiny.en", audio_seconds=1.2),
+        ended_by="end_of_speech", time_to_final_ms=312.5, audio=_AUDIO, chunks=12),
+    ev.TranscribeStreamFailed: Failure(code="INVALID_AUDIO",
+                                       message="stream s1: chunk 3 is missing"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from core.worker import Worker
 from orchestrator.replay import replay_state
 from orchestrator.state import Folder
 from schemas import events as ev
+from schemas import ids
 from schemas.payloads import Request
 from tests.support import proc
 from tests.support.eventlog import (
@@ -297,3 +299,32 @@ async def test_piped_tables_keep_whole_conversation_ids(bus: Bus, tmp_path: Path
         assert long_id in listing.stdout
     shown = proc.run("replay", long_id, "--data-dir", str(data), env={"COLUMNS": "80"})
     assert long_id in shown.stdout
+
+
+async def test_rerun_drops_the_recorded_callers_deadline(
+    bus: Bus, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    """A recorded request carries its caller's deadline (every call through the bridge has
+    one), long past at a rerun: re-sent with it, the worker answered TIMEOUT without running
+    it and every such conversation "differed"."""
+    data = tmp_path / "data"
+    request = ev.new_event(SleepyRequested, conversation_id="c-late", trace_id="t-late",
+                           data=Request(params=SleepyParams(text="late"),
+                                        deadline=ev.now() - dt.timedelta(minutes=5)))
+    answer = ev.new_event(SLEEPY.completed, conversation_id="c-late", trace_id="t-late",
+                          causation_id=request.id, event_id=ids.derive_id(request.id, "result"),
+                          data=Echo(text="late"))
+    async with running_sink(bus, data) as sink:
+        for event in (request, answer):  # as recorded when the caller was still waiting
+            await bus.publish(event)
+        await caught_up(sink, bus)
+        worker = Worker(bus, SLEEPY, FAST)
+        await worker.start()
+        try:
+            rerun = await alog_cli(data, "replay", "c-late", "--rerun", "--nats-url",
+                                   nats_server.url, "--json")
+        finally:
+            await worker.stop()
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [compared] = json.loads(rerun.stdout)["rerun"]["requests"]
+    assert compared["now"] == {"kind": "completed", "data": {"text": "late"}}

@@ -14,7 +14,8 @@ from schemas.payloads import CaptureParams, Request
 from tests.support import proc
 from tests.support.streams import results_for, stream_events, wait_for_events
 
-BUILTINS = ["capture_confirmation", "capture_date", "capture_email", "capture_phone", "synthesize"]
+BUILTINS = ["capture_confirmation", "capture_date", "capture_email", "capture_phone",
+            "synthesize", "transcribe", "transcribe_stream"]
 
 
 def up_args(data_dir: Path, port: int) -> list[str]:

@@ -23,7 +23,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import core.captures  # noqa: F401  (registers the built-in capture primitives)
+# These register the built-in primitives: the four captures, and transcribe.
+import core.captures
+import core.transcribe  # noqa: F401
 from core import primitive as registry
 from core import tracing
 from core.audiostore import AudioStore
@@ -40,6 +42,8 @@ from core.errors import ConfigError
 from core.natsserver import EmbeddedNats
 from core.primitive import Primitive
 from core.synthesize import SYNTHESIZER  # (registers synthesize)
+from core.transcribe_stream import LISTENER  # noqa: F401  (registers transcribe_stream)
+from core.tts.settings import TtsSettings
 from core.worker import Worker
 from voicecore.roles import ChildRole, sink_role, worker_role
 
@@ -146,9 +150,12 @@ async def running(
     settings: Settings, primitives: Iterable[Primitive] | None = None, *,
     grpc_bridge: bool = False, event_log: bool = False,
     separate: SeparateProcesses | None = None, role: str = "admin",
+    tts: TtsSettings | None = None,
 ) -> AsyncIterator[Running]:
     """``role``: the NATS identity of this process's connection (core/natsperms.py); the
-    default, admin, is for everything in one process (tests, embedding)."""
+    default, admin, is for everything in one process (tests, embedding). ``tts``: how
+    ``synthesize`` speaks (``--tts-engine`` …); ``None``: from the ``VOICECORE_*``
+    environment when first needed."""
     tracing.provider()  # a bad VOICECORE_TRACE_EXPORTER fails here, before anything starts
     check_settings(settings, grpc_bridge=grpc_bridge, event_log=event_log)
     chosen = registry.all_primitives() if primitives is None else list(primitives)
@@ -185,10 +192,10 @@ async def running(
         if separate is not None:
             await _start_child(stack, state, worker_role(
                 url, chosen, settings.worker, separate.plugins, settings.identity("worker"),
-                settings.tts, settings.data_dir))
+                tts, settings.data_dir, dict(separate.settings_env)))
         else:
-            if settings.tts is not None:
-                SYNTHESIZER.configure(settings.tts)
+            if tts is not None:
+                SYNTHESIZER.configure(tts)
             await _start_workers(state, chosen)
             stack.push_async_callback(_stop_workers, state.workers)
         if grpc_bridge:
@@ -196,7 +203,7 @@ async def running(
 
             # the bridge checks voices against the same catalogue as the workers speak from
             options = BridgeOptions(token=settings.grpc_token, tls=settings.grpc_tls,
-                                    tts=settings.tts)
+                                    tts=tts)
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, options))
         yield state
@@ -208,6 +215,8 @@ class SeparateProcesses:
 
     plugins: tuple[str, ...] = ()
     """Plugin modules the worker process imports (``--plugin``)."""
+    settings_env: tuple[tuple[str, str], ...] = ()
+    """The primitives' settings for the worker process, as ``VOICECORE_*`` variables."""
 
 
 async def _update_streams(settings: Settings, url: str) -> None:
@@ -247,6 +256,7 @@ async def serve_until_signalled(
     event_log: bool = False,
     separate: SeparateProcesses | None = None,
     role: str = "admin",
+    tts: TtsSettings | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM, then stop in order."""
     stop = asyncio.Event()
@@ -255,7 +265,8 @@ async def serve_until_signalled(
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, primitives, grpc_bridge=grpc_bridge,
-                           event_log=event_log, separate=separate, role=role) as state:
+                           event_log=event_log, separate=separate, role=role,
+                           tts=tts) as state:
             on_ready(state)
             await stop.wait()
             log.info("stopping")

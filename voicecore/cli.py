@@ -20,9 +20,12 @@ from core import primitive as registry
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, StreamLimits, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
 from core.natsauth import NatsAuth
+from core.stt.settings import DEFAULT_MODEL
+from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.model_commands import register as register_model_commands
 from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
     AsJson,
@@ -43,6 +46,16 @@ from voicecore.options import (
 )
 from voicecore.options import grpc_token as grpc_token_of
 from voicecore.speech_commands import register as register_speech_commands
+from voicecore.stt_options import (
+    SttCacheDir,
+    SttComputeType,
+    SttDevice,
+    SttIdleUnload,
+    SttModel,
+    SttPreload,
+    stt_settings,
+)
+from voicecore.transcribe_commands import register as register_transcribe_commands
 from voicecore.tts_options import (
     GttsTimeout,
     GttsUrl,
@@ -99,6 +112,12 @@ def up(
     voices_file: VoicesFile = None,
     gtts_url: GttsUrl = None,
     gtts_timeout: GttsTimeout = 10.0,
+    stt_model: SttModel = DEFAULT_MODEL,
+    stt_device: SttDevice = "auto",
+    stt_compute_type: SttComputeType = "default",
+    stt_cache_dir: SttCacheDir = None,
+    stt_preload: SttPreload = False,
+    stt_idle_unload: SttIdleUnload = 600.0,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
@@ -106,15 +125,18 @@ def up(
                       grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
                       grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
                       nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls,
-                      streams=StreamLimits(audio_ttl_s=audio_ttl),
-                      tts=tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
-                                       voices_file=voices_file, gtts_url=gtts_url,
-                                       gtts_timeout_s=gtts_timeout))
+                      streams=StreamLimits(audio_ttl_s=audio_ttl))
+    tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
+                       voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
-    layout = SeparateProcesses(plugins=tuple(plugin or ()))
+    stt = stt_settings(data_dir, model=stt_model, device=stt_device,
+                       compute_type=stt_compute_type, cache_dir=stt_cache_dir,
+                       preload=stt_preload, idle_unload_s=stt_idle_unload)
+    layout = SeparateProcesses(plugins=tuple(plugin or ()),
+                               settings_env=tuple(stt.env().items()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
-                                    event_log=True, separate=layout, role="bridge"))
+                                    event_log=True, separate=layout, role="bridge", tts=tts))
     print("voicecore stopped", flush=True)
 
 
@@ -136,17 +158,26 @@ def worker(
     voices_file: VoicesFile = None,
     gtts_url: GttsUrl = None,
     gtts_timeout: GttsTimeout = 10.0,
+    stt_model: SttModel = DEFAULT_MODEL,
+    stt_device: SttDevice = "auto",
+    stt_compute_type: SttComputeType = "default",
+    stt_cache_dir: SttCacheDir = None,
+    stt_preload: SttPreload = False,
+    stt_idle_unload: SttIdleUnload = 600.0,
 ) -> None:
     """Run extra worker processes against a running NATS (they share the work)."""
     if not nats_url:
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
+    TRANSCRIBER.configure(stt_settings(
+        data_dir, model=stt_model, device=stt_device, compute_type=stt_compute_type,
+        cache_dir=stt_cache_dir, preload=stt_preload, idle_unload_s=stt_idle_unload))
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
     tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
                        voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     run_async(serve_until_signalled(
-        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth, tts=tts),
-        select_primitives(primitives), ready_line, role="worker"))
+        settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
+        select_primitives(primitives), ready_line, role="worker", tts=tts))
 
 
 @app.command("primitives")
@@ -197,6 +228,8 @@ register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
 register_speech_commands(app)  # say (voicecore/speech_commands.py)
+register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
+register_model_commands(app)  # models list|pull|path (voicecore/model_commands.py)
 
 
 def main() -> None:

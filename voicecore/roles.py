@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from core.config import DATA_DIR_ENV, WorkerOptions
@@ -36,15 +36,18 @@ STOP_TIMEOUT_S = 30.0
 
 def worker_role(nats_url: str, primitives: Iterable[Primitive], options: WorkerOptions,
                 plugins: Iterable[str] = (), auth: NatsAuth | None = None,
-                tts: TtsSettings | None = None, data_dir: Path | None = None) -> ChildRole:
+                tts: TtsSettings | None = None, data_dir: Path | None = None,
+                settings_env: Mapping[str, str] | None = None) -> ChildRole:
     """``voicecore worker`` serving ``primitives`` with ``options`` as ``auth``; the URL,
-    the credentials, the plugin modules, the text-to-speech settings and the data directory
-    (pulled voices) go through the environment, never argv (which ``ps`` shows to every
-    user)."""
+    the credentials, the plugin modules, the text-to-speech settings, the data directory
+    (pulled voices) and the other primitives' settings (``settings_env``:
+    ``VOICECORE_STT_*``) go through the environment, never argv (which ``ps`` shows to
+    every user)."""
     command = [sys.executable, "-m", "voicecore", "worker", *(p.name for p in primitives),
                "--concurrency", str(options.concurrency), "--ack-wait", str(options.ack_wait_s),
                "--max-deliver", str(options.max_deliver)]
-    env = {**child_env(nats_url, auth), "VOICECORE_PLUGINS": ",".join(plugins),
+    env = {**child_env(nats_url, auth), **(settings_env or {}),
+           "VOICECORE_PLUGINS": ",".join(plugins),
            **(tts.env() if tts is not None else {}),
            **({DATA_DIR_ENV: str(data_dir)} if data_dir is not None else {})}
     return ChildRole("worker", command, env, ready="voicecore ready")

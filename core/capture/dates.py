@@ -26,7 +26,8 @@ month/day order is ambiguous); 0.9 without a year when it falls in the reference
 0.8 when it rolls over to the next year; relative expressions 0.9–0.95, "next/last
 <weekday>" 0.75; "the day after" a corrected date 0.8; a day alone 0.7 (0.9 with a
 matching weekday, 0.75 when it inherits a corrected month); −0.1 after a
-self-correction; at most 0.5 when a weekday said alongside does not match the date.
+self-correction; at most 0.5 when a weekday said alongside does not match the date, 0.7
+when another day of month is said alongside ("15th on May 12th").
 needs_confirmation when confidence < 0.85.
 """
 
@@ -57,6 +58,7 @@ _NUMERIC = re.compile(r"\b([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]{4}|[0-9]{2}
 _GLUE = frozenset(
     {",", "the", "of", "de", "del", "le", "el", "am", "den", "der", "dem", "on", "im"}
 )
+_OTHER_DAY = 0.7  # another day of month said in the same breath: read the date back
 _YEAR_GLUE = frozenset({",", "of", "de", "del", "in", "en", "im"})
 _NEXT_MONTH = {
     lang: phrase_table(dict.fromkeys(phrases, 1))
@@ -218,7 +220,16 @@ def _read_segment(text: str, lang: Language, ref: dt.date) -> _Reading | None:
         return _Reading("shift", None, 0.8, day=shift)
     if reading and reading.date and weekday is not None and reading.date.weekday() != weekday:
         reading = reading._replace(confidence=min(reading.confidence, 0.5))
+    if reading and reading.day and _other_days(items, reading.day):
+        reading = reading._replace(confidence=min(reading.confidence, _OTHER_DAY))
     return reading
+
+
+def _other_days(items: Sequence[Item], day: int) -> bool:
+    """Whether another day of month ("15th") was said beside the date read: "15th on May
+    12th" is a mishearing or two dates, not one sure date."""
+    return any(isinstance(i, Number) and i.ordinal and 1 <= i.value <= 31 and i.value != day
+               for i in items)
 
 
 def _relative_or_day(items: Sequence[Item], lang: Language, ref: dt.date) -> _Reading | None:

@@ -60,7 +60,7 @@ LETTER_NAMES = {
     "zed": "z",
 }
 _PREAMBLE_WORDS: dict[Language, str] = {
-    "en": "to use sure and send write reach was be please try correct right you can yeah",
+    "en": "to use sure and send write reach me was be please try correct right you can yeah",
     "es": "mi es correo electronico direccion de el la si claro vale y seria que al pues",
     "fr": "mon ma adresse courriel est ce oui alors donc et electronique de du la le mel "
           "voici bien sur",

@@ -8,11 +8,14 @@ Rules
   "."; underscore/guion bajo/tiret bas/Unterstrich → "_"; dash/hyphen/guion/tiret/
   Bindestrich → "-"; plus/más → "+". Punctuation STT writes *inside* a word ("gmail.com",
   "john_smith") is literal; hyphens and periods between single letters ("J-O-H-N",
-  "J. O. H. N.") only mark spelling and are dropped.
+  "J. O. H. N.", "J.O.H.N"; not an initial's: "j.d.salinger") only mark spelling and are
+  dropped; so is a word said next to its spelling ("J-O-H-N, John").
 * Spelled letters are joined ("j o h n" → "john"); "j as in juliet" / "b de Barcelona" /
   "c comme Céline" / "w wie Wilhelm" keep only the letter; "double l" → "ll"; "double u"
   (fr "double v", es "doble ve") → "w"; "capital"/"mayúscula"/... are ignored; digit words
-  become digits; "oh" is 0 next to digits, else the letter o.
+  become digits; "oh" is 0 next to digits, else the letter o. Fillers are dropped, but
+  inside a domain only hesitations ("um"): "like", "so", "well" there are part of a name
+  ("at a well dot com"), except right after "@" ("at, like, gmail dot com").
 * The local part is what precedes the last "@" back to a preamble word ("my email is",
   "mi correo es", "c'est", "meine Adresse ist"); words are joined without separator
   ("john smith" → "johnsmith"). The domain is labels joined by "."; the last label is one
@@ -22,12 +25,14 @@ Rules
 * Self-corrections: the last segment with an address wins; a later segment with only a
   domain ("sorry, yahoo dot com") or only spelled letters replaces that part.
 
-Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when several words were joined in the
-local part (a dot or underscore may have gone unsaid), for a TLD STT misheard ("dot calm")
-or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when spelled letter by
-letter; 0.7 for an unknown TLD or a part replaced by a correction; 0.6 for an inferred
-domain; −0.1 after a self-correction. needs_confirmation when confidence < 0.85, which
-makes every spelled address read back.
+Confidence: 0.95 formatted by STT; 0.9 spoken; 0.8 when words (or a letter and a word)
+were joined in the local part or a domain label (a separator may have gone unsaid:
+"r patel"; or a word been misheard: "a support", "at a well dot com"), for a TLD STT
+misheard ("dot calm") or a German umlaut transliterated ("Müller" → "mueller"); 0.75 when
+spelled letter by letter; 0.7 for an unknown TLD, a part replaced by a correction, or a
+correction naming an address part that cannot be read (", sorry, for a gmail dot com");
+0.6 for an inferred domain; −0.1 after a self-correction. needs_confirmation when
+confidence < 0.85, which makes every spelled address read back.
 """
 
 from __future__ import annotations
@@ -40,12 +45,18 @@ from typing import NamedTuple
 from schemas.payloads import CaptureResult, Language
 
 from .common import build_result, check_language, check_transcript
+from .email_spelling import (
+    MARKS,
+    drop_spelling_aids,
+    drop_spelling_marks,
+    is_letter,
+    letter_names,
+    spelled_once,
+)
 from .email_words import (
     CASE_WORDS,
     DOUBLE,
-    LETTER_NAMES,
     PREAMBLE,
-    SPELLING_AIDS,
     SPOKEN_SYMBOLS,
     SYMBOLS,
     TLD_SOUNDS,
@@ -53,18 +64,24 @@ from .email_words import (
     provider_domain,
 )
 from .numwords import Number, read_numbers
-from .text import drop_fillers, prepare, replace_phrases, split_corrections, tokenize
+from .text import (
+    WORD_FILLERS,
+    drop_fillers,
+    prepare,
+    replace_phrases,
+    split_corrections,
+    tokenize,
+)
 
 _FORMATTED = re.compile(r"[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _LOCAL_OK = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*")
 _DOMAIN_OK = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}")
 _EMAIL_WORD = re.compile(r"\be[\s-]?mail\b")
 _INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
-_MARKS = {".": "\x01", "_": "\x02", "-": "\x03"}
-_UNMARK = {mark: symbol for symbol, mark in _MARKS.items()}
 # A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
 _SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
 _END = "\x04"
+_UNREAD_CORRECTION = 0.7
 _UMLAUTS = re.compile("[äöüÄÖÜ]")
 _GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 
@@ -78,50 +95,19 @@ class _Reading(NamedTuple):
     spelled: bool = False
 
 
-def _is_letter(token: str) -> bool:
-    return len(token) == 1 and token.isalpha()
-
-
-def _drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
-    """Turn in-word marks back into symbols, except hyphens that only separate spelled letters."""
-    out: list[str] = []
-    for i, token in enumerate(tokens):
-        neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []
-        if token == _MARKS["-"] and len(neighbours) == 2 and all(map(_is_letter, neighbours)):
-            continue
-        out.append(_UNMARK.get(token, token))
-    return out
-
-
-def _drop_spelling_aids(tokens: Sequence[str], lang: Language) -> list[str]:
-    """Drop the example in "j as in juliet" (only when it starts with the spelled letter)."""
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        out.append(token)
-        i += 1
-        if not _is_letter(token):
-            continue
-        for aid in SPELLING_AIDS[lang]:
-            end = i + len(aid)
-            example = tokens[end] if end < len(tokens) else ""
-            if tuple(tokens[i:end]) == aid and len(example) > 1 and example.startswith(token):
-                i = end + 1
-                break
-    return out
-
-
 def _spoken_items(segment: str, lang: Language) -> list[str]:
     """The segment as address pieces: words, digit strings and the symbols "@._-+"."""
-    text = _INSIDE_WORD.sub(lambda m: f" {_MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
+    text = _INSIDE_WORD.sub(lambda m: f" {MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
     text = _SENTENCE_END.sub(f" {_END} ", text)
-    tokens = _drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(_MARKS.values())))
-    tokens = _drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
-    tokens = drop_fillers([t for t in tokens if t not in CASE_WORDS], lang)
+    tokens = drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(MARKS.values())))
+    tokens = drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
+    tokens = [t for t in tokens if t not in CASE_WORDS]
+    # "at, like, gmail" pauses before the domain; inside it, "a well" is a (misheard) name.
+    cut = tokens.index("@") + 2 if "@" in tokens else len(tokens)
+    tokens = drop_fillers(tokens[:cut], lang) + drop_fillers(tokens[cut:], lang, WORD_FILLERS)
     doubled: list[str] = []
     for token in tokens:
-        if _is_letter(token) and doubled and doubled[-1] in DOUBLE:
+        if is_letter(token) and doubled and doubled[-1] in DOUBLE:
             doubled[-1] = token * 2  # "double l"
         else:
             doubled.append(token)
@@ -142,7 +128,7 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
         if item in ("@", _END) or item in PREAMBLE[lang]:
             break
         taken.append(item)
-    taken = _spelled_once(_letter_names(taken[::-1]) if lang == "en" else taken[::-1])
+    taken = spelled_once(letter_names(taken[::-1]) if lang == "en" else taken[::-1])
     while taken and taken[0] in ".-+":
         taken.pop(0)
     while taken and taken[-1] in ".-+":
@@ -150,34 +136,16 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     local = "".join(taken)
     if not local or len(local) > 64 or not _LOCAL_OK.fullmatch(local):
         return None
-    spelled = sum(map(_is_letter, taken)) >= 3
-    joined = any(
-        len(a) > 1 and len(b) > 1 and a.isalpha() and b.isalpha() for a, b in pairwise(taken)
-    )
-    return local, spelled, joined
+    spelled = sum(map(is_letter, taken)) >= 3
+    return local, spelled, _joined_words(taken)
 
 
-def _letter_names(tokens: list[str]) -> list[str]:
-    """Letter names to letters ("jay dee" → "j d"), only next to other spelled letters."""
-    def spelled(j: int) -> bool:
-        return 0 <= j < len(tokens) and (_is_letter(tokens[j]) or tokens[j] in LETTER_NAMES)
-
-    return [
-        LETTER_NAMES[t] if t in LETTER_NAMES and (spelled(i - 1) or spelled(i + 1)) else t
-        for i, t in enumerate(tokens)
-    ]
-
-
-def _spelled_once(tokens: list[str]) -> list[str]:
-    """Keep only the letters of "jennifer j e n n i f e r": the word was said, then spelled."""
-    out: list[str] = []
-    for i, token in enumerate(tokens):
-        size = len(token)
-        letters = tokens[i + 1 : i + 1 + size]
-        if size > 1 and all(map(_is_letter, letters)) and "".join(letters) == token:
-            continue
-        out.append(token)
-    return out
+def _joined_words(part: Sequence[str]) -> bool:
+    """Whether a local part or domain label was made of words said apart ("john smith",
+    "r patel", "a well"): a separator may have gone unsaid ("r.patel"), or a word been
+    misheard ("aol" as "a well"). Spelled letters ("j o h n", "g m x") are not."""
+    return any(a.isalpha() and b.isalpha() and max(len(a), len(b)) > 1
+               for a, b in pairwise(part))
 
 
 def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
@@ -195,7 +163,7 @@ def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
     if len(labels) >= 2:
         tld = TLD_SOUNDS.get(labels[-1][0], labels[-1][0])
         parts = ["".join(label) for label in labels[:-1]] + [tld]  # drop trailing talk
-        misheard = tld != labels[-1][0]
+        misheard = tld != labels[-1][0] or any(map(_joined_words, labels[:-1]))
         domain, cap = ".".join(parts), 0.7 if tld not in TLDS else 0.8 if misheard else 0.9
     elif labels and (provider := provider_domain(labels[0][0], lang)):
         domain, cap = provider, 0.6
@@ -269,19 +237,28 @@ def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
 
 def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
     text = prepare(transcript, lang)
-    readings = [_read_segment(s, lang) for s in split_corrections(text, lang, "punctuated")]
-    said = [r for r in readings if r is not None]
-    full = [i for i, r in enumerate(said) if r.local and r.domain]
+    segments = split_corrections(text, lang, "punctuated")
+    readings = [_read_segment(s, lang) for s in segments]
+    full = [(i, r) for i, r in enumerate(readings) if r and r.local and r.domain]
     if not full:
         return None
-    local, domain, confidence, spelled = said[full[-1]]
-    for later in said[full[-1] + 1 :]:
+    last, (local, domain, confidence, spelled) = full[-1]
+    for segment, later in zip(segments[last + 1 :], readings[last + 1 :], strict=True):
+        if later is None:
+            if _mentions_address(segment, lang):  # a correction we could not read
+                confidence = min(confidence, _UNREAD_CORRECTION)
+            continue
         local, domain = later.local or local, later.domain or domain
         confidence, spelled = min(confidence, later.confidence), later.spelled or spelled
-    if full[-1] > 0:
+    if any(readings[:last]):
         confidence -= 0.1
     address = f"{local}@{domain}"
     return (address, confidence, spelled) if len(address) <= 254 else None
+
+
+def _mentions_address(segment: str, lang: Language) -> bool:
+    items = _spoken_items(segment, lang)
+    return "@" in items or "." in items
 
 
 def capture_email(transcript: str, language: Language = "en") -> CaptureResult | None:

@@ -14,9 +14,10 @@ Rules
 * Ordinals ("third", "twenty first", "primero", "premier", "dritten", "3rd", "1er") are
   read only when asked for (dates): elsewhere "second" is just a word.
 * English "oh"/"o" is zero only when asked for (phones, years) *and* next to another
-  number ("oh, it's four one five" starts with an interjection, not a zero). Phones also
-  ask for the homophones STT writes for digits ("for one five", "two to two"), under the
-  same next-to-a-number condition.
+  number, or between two numbers across commas ("five, oh, one" as STT writes a list of
+  digits); "oh, it's four one five" starts with an interjection, not a zero. Phones also
+  ask for the homophones STT writes for digits ("for one five", "two to two", and "fine"
+  or "find" for a half-heard "five"), under the same next-to-a-number condition.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class _Atom(NamedTuple):
 
 _OH = {"oh": 0, "o": 0}
 _HOMOPHONES = {"to": 2, "too": 2, "for": 4, "fore": 4, "won": 1, "ate": 8}
+# What Whisper writes for a "five" it half heard (synthetic or accented speech): real
+# words, so a phone number read with them is a guess to read back (see phones).
+GUESSED_DIGITS = {"fine": 5, "find": 5}
 _NUMERIC_ORDINAL = re.compile(
     r"([0-9]{1,2})(?:st|nd|rd|th|er|re|e|eme|ieme|o|a|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|te|ten)"
 )
@@ -206,13 +210,17 @@ def _cardinal(a: Sequence[_Atom | None], i: int, lang: Language) -> tuple[Number
     return Number(value, str(value)), j
 
 
-def _settle(a: Sequence[_Atom | None], i: int) -> _Atom | None:
-    """A digit-like sound ("oh", "for") is a digit only next to another number."""
+def _settle(a: Sequence[_Atom | None], words: Sequence[str], i: int) -> _Atom | None:
+    """A digit-like sound ("oh", "for") is a digit only next to another number, or between
+    two numbers across the commas STT writes between digits ("five, oh, one")."""
     atom = a[i]
     if atom is None or atom.kind != "maybe":
         return atom
-    near = any(_kind(a, j) in _NUMBERISH | {"maybe", "repeat"} for j in (i - 1, i + 1))
-    return atom._replace(kind="unit") if near else None
+    numberish = _NUMBERISH | {"maybe", "repeat"}
+    near = any(_kind(a, j) in numberish for j in (i - 1, i + 1))
+    listed = all(0 <= j < len(words) and words[j] == "," and _kind(a, j + step) in numberish
+                 for j, step in ((i - 1, -1), (i + 1, 1)))
+    return atom._replace(kind="unit") if near or listed else None
 
 
 def read_numbers(
@@ -224,7 +232,7 @@ def read_numbers(
     homophones: bool = False,
 ) -> list[Number | str]:
     """``tokens`` with every run of number words (or numerals) replaced by a ``Number``."""
-    sounds = {**(_OH if oh_zero else {}), **(_HOMOPHONES if homophones else {})}
+    sounds = {**(_OH if oh_zero else {}), **(_HOMOPHONES | GUESSED_DIGITS if homophones else {})}
     sounds = sounds if lang == "en" else {}
     words: list[str] = []
     atoms: list[_Atom | None] = []
@@ -236,7 +244,7 @@ def read_numbers(
         else:
             words.append(token)
             atoms.append(None)
-    atoms = [_settle(atoms, i) for i in range(len(atoms))]
+    atoms = [_settle(atoms, words, i) for i in range(len(atoms))]
     out: list[Number | str] = []
     i = 0
     while i < len(atoms):

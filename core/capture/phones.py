@@ -3,8 +3,9 @@
 Rules
 -----
 * Digits come from numerals ("(415) 555-0123") and number words in the request language
-  ("five five five", "cinquante-six", "vierunddreißig"), with "oh" for zero and the digit
-  homophones STT writes ("for one five") in English,
+  ("five five five", "cinquante-six", "vierunddreißig"), with "oh" for zero (also the
+  letter "O" STT writes among digits: "555-O199") and the digit homophones STT writes
+  ("for one five") in English,
   "double"/"triple" repeats and compounds ("eight hundred", "ochocientos"); see
   :mod:`core.capture.numwords`.
 * "plus" (es "más") before the digits marks a country code: such a number parses in any
@@ -21,9 +22,10 @@ Rules
   that is only *possible* (right length, unassigned range like the 555 area code) is
   accepted at low confidence; anything else is no match.
 
-Confidence: 0.95 written with digits, 0.9 spoken; 0.75 when runs had to be joined across
-unknown words or a tail was replaced by a correction; 0.7 for a guessed country code;
-0.5 when only possible; −0.1 after a self-correction. needs_confirmation when < 0.85.
+Confidence: 0.95 written with digits, 0.9 spoken; 0.75 when a word only sounding like a
+digit was read as one ("fine" for "five"), runs had to be joined across unknown words or a
+tail was replaced by a correction; 0.7 for a guessed country code; 0.5 when only possible;
+−0.1 after a self-correction. needs_confirmation when < 0.85.
 
 Readback: digits one by one, separated by spaces, groups separated by commas, grouped the
 way the number is written in its country: "4 1 5, 5 5 5, 0 1 2 3" in its own region,
@@ -35,7 +37,7 @@ a caller needs to check the number chunk by chunk.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -44,7 +46,7 @@ import phonenumbers
 from schemas.payloads import CaptureResult, Language
 
 from .common import build_result, check_language, check_transcript
-from .numwords import Number, read_numbers
+from .numwords import GUESSED_DIGITS, Number, read_numbers
 from .text import drop_fillers, prepare, split_corrections, tokenize
 
 _PLUS_WORDS = frozenset({"plus", "mas"})
@@ -53,10 +55,12 @@ _GLUE = frozenset({  # words said between digit groups that do not end the numbe
     ",", ".", "and", "y", "et", "und", "dash", "hyphen", "guion", "tiret", "strich", "bindestrich",
     "minus", "then", "luego", "puis", "dann",
 })
+_DIGITS_WITH_O = re.compile(r"[0-9o]*[0-9][0-9o]*", re.ASCII)
 _EXTENSION = frozenset({"extension", "ext", "extensio", "anexo", "poste", "durchwahl"})
 _MIN_TAIL = 2  # a lone digit after "sorry" is more likely chatter ("one moment") than a fix
 # A country code said without "plus" only makes sense with a whole national number after it.
 _MIN_GUESSED_INTERNATIONAL = 10
+_GUESSED = 0.75  # digits read from words that only sound like them ("fine" for "five")
 _POSSIBLE = 0.5  # confidence cap for numbers that are only possible, not valid
 _MAX_DIGITS = 17  # as spoken: E.164's 15 digits plus room for a trunk or "00" prefix
 _E164_MAX = 16  # "+" and at most 15 digits
@@ -79,8 +83,9 @@ def _check_region(default_region: object) -> str:
     return region
 
 
-def _runs(segment: str, lang: Language) -> tuple[list[str], bool]:
-    """Digit runs of the segment (a leading "+" kept), and whether any came from words."""
+def _runs(segment: str, lang: Language) -> tuple[list[str], float]:
+    """Digit runs of the segment (a leading "+" kept), and the confidence they allow:
+    written digits, spoken digits, or digits guessed from words ("fine" for "five")."""
     # Commas and periods STT writes between digit groups keep "twenty, seven" from becoming
     # 27, and "three... oh wait" from reading the interjection as a zero.
     tokens = drop_fillers(tokenize(segment, keep="+,."), lang)
@@ -88,6 +93,9 @@ def _runs(segment: str, lang: Language) -> tuple[list[str], bool]:
         if token in _EXTENSION:
             tokens = tokens[:i]
             break
+    written = "".join(t for t in tokens if t.isascii() and t.isdigit())
+    if lang == "en":  # "555-O199": STT wrote the spoken "oh" as the letter, inside digits
+        tokens = [t.replace("o", "0") if _DIGITS_WITH_O.fullmatch(t) else t for t in tokens]
     items = read_numbers(tokens, lang, oh_zero=True, homophones=True)
     runs: list[str] = [""]
     for i, item in enumerate(items):
@@ -99,8 +107,17 @@ def _runs(segment: str, lang: Language) -> tuple[list[str], bool]:
         elif item not in _GLUE and runs[-1]:
             runs.append("")
     runs = [r for r in runs if r.strip("+")]
-    written = "".join(t for t in tokens if t.isascii() and t.isdigit())
-    return runs, "".join(runs).replace("+", "") != written
+    if _guessed(tokens, items):
+        return runs, _GUESSED
+    return runs, 0.9 if "".join(runs).replace("+", "") != written else 0.95
+
+
+def _guessed(tokens: Sequence[str], items: Sequence[Number | str]) -> bool:
+    """Whether a word like "fine" was read as a digit (it is left out of ``items`` then)."""
+    def count(words: Iterable[object]) -> int:
+        return sum(1 for w in words if isinstance(w, str) and w in GUESSED_DIGITS)
+
+    return count(tokens) > count(items)
 
 
 def _parse(digits: str, region: str) -> tuple[phonenumbers.PhoneNumber, bool] | None:
@@ -184,10 +201,10 @@ def capture_phone(
     found: _Phone | None = None
     corrected = False
     for segment in split_corrections(text, lang, bare_no="always"):
-        runs, spoken = _runs(segment, lang)
+        runs, confidence = _runs(segment, lang)
         if not runs:
             continue
-        current = _best(runs, region, 0.9 if spoken else 0.95)
+        current = _best(runs, region, confidence)
         partial = current is None or current.confidence <= _POSSIBLE  # not a number by itself
         if found is not None and partial and len(runs) == 1 and len(runs[0]) >= _MIN_TAIL:
             current = _with_tail(found, runs[0], region) or current

@@ -67,6 +67,13 @@ FILLERS: dict[Language, frozenset[str]] = {
     ]),
 }
 
+# Fillers that are also ordinary words: inside an email's domain they are part of a name
+# ("sowell", "welltower"), not hesitation.
+WORD_FILLERS = frozenset({
+    "like", "so", "well", "basically", "este", "pues", "bueno", "ben", "bon", "alors",
+    "also", "halt", "naja",
+})
+
 _CORRECTIONS: dict[Language, tuple[str, ...]] = {
     "en": (
         "no wait", "wait", "sorry", "i mean", "actually", "scratch that", "correction",
