@@ -110,11 +110,12 @@ async def compare(stub: Any, engine: TtsEngine, voice: Any, voice_id: str, text:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     catalog = VoiceCatalog(TtsSettings())
-    result: dict[str, Any] = {"runs": args.runs, "warmup": args.warmup, "engines": {}}
+    result: dict[str, Any] = {"runs": args.runs, "warmup": args.warmup, "engines": {},
+                              "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         nats_port, grpc_port = free_port(), free_port()
         up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
-                    "--grpc-addr", f"127.0.0.1:{grpc_port}", "--plugin", "core.synthesize"])
+                    "--grpc-addr", f"127.0.0.1:{grpc_port}"])
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
                 stub = audio_service_stub(channel)
@@ -127,6 +128,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             stop(up)
     result["targets"] = {"first_audio_ms": TARGET_MS, "overhead_ms": OVERHEAD_TARGET_MS}
+    result["load_average_after"] = os.getloadavg()  # the machine is shared: say how busy
     result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                          "grpcio": grpc.__version__, "loop": "uvloop"}
     return result

@@ -23,6 +23,7 @@ reader's machine, and why:
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import itertools
 import json
@@ -186,6 +187,11 @@ def _voicecore(setup: Setup, command: Command) -> None:
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, (command.where, done.stdout, done.stderr)
     _documented_output(command, done.stdout)
+    if argv[1] == "say":  # the file it wrote plays
+        from core.audio import decode
+
+        written = setup.work / argv[argv.index("-o") + 1]
+        assert decode(written.read_bytes()).duration_s > 0.5, command.where
     if argv[1] == "exec" and argv[2] != "synthesize":  # speech differs on every run (Piper):
         # its documented output lines are what is checked
         pairs = [value for flag, value in itertools.pairwise(argv) if flag == "--param"]
@@ -224,6 +230,8 @@ def _grpcurl(setup: Setup, command: Command) -> None:
         assert "voicecore.v1.VoiceCore" in done.stdout.split(), command.where
     elif args[-1].endswith("/HealthCheck"):
         assert json.loads(done.stdout)["status"] == "SERVING", command.where
+    elif "voicecore.v1.AudioService" in args[-1]:
+        _check_audio_service(args, done.stdout, command)
     elif args[-1].endswith("/ExecutePrimitive"):
         sent = json.loads(args[args.index("-d") + 1])
         response = json.loads(done.stdout)
@@ -231,6 +239,33 @@ def _grpcurl(setup: Setup, command: Command) -> None:
         if "-H" in args and args[args.index("-H") + 1].startswith("trace-id:"):
             trace = args[args.index("-H") + 1].split(":", 1)[1].strip()
             assert response["metadata"]["trace_id"] == trace, command.where
+
+
+def _check_audio_service(args: list[str], stdout: str, command: Command) -> None:
+    """What each AudioService example answers: the service described, voices as
+    filtered, audio chunks that decode (the last one final)."""
+    from core.audio import decode
+
+    method = args[-1].rsplit("/", 1)[-1]
+    sent = json.loads(args[args.index("-d") + 1]) if "-d" in args else {}
+    if method == "voicecore.v1.AudioService":  # describe
+        assert "rpc TextToSpeech" in stdout, command.where
+    elif method == "ListVoices":
+        voices = json.loads(stdout)["voices"]
+        assert voices and {v["language"] for v in voices} == {sent["language"]}, command.where
+    elif method == "GetVoice":
+        assert json.loads(stdout)["id"] == sent["voice_id"], command.where
+    elif method == "TextToSpeech":
+        decoder, chunks, rest = json.JSONDecoder(), [], stdout.strip()
+        while rest:  # grpcurl prints one JSON object per message
+            chunk, end = decoder.raw_decode(rest)
+            chunks.append(chunk)
+            rest = rest[end:].lstrip()
+        assert chunks and chunks[-1].get("is_final") is True, command.where
+        for chunk in chunks:
+            assert decode(base64.b64decode(chunk["data"])).duration_s > 0, command.where
+    else:
+        raise AssertionError(f"{command.where}: an AudioService example not checked yet")
 
 
 def _grpcurl_run(setup: Setup, args: list[str]) -> subprocess.CompletedProcess[str]:
