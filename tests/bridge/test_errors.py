@@ -48,6 +48,7 @@ EXPECTED_STATUS: dict[type[errors.VoiceCoreError], grpc.StatusCode] = {
     errors.InvalidAudio: S.INVALID_ARGUMENT,
     errors.AudioUnavailable: S.NOT_FOUND,
     errors.EngineUnavailable: S.UNAVAILABLE,
+    errors.ModelNotFound: S.UNAVAILABLE,
     errors.EventLogError: S.INTERNAL,
     errors.LogQueryError: S.INVALID_ARGUMENT,
     errors.LogUnwritable: S.UNAVAILABLE,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ModelNotFound
 from core.stt import models
-from core.stt.models import ModelNotFound, joined_base, pull, resolve
+from core.stt.models import joined_base, pull, resolve
 
 
 @pytest.fixture(autouse=True)
