@@ -31,7 +31,7 @@ class Check:
 async def run_checks(settings: Settings, console: Console) -> bool:
     checks = [_binary_check(), _data_dir_check(settings)]
     checks += await _nats_checks(settings)
-    checks += [_optional_module("faster_whisper", "speech-to-text (faster-whisper)"),
+    checks += [_stt_check(settings),
                _optional_module("gtts", "text-to-speech (gTTS)"),
                _optional_program("espeak-ng", "offline text-to-speech (espeak-ng)"),
                _piper_check(settings)]
@@ -144,6 +144,24 @@ def _optional_module(module: str, what: str) -> Check:
     found = importlib.util.find_spec(module) is not None
     return Check(what, found, "installed" if found else "not installed",
                  "" if found else f"pip install {module.replace('_', '-')}", required=False)
+
+
+def _stt_check(settings: Settings) -> Check:
+    """faster-whisper and the model ``up`` would transcribe with (``VOICECORE_STT_MODEL``,
+    default base), there without a download."""
+    from core.stt.models import where
+    from core.stt.settings import SttSettings
+
+    what = "speech-to-text (faster-whisper)"
+    if importlib.util.find_spec("faster_whisper") is None:
+        return Check(what, False, "not installed", "pip install faster-whisper", required=False)
+    stt = SttSettings.from_env()
+    found = where(stt.model, stt.cache_dir or settings.data_dir / "models")
+    if found is None:
+        return Check(what, False, f"model {stt.model}: not here",
+                     f"voicecore models pull {stt.model} (on a connected machine)",
+                     required=False)
+    return Check(what, True, f"model {stt.model}: {found}")
 
 
 def _piper_check(settings: Settings) -> Check:

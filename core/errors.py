@@ -16,7 +16,7 @@
     │   ├── InvalidAudio          audio that does not decode, or is over a size/duration limit
     │   ├── AudioUnavailable      an audio object is gone (TTL, redaction) or fails its sha256
     │   └── EngineUnavailable     a speech engine cannot answer now (offline, missing): retryable
-    │       └── ModelNotFound     no place had the speech model (the message names each place)
+    │       └── ModelNotFound     no place has the speech-to-text model (core/stt/models.py)
     ├── EventLogError             the DuckDB event log: missing, busy, bad query, no such row
     │   ├── LogQueryError         SQL rejected (not read-only) or failed in DuckDB
     │   └── LogUnwritable         the log file cannot be written now (I/O, memory, closed)
@@ -125,7 +125,8 @@ class EngineUnavailable(PrimitiveError):
 
 
 class ModelNotFound(EngineUnavailable):
-    """No place had the model: the message names each place and the fixes."""
+    """No place has the speech-to-text model: the message names each place looked at and
+    the fixes (core/stt/models.py)."""
 
 
 class EventLogError(VoiceCoreError):

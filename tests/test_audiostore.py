@@ -250,7 +250,7 @@ async def test_the_worker_writes_audio_but_cannot_erase_it(server: EmbeddedNats)
         await store.bus.nc.close()
 
 
-async def test_the_read_only_identity_cannot_write_or_erase_audio(server: EmbeddedNats) -> None:
+async def test_the_cli_cannot_write_or_erase_audio(server: EmbeddedNats) -> None:
     store, errors = await connect_as(server, "cli")
     try:
         await refused(errors, lambda: put(store, "c1/r1/0.wav", b"forged"), "$O.VC_AUDIO.C.")
@@ -260,15 +260,15 @@ async def test_the_read_only_identity_cannot_write_or_erase_audio(server: Embedd
         await store.bus.nc.close()
 
 
-async def test_the_bridge_stores_callers_audio_but_cannot_erase_it(server: EmbeddedNats) -> None:
-    """The bridge stores the audio a caller sends to be transcribed; erasing stays the
-    sink's (redaction) and the admin's."""
+async def test_the_bridge_stores_audio_to_transcribe_but_cannot_erase_it(
+        server: EmbeddedNats) -> None:
     store, errors = await connect_as(server, "bridge")
     try:
-        await put(store, "c1/upload/0.wav", b"a caller's audio")
-        assert not errors.denied.is_set()
+        ref = await put(store, "c1/r1/0.wav", BIG)
+        assert await store.get(ref) == BIG
         await refused(errors, lambda: store.delete_conversation("c1"),
                       f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
+        await refused(errors, lambda: store.ensure(ttl_s=60), "$JS.API.STREAM.UPDATE.")
     finally:
         await store.bus.nc.close()
 

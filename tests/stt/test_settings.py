@@ -1,0 +1,51 @@
+"""Speech-to-text settings: flags and environment, device and compute type, a model that
+does not load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError, EngineUnavailable
+from core.stt import settings as stt
+from core.stt.settings import SttSettings
+from core.stt.whisper import device_and_compute_type, load_model
+
+
+def test_settings_go_to_the_worker_through_the_environment_and_back(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    chosen = SttSettings(model="tiny.en", device="cpu", compute_type="int8_float32",
+                         cache_dir=tmp_path, preload=True, idle_unload_s=30)
+    for name, value in chosen.env().items():
+        monkeypatch.setenv(name, value)
+    assert SttSettings.from_env() == chosen  # concurrency is not one: the default both ways
+
+
+def test_bad_settings_are_one_line_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match=r"--stt-device 'tpu': choose from auto, cpu, cuda"):
+        SttSettings(device="tpu")
+    monkeypatch.setenv(stt.ENV_IDLE_UNLOAD, "soon")
+    with pytest.raises(ConfigError, match="VOICECORE_STT_IDLE_UNLOAD='soon': not a number"):
+        SttSettings.from_env()
+
+
+def test_auto_is_the_cpu_with_int8_on_a_machine_without_a_gpu() -> None:
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("a GPU is here")
+    assert device_and_compute_type(SttSettings()) == ("cpu", "int8")
+    assert device_and_compute_type(SttSettings(device="cuda")) == ("cuda", "float16")
+    assert device_and_compute_type(SttSettings(compute_type="float32")) == ("cpu", "float32")
+
+
+def test_a_model_directory_that_does_not_load_is_engine_unavailable(tmp_path: Path) -> None:
+    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"):
+        (tmp_path / name).write_text("not a model")
+    with pytest.raises(EngineUnavailable) as caught:
+        load_model(SttSettings(model=str(tmp_path), device="cpu"))
+    message = str(caught.value)
+    assert message.startswith(f"speech model {tmp_path.name} ({tmp_path}) does not load on "
+                              "cpu/int8: ")
+    assert "\n" not in message
