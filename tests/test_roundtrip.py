@@ -17,15 +17,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.roundtrip import RoundTrip, accuracy, capture, describe_misses
+from tests.support.roundtrip import Outcome, RoundTrip, accuracy, capture, describe_misses
 from tests.support.roundtrip_corpus import CORPUS, PRIMITIVES, Utterance, sample
 
-# Measured (tiny.en / Piper over the whole corpus; base / espeak-ng over every third
-# utterance), rounded down to leave room for a different CPU's int8 arithmetic.
-TINY_PIPER_FLOORS = {"email": 0.45, "phone": 0.5, "date": 0.9, "confirmation": 0.95}
-BASE_ESPEAK_FLOORS = {"email": 0.5, "phone": 0.5, "date": 0.8, "confirmation": 0.85}
+# Measured in two runs (the benchmark's and a fresh `make test`), no hint, correct / cases
+# and confident wrong values: tiny.en / Piper over the whole corpus, email 13/25 (0) and
+# 11/25 (3), phone 14/24 and 17/24, date 21/22 twice, confirmation 22/22 twice (0);
+# base / espeak-ng over every third utterance, email 3/9 (1) and 2/9 (0), phone 6/8 (0)
+# and 6/8 (1), date 6/8 and 7/8, yes/no 7/8 twice (0). Piper samples noise, so its audio
+# (and what Whisper hears) differs from run to run: floors and caps leave room below the
+# worse run.
+FLOORS = {
+    ("tiny.en", "piper"): {"email": 0.36, "phone": 0.45, "date": 0.85, "confirmation": 0.9},
+    ("base", "espeak"): {"email": 0.11, "phone": 0.6, "date": 0.6, "confirmation": 0.75},
+}
 # Wrong values a primitive gave WITHOUT asking to confirm them (confident and wrong).
-MAX_CONFIDENT_WRONG = {"email": 1, "phone": 0, "date": 0, "confirmation": 0}
+MAX_CONFIDENT_WRONG = {
+    ("tiny.en", "piper"): {"email": 4, "phone": 1, "date": 1, "confirmation": 1},
+    ("base", "espeak"): {"email": 2, "phone": 2, "date": 1, "confirmation": 1},
+}
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +60,19 @@ def test_said_text_captures_to_its_value(utterance: Utterance) -> None:
     assert (result.value if result else None) == utterance.expected
 
 
+def _check(outcomes: list[Outcome], model: str, voice: str, primitive: str) -> None:
+    assert accuracy(outcomes) >= FLOORS[model, voice][primitive], describe_misses(outcomes)
+    confident = [o for o in outcomes if o.confident_wrong]
+    most = MAX_CONFIDENT_WRONG[model, voice][primitive]
+    assert len(confident) <= most, describe_misses(confident)
+
+
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("primitive", PRIMITIVES)
 def test_tiny_en_hears_piper(roundtrip: RoundTrip, primitive: str) -> None:
     outcomes = [roundtrip.outcome(u, "piper", "tiny.en", hinted=False)
                 for u in sample(1, primitive)]
-    assert accuracy(outcomes) >= TINY_PIPER_FLOORS[primitive], describe_misses(outcomes)
-    confident = [o for o in outcomes if o.confident_wrong]
-    assert len(confident) <= MAX_CONFIDENT_WRONG[primitive], describe_misses(confident)
+    _check(outcomes, "tiny.en", "piper", primitive)
 
 
 @pytest.mark.timeout(1200)
@@ -65,6 +80,4 @@ def test_tiny_en_hears_piper(roundtrip: RoundTrip, primitive: str) -> None:
 def test_base_hears_espeak(roundtrip: RoundTrip, primitive: str) -> None:
     outcomes = [roundtrip.outcome(u, "espeak", "base", hinted=False)
                 for u in sample(3, primitive)]
-    assert accuracy(outcomes) >= BASE_ESPEAK_FLOORS[primitive], describe_misses(outcomes)
-    confident = [o for o in outcomes if o.confident_wrong]
-    assert len(confident) <= MAX_CONFIDENT_WRONG[primitive], describe_misses(confident)
+    _check(outcomes, "base", "espeak", primitive)
