@@ -22,6 +22,7 @@ from core.errors import ConfigError, VoiceCoreError
 from core.natsauth import NatsAuth
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
+from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
 from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
@@ -196,6 +197,7 @@ register_eventlog_commands(app)  # log …, replay (voicecore/log_commands.py)
 register_nats_commands(app)  # nats-context, nats-config (voicecore/nats_commands.py)
 register_voice_commands(app)  # voices, voices pull (voicecore/voice_commands.py)
 register_speech_commands(app)  # say (voicecore/speech_commands.py)
+register_listen_command(app)  # listen (voicecore/listen_command.py)
 
 
 def main() -> None:
