@@ -49,6 +49,9 @@ from schemas.audio import (
 
 STEP_S = 1.0
 """New audio between two hypotheses (not every chunk: each pass costs ~0.3 s of CPU)."""
+PARTIAL_BEAM = 1
+"""Partials decode greedily: a pass in flight when the stream ends delays the final, and
+the final (the params' beam) decides the text anyway."""
 TRIM_S = 15.0
 """A buffer longer than this is cut at a committed segment end (whisper_streaming's)."""
 MAX_UTTERANCE_S = 600.0
@@ -187,7 +190,7 @@ class StreamListener:
 
     async def _partial(self, hearing: _Hearing, call: Call) -> None:
         buffer = hearing.utterance.pcm(hearing.offset_s)
-        found = await self._transcribe(hearing, buffer)
+        found = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM)
         words = [TimedWord(w.start + hearing.offset_s, w.end + hearing.offset_s, w.word)
                  for s in found.segments for w in s.words]
         agreement = hearing.agreement
@@ -205,11 +208,12 @@ class StreamListener:
         buffer = hearing.utterance.pcm(hearing.offset_s)
         return await asyncio.to_thread(vad.ended_after, buffer, silence)
 
-    async def _transcribe(self, hearing: _Hearing, buffer: Pcm) -> Transcription:
+    async def _transcribe(self, hearing: _Hearing, buffer: Pcm,
+                          beam_size: int | None = None) -> Transcription:
         params = hearing.params
         return await asyncio.to_thread(
             self.transcriber().transcribe, buffer, language=params.language,
-            hint=params.hint, word_timestamps=True, beam_size=params.beam_size)
+            hint=params.hint, word_timestamps=True, beam_size=beam_size or params.beam_size)
 
     async def _final(self, hearing: _Hearing, call: Call) -> StreamTranscription:
         utterance = hearing.utterance
