@@ -36,7 +36,7 @@ from core.primitive import Call, Primitive, register
 from core.stt import vad
 from core.stt.agreement import LocalAgreement, TimedWord, text_of
 from core.stt.settings import SttSettings
-from core.stt.whisper import Transcriber
+from core.stt.whisper import ENGINE, Transcriber
 from schemas import events as ev
 from schemas.audio import (
     AudioRef,
@@ -45,6 +45,7 @@ from schemas.audio import (
     TranscribeStreamParams,
     Transcription,
     TranscriptionPartial,
+    Usage,
 )
 
 STEP_S = 1.0
@@ -218,8 +219,11 @@ class StreamListener:
     async def _final(self, hearing: _Hearing, call: Call) -> StreamTranscription:
         utterance = hearing.utterance
         before = [w for w in hearing.agreement.committed if w.end <= hearing.offset_s]
-        found = await self._transcribe(hearing, utterance.pcm(hearing.offset_s))
         whole = utterance.pcm()
+        if not whole.samples.size:  # nothing heard (abandoned at once): nothing to run
+            found = self._nothing_heard(hearing.params)
+        else:
+            found = await self._transcribe(hearing, utterance.pcm(hearing.offset_s))
         audio = await self._store_utterance(call, whole) if whole.samples.size else None
         text = " ".join(t for t in (text_of(before), found.text) if t)
         segments = tuple(msgspec.structs.replace(
@@ -235,6 +239,13 @@ class StreamListener:
             **fields, ended_by=utterance.ended_by or "end_of_stream",
             time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000, audio=audio,
             chunks=utterance.chunks)
+
+    def _nothing_heard(self, params: TranscribeStreamParams) -> Transcription:
+        model = self.transcriber().settings.model
+        return Transcription(text="", language=params.language, language_probability=0.0,
+                             confidence=0.0, segments=(), duration_s=0.0,
+                             real_time_factor=0.0, model=model,
+                             usage=Usage(engine=ENGINE, voice=model))
 
     async def _store_utterance(self, call: Call, pcm: Pcm) -> AudioRef:
         assert self._store is not None
