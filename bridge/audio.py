@@ -3,8 +3,9 @@
 ``TextToSpeech`` streams one ``AudioChunk`` per ``synthesize.chunk`` event as it is
 stored, ``is_final`` on the last; ``ProcessAudioFile`` answers the whole file at once
 (both through :mod:`bridge.speech`). ``ListVoices``/``GetVoice`` read the voice
-catalogue (:mod:`bridge.voices`). Speech to text arrives with issue 11: its RPCs answer
-UNIMPLEMENTED. Auth, parsing and statuses are VoiceCore's (:mod:`bridge.rpc`); trace
+catalogue (:mod:`bridge.voices`). ``StreamingSpeechToText`` runs through
+``transcribe_stream`` (:mod:`bridge.listen`); the other speech-to-text calls answer
+UNIMPLEMENTED until they land. Auth, parsing and statuses are VoiceCore's (:mod:`bridge.rpc`); trace
 ids follow ExecutePrimitive's rules and are echoed in the ``trace-id`` trailer.
 """
 
@@ -20,6 +21,7 @@ from bridge._proto import audio_service_pb2 as pb
 from bridge._proto.audio_service_pb2_grpc import AudioServiceServicer
 from bridge.audiofile import file_response
 from bridge.limits import Malformed
+from bridge.listen import Listener
 from bridge.rpc import Gate, answered, parsed
 from bridge.speech import Finished, Speaker, Speech, Spoken, speech
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id, server_span
@@ -30,10 +32,12 @@ STT_LATER = "speech-to-text arrives with issue 11"
 
 
 class AudioService(AudioServiceServicer):
-    def __init__(self, speaker: Speaker, voices: VoiceBook, token: str | None) -> None:
+    def __init__(self, speaker: Speaker, voices: VoiceBook, token: str | None,
+                 listener: Listener | None = None) -> None:
         self.speaker = speaker
         self.voices = voices
         self.gate = Gate(token)
+        self.listener = listener
 
     async def TextToSpeech(self, request: pb.TTSRequest | Malformed,
                            context: Any) -> AsyncIterator[pb.AudioChunk]:
@@ -89,9 +93,13 @@ class AudioService(AudioServiceServicer):
 
     async def StreamingSpeechToText(self, request_iterator: Any,
                                     context: Any) -> AsyncIterator[pb.STTResult]:
-        await self.gate.admit(context)
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, STT_LATER)
-        yield pb.STTResult()  # unreachable: makes this a generator, as gRPC expects
+        metadata = await self.gate.admit(context)
+        if self.listener is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, STT_LATER)
+        assert self.listener is not None
+        async with answered(context):
+            async for result in self.listener.stream(request_iterator, context, metadata):
+                yield result
 
 
 def _speech_of(request: pb.TTSRequest | pb.ProcessAudioFileRequest,

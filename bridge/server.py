@@ -42,6 +42,7 @@ from bridge.errors import status_for
 from bridge.execute import Executor
 from bridge.health import SERVICE_NAME, Health
 from bridge.limits import MAX_MESSAGE_BYTES, Malformed
+from bridge.listen import Listener
 from bridge.rpc import Gate, add_service, parsed
 from bridge.speech import Speaker
 from bridge.streaming import stream_events
@@ -159,7 +160,8 @@ def add_voice_core(servicer: VoiceCoreServicer, server: Any) -> None:
 def _audio_service(bus: Bus, presence: PresenceTracker, options: BridgeOptions) -> AudioService:
     catalog = VoiceCatalog(options.tts or TtsSettings.from_env())
     speaker = Speaker(bus, presence, catalog, AudioStore(bus), max_timeout_s=options.max_timeout_s)
-    return AudioService(speaker, VoiceBook(catalog), options.token)
+    listener = Listener(bus, presence, max_timeout_s=options.max_timeout_s)
+    return AudioService(speaker, VoiceBook(catalog), options.token, listener)
 
 
 async def _cancel(future: asyncio.Future[Any]) -> None:

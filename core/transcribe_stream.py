@@ -36,7 +36,7 @@ from core.primitive import Call, Primitive, register
 from core.stt import vad
 from core.stt.agreement import LocalAgreement, TimedWord, text_of
 from core.stt.settings import SttSettings
-from core.stt.whisper import Transcriber
+from core.stt.whisper import ENGINE, Transcriber
 from core.transcribe import TRANSCRIBER
 from schemas import events as ev
 from schemas.audio import (
@@ -46,10 +46,14 @@ from schemas.audio import (
     TranscribeStreamParams,
     Transcription,
     TranscriptionPartial,
+    Usage,
 )
 
 STEP_S = 1.0
 """New audio between two hypotheses (not every chunk: each pass costs ~0.3 s of CPU)."""
+PARTIAL_BEAM = 1
+"""Partials decode greedily: a pass in flight when the stream ends delays the final, and
+the final (the params' beam) decides the text anyway."""
 TRIM_S = 15.0
 """A buffer longer than this is cut at a committed segment end (whisper_streaming's)."""
 MAX_UTTERANCE_S = 600.0
@@ -190,7 +194,7 @@ class StreamListener:
 
     async def _partial(self, hearing: _Hearing, call: Call) -> None:
         buffer = hearing.utterance.pcm(hearing.offset_s)
-        found = await self._transcribe(hearing, buffer)
+        found = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM)
         words = [TimedWord(w.start + hearing.offset_s, w.end + hearing.offset_s, w.word)
                  for s in found.segments for w in s.words]
         agreement = hearing.agreement
@@ -208,17 +212,21 @@ class StreamListener:
         buffer = hearing.utterance.pcm(hearing.offset_s)
         return await asyncio.to_thread(vad.ended_after, buffer, silence)
 
-    async def _transcribe(self, hearing: _Hearing, buffer: Pcm) -> Transcription:
+    async def _transcribe(self, hearing: _Hearing, buffer: Pcm,
+                          beam_size: int | None = None) -> Transcription:
         params = hearing.params
         return await asyncio.to_thread(
             self.transcriber().transcribe, buffer, language=params.language,
-            hint=params.hint, word_timestamps=True, beam_size=params.beam_size)
+            hint=params.hint, word_timestamps=True, beam_size=beam_size or params.beam_size)
 
     async def _final(self, hearing: _Hearing, call: Call) -> StreamTranscription:
         utterance = hearing.utterance
         before = [w for w in hearing.agreement.committed if w.end <= hearing.offset_s]
-        found = await self._transcribe(hearing, utterance.pcm(hearing.offset_s))
         whole = utterance.pcm()
+        if not whole.samples.size:  # nothing heard (abandoned at once): nothing to run
+            found = self._nothing_heard(hearing.params)
+        else:
+            found = await self._transcribe(hearing, utterance.pcm(hearing.offset_s))
         audio = await self._store_utterance(call, whole) if whole.samples.size else None
         text = " ".join(t for t in (text_of(before), found.text) if t)
         segments = tuple(msgspec.structs.replace(
@@ -234,6 +242,13 @@ class StreamListener:
             **fields, ended_by=utterance.ended_by or "end_of_stream",
             time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000, audio=audio,
             chunks=utterance.chunks)
+
+    def _nothing_heard(self, params: TranscribeStreamParams) -> Transcription:
+        model = self.transcriber().settings.model
+        return Transcription(text="", language=params.language, language_probability=0.0,
+                             confidence=0.0, segments=(), duration_s=0.0,
+                             real_time_factor=0.0, model=model,
+                             usage=Usage(engine=ENGINE, voice=model))
 
     async def _store_utterance(self, call: Call, pcm: Pcm) -> AudioRef:
         assert self._store is not None

@@ -28,8 +28,6 @@ async def test_speech_to_text_is_unimplemented_until_issue_11(
 
     code, details = await status_of(audio_stub.SpeechToText(one_chunk()))
     assert code == grpc.StatusCode.UNIMPLEMENTED and "issue 11" in details
-    code, details = await status_of(audio_stub.StreamingSpeechToText(one_chunk()))
-    assert code == grpc.StatusCode.UNIMPLEMENTED and "issue 11" in details
 
 
 async def test_list_voices_filters(bridge: Bridge, audio_stub: Any) -> None:

@@ -120,6 +120,17 @@ async def test_an_abandoned_stream_is_closed_after_its_timeout_with_what_was_hea
     assert result.data.text == batch(tiny, email)
 
 
+async def test_a_stream_abandoned_before_any_audio_is_closed_empty(
+        bus: Bus, tiny: Transcriber) -> None:
+    request = start("c-empty", "s1", 16_000, idle_timeout_s=1.0)
+    async with listening(bus, tiny):
+        await bus.publish(request)
+        result, partials = await stream_answer(bus, request)
+    assert isinstance(result.data, StreamTranscription), result.data
+    assert (result.data.ended_by, result.data.text, result.data.chunks) == ("timeout", "", 0)
+    assert result.data.audio is None and not partials
+
+
 async def test_silence_after_speech_ends_the_utterance_when_asked(
         bus: Bus, tiny: Transcriber, email: Pcm) -> None:
     silence = Pcm(np.zeros(2 * email.rate, dtype=np.float32), email.rate)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.audio import Pcm
+from core.audio import Pcm, encode
 from core.audioin import publish_chunk
 from core.bus import Bus
 from schemas import events as ev
@@ -24,7 +24,7 @@ ANSWER_S = 300.0
 
 
 def s16le(pcm: Pcm) -> bytes:
-    return (np.clip(pcm.samples, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes()
+    return encode(pcm, "pcm_s16le")
 
 
 def quantized(pcm: Pcm) -> Pcm:

@@ -1,0 +1,177 @@
+"""Streaming speech to text: time to final through `voicecore up`, against bare faster-whisper.
+
+Processes (all real, on this machine):
+
+* ``voicecore up`` with a fresh data directory and free ports, its worker process on
+  ``tiny.en`` (``VOICECORE_STT_MODEL``, preloaded): embedded nats-server, the
+  ``transcribe_stream`` worker, the event-log sink and the bridge;
+* this process: the utterances (3-8 s, spoken by Piper and espeak-ng), the gRPC client
+  streaming each at real-time pace in 100 ms chunks, and, in turns with it, the same
+  model alone (``core.stt.whisper.Transcriber``, the same settings) on the same audio.
+
+Per utterance and run:
+
+* **time to final**: from sending the last chunk to receiving the final ``STTResult``
+  (the worker's last pass over the utterance, the completed event, the bridge);
+* **bare**: ``Transcriber.transcribe`` of the whole utterance in this process: the pass
+  the final cannot avoid (the final is one pass over the utterance, see
+  ``core/transcribe_stream.py``);
+* partials received before the final.
+
+Targets (issue 11, tiny.en on this 2-core machine): time to final p50 ≤ 0.5 s, p99 ≤ 1 s.
+Prints a table and writes ``benchmarks/results/stt_streaming.json``.
+
+Run: ``python benchmarks/bench_stt_streaming.py [--runs 2] [--warmup 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import uvloop
+from bench_bridge import free_port, spawn, stop
+from rich.console import Console
+from rich.table import Table
+
+from bridge._proto import audio_service_pb2 as pb
+from bridge.client import audio_service_stub
+from core.audio import Pcm, encode, resample
+from core.stt.settings import SttSettings
+from core.stt.whisper import Transcriber
+from core.tts.settings import TtsSettings
+from core.tts.voices import VoiceCatalog
+
+RESULTS = Path(__file__).parent / "results"
+RATE = 16_000
+CHUNK_S = 0.1
+TARGET_P50_S, TARGET_P99_S = 0.5, 1.0
+UTTERANCES = [
+    "Yes, that is correct.",
+    "My email is john dot smith at gmail dot com.",
+    "My number is two one two, five five five, zero one nine nine.",
+    "I would like to change the date of my appointment to next Friday.",
+    "Could you please read the confirmation number back to me one more time?",
+    "No, the second letter is B as in boy, not D as in dog.",
+]
+VOICES = {"piper": "piper:en_US-joe-medium", "espeak-ng": "espeak-ng:en-us+f3"}
+
+
+def utterances() -> list[tuple[str, str, Pcm]]:
+    """(voice, text, 16 kHz speech) for every utterance of 3-8 s."""
+    catalog = VoiceCatalog(TtsSettings())
+    found = []
+    for name, voice_id in VOICES.items():
+        engine, voice, _ = catalog.resolve(voice_id, "en")
+        for text in UTTERANCES:
+            pcm = resample(engine.synthesize(text, voice, speed=1.0), RATE)
+            if 3.0 <= pcm.duration_s <= 8.0:
+                found.append((name, text, pcm))
+            elif pcm.duration_s < 3.0:  # said twice: long enough
+                again = resample(engine.synthesize(f"{text} {text}", voice, speed=1.0), RATE)
+                if again.duration_s <= 8.0:
+                    found.append((name, f"{text} {text}", again))
+    return found
+
+
+async def stream(stub: Any, pcm: Pcm, conversation: str) -> tuple[float, int, str]:
+    """(seconds from the last chunk sent to the final, partials, final text)."""
+    data, step = encode(pcm, "pcm_s16le"), 2 * int(CHUNK_S * RATE)
+    last_sent = 0.0
+
+    async def chunks() -> Any:
+        nonlocal last_sent
+        yield pb.AudioChunk(format="pcm_s16le", sample_rate=RATE, language="en",
+                            conversation_id=conversation)
+        started = time.monotonic()
+        for n, start in enumerate(range(0, len(data), step)):
+            await asyncio.sleep(max(0.0, started + n * CHUNK_S - time.monotonic()))
+            last_sent = time.monotonic()
+            yield pb.AudioChunk(data=data[start:start + step], is_final=start + step >= len(data))
+
+    partials = 0
+    async for result in stub.StreamingSpeechToText(chunks()):
+        if result.is_final:
+            return time.monotonic() - last_sent, partials, result.text
+        partials += 1
+    raise AssertionError("no final")
+
+
+def seconds(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_s": round(statistics.median(ordered), 3),
+            "p99_s": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
+            "max_s": round(ordered[-1], 3), "min_s": round(ordered[0], 3)}
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    spoken = utterances()
+    bare_model = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0))
+    bare_model.load()
+    to_final, bare, partials, rows = [], [], [], []
+    os.environ.update({"VOICECORE_STT_MODEL": "tiny.en", "VOICECORE_STT_PRELOAD": "1"})
+    with tempfile.TemporaryDirectory() as tmp:
+        grpc_port = free_port()
+        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
+                    str(free_port()), "--grpc-addr", f"127.0.0.1:{grpc_port}"])
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+                stub = audio_service_stub(channel)
+                for run in range(args.warmup + args.runs):
+                    for n, (voice, text, pcm) in enumerate(spoken):
+                        waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
+                        started = time.monotonic()
+                        await asyncio.to_thread(bare_model.transcribe, pcm)
+                        alone = time.monotonic() - started
+                        if run >= args.warmup:
+                            to_final.append(waited)
+                            bare.append(alone)
+                            partials.append(heard)
+                            rows.append({"voice": voice, "text": text,
+                                         "duration_s": round(pcm.duration_s, 2),
+                                         "time_to_final_s": round(waited, 3),
+                                         "bare_s": round(alone, 3), "partials": heard,
+                                         "final": final})
+        finally:
+            stop(up)
+    return {"runs": args.runs, "warmup": args.warmup, "utterances": len(spoken),
+            "model": "tiny.en", "chunk_s": CHUNK_S, "time_to_final": seconds(to_final),
+            "bare_transcription": seconds(bare),
+            "partials_per_utterance_p50": statistics.median(partials), "rows": rows,
+            "targets": {"p50_s": TARGET_P50_S, "p99_s": TARGET_P99_S},
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+
+def report(result: dict[str, Any]) -> None:
+    table = Table("measure", "p50 s", "p99 s", "min s", "max s", "target",
+                  title=f"Streaming tiny.en: {result['utterances']} utterances of 3-8 s x "
+                        f"{result['runs']} runs, real-time pace")
+    final, alone = result["time_to_final"], result["bare_transcription"]
+    table.add_row("time to final (pipeline)", str(final["p50_s"]), str(final["p99_s"]),
+                  str(final["min_s"]), str(final["max_s"]),
+                  f"p50 ≤ {TARGET_P50_S:g}, p99 ≤ {TARGET_P99_S:g}")
+    table.add_row("bare faster-whisper, whole utterance", str(alone["p50_s"]),
+                  str(alone["p99_s"]), str(alone["min_s"]), str(alone["max_s"]), "")
+    Console(width=140).print(table)
+    print(f"partials per utterance (p50): {result['partials_per_utterance_p50']}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--output", type=Path, default=RESULTS / "stt_streaming.json")
+    cli = parser.parse_args()
+    outcome = uvloop.run(main(cli))
+    report(outcome)
+    cli.output.parent.mkdir(exist_ok=True)
+    cli.output.write_text(json.dumps(outcome, indent=2) + "\n")
