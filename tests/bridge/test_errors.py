@@ -29,6 +29,7 @@ from core import consumer as consumer_module
 from core import errors
 from core.bus import Bus
 from core.consumer import Ordered, PullConsumer
+from core.stt.models import ModelNotFound
 from core.subjects import EVENTS_STREAM
 
 S = grpc.StatusCode
@@ -48,6 +49,7 @@ EXPECTED_STATUS: dict[type[errors.VoiceCoreError], grpc.StatusCode] = {
     errors.InvalidAudio: S.INVALID_ARGUMENT,
     errors.AudioUnavailable: S.NOT_FOUND,
     errors.EngineUnavailable: S.UNAVAILABLE,
+    ModelNotFound: S.UNAVAILABLE,  # an EngineUnavailable (core/stt/models.py)
     errors.EventLogError: S.INTERNAL,
     errors.LogQueryError: S.INVALID_ARGUMENT,
     errors.LogUnwritable: S.UNAVAILABLE,
