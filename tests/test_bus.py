@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
 from nats.js import api
 
@@ -93,7 +96,10 @@ async def test_publish_without_a_server_is_a_clear_unavailable_error(
     await nats_server.stop()
     with pytest.raises(BusUnavailable, match="NATS unavailable"):
         await bus.publish(sample(ev.CaptureEmailRequested))
-    await bus.nc.close()
+    # nats-py's close after the server vanished can surface its transport's cancelled
+    # close-waiter (seen once under load): what this test is about is the error above.
+    with contextlib.suppress(asyncio.CancelledError):
+        await bus.nc.close()
 
 
 async def test_connect_to_nothing_is_unavailable() -> None:

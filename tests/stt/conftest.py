@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.audio import Pcm
+from core.capture import capture_email
 from core.stt.settings import SttSettings
 from core.stt.whisper import Transcriber
 from core.tts.settings import TtsSettings
@@ -43,3 +44,11 @@ def speak(text: str, language: str = "en", engine: str = "auto") -> Pcm:
     catalog = VoiceCatalog(TtsSettings(engine=engine))
     found, voice, _ = catalog.resolve("", language)
     return found.synthesize(text, voice, speed=1.0)
+
+
+def heard_email(text: str) -> str | None:
+    """The address capture_email reads from a transcript. Whisper writes the same speech as
+    "john dot smith", "john.smith" or "John Dot Smith" from run to run (Piper's audio is
+    sampled): what must hold is what the next primitive reads."""
+    captured = capture_email(text, "en")
+    return captured.value if captured is not None else None
