@@ -27,24 +27,26 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import os
 import re
-import socket
 from collections.abc import Iterable
-from typing import Annotated, Any, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import msgspec
 
 from schemas import ids
-from schemas.audio import (
-    StreamTranscription,
-    SynthesisChunk,
-    SynthesisResult,
-    SynthesizeParams,
-    TranscribeParams,
-    TranscribeStreamParams,
-    Transcription,
-    TranscriptionPartial,
+from schemas.envelope import (
+    CONVERSATION_ID_PATTERN,
+    NAME_PATTERN,
+    NAME_TOKEN,
+    PRODUCER,
+    SCHEMA_VERSION,
+    TRACE_ID_PATTERN,
+    ConversationId,
+    Event,
+    EventId,
+    Producer,
+    TraceId,
+    type_of,
 )
 from schemas.limits import Int32, check_depth
 from schemas.payloads import (
@@ -56,60 +58,48 @@ from schemas.payloads import (
     Redaction,
     Request,
 )
+from schemas.speech_events import (
+    SPEECH_EVENTS,
+    SynthesizeChunk,
+    SynthesizeCompleted,
+    SynthesizeFailed,
+    SynthesizeRequested,
+    TranscribeCompleted,
+    TranscribeFailed,
+    TranscribeRequested,
+    TranscribeStreamChunk,
+    TranscribeStreamCompleted,
+    TranscribeStreamFailed,
+    TranscribeStreamRequested,
+)
 
-SCHEMA_VERSION = 1
-
-# Every pattern ends ``(?!\n)$``: msgspec matches with ``re.search``, where a bare ``$`` also
-# matches before a trailing newline ("c42\n" passed); the lookahead means the same in
-# JSON Schema's ECMA-262 regexes, where ``$`` alone would do.
-CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}(?!\n)$"
-"""The one definition of a conversation id (``core.subjects`` checks ids with it too)."""
-ConversationId = Annotated[str, msgspec.Meta(pattern=CONVERSATION_ID_PATTERN)]
-"""One NATS subject token: letters, digits, ``_`` and ``-``, at most 128 characters."""
-NAME_TOKEN = r"[a-z][a-z0-9_]{0,63}"
-"""A primitive's name, and each of the two tokens of an event type ``<source>.<event>``."""
-NAME_PATTERN = f"^{NAME_TOKEN}(?!\\n)$"
-TRACE_ID_PATTERN = r"^[\x21-\x7e]{1,64}(?!\n)$"
-"""The one definition of a trace id (the bridge checks the ids it is given with it too)."""
-TraceId = Annotated[str, msgspec.Meta(pattern=TRACE_ID_PATTERN)]
-"""Up to 64 printable ASCII characters; a 32-hex id is also the OpenTelemetry trace id."""
-EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-"""A UUIDv7 when voicecore made it; any 1-128 characters are accepted from elsewhere."""
-Producer = Annotated[str, msgspec.Meta(max_length=256)]
-
-PRODUCER = f"voicecore@{socket.gethostname()}:{os.getpid()}"
-
-
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """The envelope every event shares. Subclasses add a typed ``data`` and a tag."""
-
-    id: EventId
-    conversation_id: ConversationId
-    trace_id: TraceId
-    causation_id: EventId | None = None
-    """Id of the event this one answers (a result names its request)."""
-    occurred_at: dt.datetime
-    producer: Producer = ""
-    schema_version: Int32 = SCHEMA_VERSION
-    attempt: Int32 = 1
-    """On a result: which delivery of its request produced it (1 = first try)."""
-
-    data: Any
-
-    @property
-    def event_type(self) -> str:
-        return type_of(type(self))
-
-    @property
-    def source(self) -> str:
-        return self.event_type.rsplit(".", 1)[0]
-
-
-def type_of(cls: type[Event]) -> str:
-    tag = cls.__struct_config__.tag
-    assert isinstance(tag, str), f"{cls.__name__} has no type tag"
-    return tag
-
+__all__ = [  # noqa: RUF022 -- grouped: re-exported here, so events are imported from one place
+    "CONVERSATION_ID_PATTERN",
+    "NAME_PATTERN",
+    "NAME_TOKEN",
+    "PRODUCER",
+    "SCHEMA_VERSION",
+    "TRACE_ID_PATTERN",
+    "ConversationId",
+    "Event",
+    "EventId",
+    "Producer",
+    "TraceId",
+    "type_of",
+    "SynthesizeRequested",
+    "SynthesizeChunk",
+    "SynthesizeCompleted",
+    "SynthesizeFailed",
+    "TranscribeRequested",
+    "TranscribeCompleted",
+    "TranscribeFailed",
+    "TranscribeStreamRequested",
+    "TranscribeStreamChunk",
+    "TranscribeStreamCompleted",
+    "TranscribeStreamFailed",
+]
+"""Only the names this module takes from :mod:`schemas.envelope` and
+:mod:`schemas.speech_events` (everything defined here is importable as usual)."""
 
 # --- Capture primitives -----------------------------------------------------------
 
@@ -175,62 +165,6 @@ class EventlogRedacted(Event, frozen=True, kw_only=True, tag="eventlog.redacted"
     data: Redaction
 
 
-# --- Speech --------------------------------------------------------------------------
-
-
-class SynthesizeRequested(Event, frozen=True, kw_only=True, tag="synthesize.requested"):
-    data: Request[SynthesizeParams]
-
-
-class SynthesizeChunk(Event, frozen=True, kw_only=True, tag="synthesize.chunk"):
-    """One part of the audio, published as soon as it is stored (before the result)."""
-
-    data: SynthesisChunk
-
-
-class SynthesizeCompleted(Event, frozen=True, kw_only=True, tag="synthesize.completed"):
-    data: SynthesisResult
-
-
-class SynthesizeFailed(Event, frozen=True, kw_only=True, tag="synthesize.failed"):
-    data: Failure
-
-
-class TranscribeRequested(Event, frozen=True, kw_only=True, tag="transcribe.requested"):
-    data: Request[TranscribeParams]
-
-
-class TranscribeCompleted(Event, frozen=True, kw_only=True, tag="transcribe.completed"):
-    data: Transcription
-
-
-class TranscribeFailed(Event, frozen=True, kw_only=True, tag="transcribe.failed"):
-    data: Failure
-
-
-class TranscribeStreamRequested(Event, frozen=True, kw_only=True,
-                                tag="transcribe_stream.requested"):
-    """The start of a streamed utterance; its owner (the worker that takes it) reads the
-    chunks on ``vc.audio.<conversation>.<stream_id>``."""
-
-    data: Request[TranscribeStreamParams]
-
-
-class TranscribeStreamChunk(Event, frozen=True, kw_only=True, tag="transcribe_stream.chunk"):
-    """A partial transcript (committed prefix + tentative tail) while audio arrives."""
-
-    data: TranscriptionPartial
-
-
-class TranscribeStreamCompleted(Event, frozen=True, kw_only=True,
-                                tag="transcribe_stream.completed"):
-    data: StreamTranscription
-
-
-class TranscribeStreamFailed(Event, frozen=True, kw_only=True, tag="transcribe_stream.failed"):
-    data: Failure
-
-
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureEmailRequested,
     CaptureEmailCompleted,
@@ -245,17 +179,7 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureDateCompleted,
     CaptureDateFailed,
     EventlogRedacted,
-    SynthesizeRequested,
-    SynthesizeChunk,
-    SynthesizeCompleted,
-    SynthesizeFailed,
-    TranscribeRequested,
-    TranscribeCompleted,
-    TranscribeFailed,
-    TranscribeStreamRequested,
-    TranscribeStreamChunk,
-    TranscribeStreamCompleted,
-    TranscribeStreamFailed,
+    *SPEECH_EVENTS,
 )
 
 # --- Registry and codec -----------------------------------------------------------
