@@ -34,6 +34,18 @@ from typing import Any, TypeVar, Union
 import msgspec
 
 from schemas import ids
+from schemas.conversation_events import (
+    CONVERSATION_EVENTS,
+    ConversationAbandoned,
+    ConversationCompleted,
+    ConversationRequested,
+    ConversationStarted,
+    ObjectiveCompleted,
+    ObjectiveFailed,
+    ObjectiveStarted,
+    PromptSpoken,
+    TurnReceived,
+)
 from schemas.envelope import (
     CONVERSATION_ID_PATTERN,
     NAME_PATTERN,
@@ -97,9 +109,19 @@ __all__ = [  # noqa: RUF022 -- grouped: re-exported here, so events are imported
     "TranscribeStreamChunk",
     "TranscribeStreamCompleted",
     "TranscribeStreamFailed",
+    "ConversationRequested",
+    "ConversationStarted",
+    "ObjectiveStarted",
+    "PromptSpoken",
+    "TurnReceived",
+    "ObjectiveCompleted",
+    "ObjectiveFailed",
+    "ConversationCompleted",
+    "ConversationAbandoned",
 ]
-"""Only the names this module takes from :mod:`schemas.envelope` and
-:mod:`schemas.speech_events` (everything defined here is importable as usual)."""
+"""Only the names this module takes from :mod:`schemas.envelope`,
+:mod:`schemas.speech_events` and :mod:`schemas.conversation_events` (everything defined
+here is importable as usual)."""
 
 # --- Capture primitives -----------------------------------------------------------
 
@@ -180,6 +202,7 @@ BUILTIN_EVENTS: tuple[type[Event], ...] = (
     CaptureDateFailed,
     EventlogRedacted,
     *SPEECH_EVENTS,
+    *CONVERSATION_EVENTS,
 )
 
 # --- Registry and codec -----------------------------------------------------------

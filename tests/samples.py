@@ -20,6 +20,18 @@ from schemas.audio import (
     Usage,
     Word,
 )
+from schemas.conversation import (
+    Abandonment,
+    ConversationRequest,
+    ConversationResult,
+    ConversationStart,
+    FlowRef,
+    ObjectiveFailure,
+    ObjectiveResult,
+    ObjectiveStart,
+    Prompt,
+    Turn,
+)
 from schemas.payloads import (
     CaptureParams,
     CaptureResult,
@@ -108,6 +120,30 @@ DATA: dict[type[ev.Event], Any] = {
         ended_by="end_of_speech", time_to_final_ms=312.5, audio=_AUDIO, chunks=12),
     ev.TranscribeStreamFailed: Failure(code="INVALID_AUDIO",
                                        message="stream s1: chunk 3 is missing"),
+    ev.ConversationRequested: ConversationRequest(
+        flow=FlowRef(name="contact_details", version="5e" * 32,
+                     document="name: contact_details\nobjectives: []\n"),
+        language="en", voice="emma"),
+    ev.ConversationStarted: ConversationStart(
+        flow="contact_details", flow_version="5e" * 32,
+        objectives=("greet", "email", "phone", "callback_date", "goodbye")),
+    ev.ObjectiveStarted: ObjectiveStart(objective="email", primitive="capture_email",
+                                        slot="email"),
+    ev.PromptSpoken: Prompt(objective="email", kind="reprompt", attempt=2,
+                            text="Could you spell your email for me?", audio=_AUDIO),
+    ev.TurnReceived: Turn(text="j o h n dot smith at gmail dot com"),
+    ev.ObjectiveCompleted: ObjectiveResult(objective="email", slot="email",
+                                           value="john.smith@gmail.com", confidence=0.93,
+                                           confirmed=True, attempts=2),
+    ev.ObjectiveFailed: ObjectiveFailure(objective="phone", code="MAX_ATTEMPTS",
+                                         reason="no phone number after 3 attempts",
+                                         attempts=3),
+    ev.ConversationCompleted: ConversationResult(
+        slots={"email": "john.smith@gmail.com", "callback_date": "2026-12-03"},
+        failed=("phone",)),
+    ev.ConversationAbandoned: Abandonment(code="UNAVAILABLE",
+                                          reason="capture_phone: circuit open",
+                                          slots={"email": "john.smith@gmail.com"}),
 }
 
 
