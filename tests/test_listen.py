@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from core import audio
-from tests.stt.conftest import speak
+from tests.stt.conftest import heard_email, speak
 from tests.support import proc
-from tests.support.listen import words
 from tests.test_up import up_args
 
 SENTENCE = "My email is john dot smith at gmail dot com."
+ADDRESS = "john.smith@gmail.com"
+"""What must hold is what the next primitive reads: a streamed pass cuts the audio where the
+chunks' timing falls, so its spelling of the same words varies ("john.smith", "John Dot Smith")."""
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def test_listen_through_a_running_up_prints_the_final_transcript(
                         timeout=180)
     assert done.returncode == 0, done.stderr
     assert "embedded" not in done.stderr
-    assert words(done.stdout) == words(SENTENCE)
+    assert heard_email(done.stdout) == ADDRESS, done.stdout
     assert "final" in done.stderr and "after the last audio" in done.stderr
 
 
@@ -42,7 +44,7 @@ def test_listen_without_a_bridge_listens_through_an_embedded_one(spoken: Path) -
     done = proc.run("listen", str(spoken), "--grpc-addr", nothing_there, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "listening through an embedded one" in done.stderr
-    assert words(done.stdout) == words(SENTENCE)
+    assert heard_email(done.stdout) == ADDRESS, done.stdout
 
 
 def test_a_file_that_is_not_audio_is_a_one_line_error(tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ class PiperEngine:
 
     def __init__(self, settings: TtsSettings) -> None:
         self.voices_dir = settings.voices_dir
+        self.noise_scale = settings.piper_noise_scale
+        self.noise_w_scale = settings.piper_noise_w_scale
 
     def missing(self) -> str | None:
         return None if importlib.util.find_spec("piper") else INSTALL
@@ -106,7 +108,8 @@ class PiperEngine:
         loaded = load(model, self.voices_dir)
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=loaded.config.length_scale / speed)
+        config = SynthesisConfig(length_scale=loaded.config.length_scale / speed,
+                                 noise_scale=self.noise_scale, noise_w_scale=self.noise_w_scale)
         try:
             chunks = [c.audio_float_array for c in loaded.synthesize(text, config)]
         except Exception as exc:  # onnxruntime and the phonemizer raise their own kinds

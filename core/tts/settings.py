@@ -27,6 +27,8 @@ ENV_VOICES_FILE = "VOICECORE_VOICES_FILE"
 ENV_GTTS_URL = "VOICECORE_GTTS_URL"
 ENV_GTTS_TIMEOUT = "VOICECORE_GTTS_TIMEOUT"
 ENV_PIPER_VOICES_URL = "VOICECORE_PIPER_VOICES_URL"
+ENV_PIPER_NOISE_SCALE = "VOICECORE_PIPER_NOISE_SCALE"
+ENV_PIPER_NOISE_W_SCALE = "VOICECORE_PIPER_NOISE_W_SCALE"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,11 @@ class TtsSettings:
     gtts_timeout_s: float = 10.0
     piper_voices_url: str = PIPER_VOICES_URL
     espeak_timeout_s: float = 30.0
+    piper_noise_scale: float | None = None
+    """Piper's sampling noise (its ``noise_scale``; None = the voice's own, 0.667 for most).
+    At 0, with ``piper_noise_w_scale`` 0, the same text always gives the same samples."""
+    piper_noise_w_scale: float | None = None
+    """Piper's phoneme-duration noise (``noise_w_scale``; None = the voice's own)."""
 
     def __post_init__(self) -> None:
         for flag, name in (("--tts-engine", self.engine), ("--tts-fallback", self.fallback)):
@@ -52,6 +59,10 @@ class TtsSettings:
                 raise ConfigError(f"{flag} {name!r}: choose from {', '.join(ENGINE_CHOICES)}")
         if not 0 < self.gtts_timeout_s <= 600:
             raise ConfigError(f"gTTS timeout {self.gtts_timeout_s:g}s: must be in (0, 600]")
+        for name, noise in ((ENV_PIPER_NOISE_SCALE, self.piper_noise_scale),
+                            (ENV_PIPER_NOISE_W_SCALE, self.piper_noise_w_scale)):
+            if noise is not None and not 0 <= noise <= 2:
+                raise ConfigError(f"{name}={noise:g}: must be in [0, 2]")
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> TtsSettings:
@@ -66,7 +77,9 @@ class TtsSettings:
             raise ConfigError(f"{ENV_GTTS_TIMEOUT}={timeout[:40]!r}: not a number of seconds"
                               ) from None
         file = env.get(ENV_VOICES_FILE)
-        return cls(engine=env.get(ENV_ENGINE) or "auto", fallback=env.get(ENV_FALLBACK) or None,
+        return cls(piper_noise_scale=_number(ENV_PIPER_NOISE_SCALE),
+                   piper_noise_w_scale=_number(ENV_PIPER_NOISE_W_SCALE),
+                   engine=env.get(ENV_ENGINE) or "auto", fallback=env.get(ENV_FALLBACK) or None,
                    voices_file=Path(file) if file else None,
                    voices_dir=(data_dir or default_data_dir()) / "voices",
                    gtts_url=env.get(ENV_GTTS_URL) or None, gtts_timeout_s=timeout_s,
@@ -77,5 +90,22 @@ class TtsSettings:
         pairs = {ENV_ENGINE: self.engine, ENV_FALLBACK: self.fallback,
                  ENV_VOICES_FILE: str(self.voices_file) if self.voices_file else None,
                  ENV_GTTS_URL: self.gtts_url, ENV_GTTS_TIMEOUT: f"{self.gtts_timeout_s:g}",
-                 ENV_PIPER_VOICES_URL: self.piper_voices_url}
+                 ENV_PIPER_VOICES_URL: self.piper_voices_url,
+                 ENV_PIPER_NOISE_SCALE: _text(self.piper_noise_scale),
+                 ENV_PIPER_NOISE_W_SCALE: _text(self.piper_noise_w_scale)}
         return {k: v for k, v in pairs.items() if v}
+
+
+def _number(name: str) -> float | None:
+    """The variable ``name`` as a number; unset or empty is None."""
+    text = os.environ.get(name, "")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text[:40]!r}: not a number") from None
+
+
+def _text(number: float | None) -> str | None:
+    return None if number is None else f"{number:g}"

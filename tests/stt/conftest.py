@@ -12,8 +12,8 @@ from core.audio import Pcm
 from core.capture import capture_email
 from core.stt.settings import SttSettings
 from core.stt.whisper import Transcriber
-from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
+from tests.support.roundtrip import steady_tts
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +40,8 @@ def base(models_dir: Path) -> Iterator[Transcriber]:
 
 def speak(text: str, language: str = "en", engine: str = "auto") -> Pcm:
     """``text`` spoken by the default voice of ``language`` (Piper for English under
-    ``auto``, espeak-ng for the others)."""
-    catalog = VoiceCatalog(TtsSettings(engine=engine))
+    ``auto``, espeak-ng for the others), the same way on every run."""
+    catalog = VoiceCatalog(steady_tts(engine))
     found, voice, _ = catalog.resolve("", language)
     return found.synthesize(text, voice, speed=1.0)
 

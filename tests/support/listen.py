@@ -78,5 +78,7 @@ async def first_partial(bus: Bus, request: ev.Event) -> ev.Event:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words without punctuation: how two transcripts are compared."""
-    return re.sub(r"[^\w' ]+", " ", text.lower()).split()
+    """Lower-case words without punctuation: how two transcripts are compared. A hyphen
+    inside a word is dropped ("e-mail" is "email": Whisper writes it either way)."""
+    joined = re.sub(r"(?<=\w)-(?=\w)", "", text.lower())
+    return re.sub(r"[^\w' ]+", " ", joined).split()

@@ -87,12 +87,19 @@ class Outcome:
         return not self.correct and self.result is not None and not self.result.needs_confirmation
 
 
+def steady_tts(engine: str = "auto") -> TtsSettings:
+    """TTS settings whose Piper speaks the same text the same way every time (its sampling
+    noise off): tests then hear the same audio on every run. Recognizers still vary where
+    Whisper's temperature fallback samples, and a streamed pass depends on chunk timing."""
+    return TtsSettings(engine=engine, piper_noise_scale=0.0, piper_noise_w_scale=0.0)
+
+
 class RoundTrip:
     """Audio, models and transcripts for one session, each made once."""
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, tts: TtsSettings | None = None) -> None:
         self.cache = cache
-        self._engines = {name: create_engine(voice.engine, TtsSettings())
+        self._engines = {name: create_engine(voice.engine, tts or TtsSettings())
                          for name, voice in VOICES.items()}
         self._models: dict[str, WhisperModel] = {}
         self._saved = cache / "transcripts.json"

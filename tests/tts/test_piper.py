@@ -39,6 +39,30 @@ def test_speed_changes_the_duration() -> None:
     assert engine.synthesize(SENTENCE, JOE, speed=0.5).duration_s > normal * 1.4
 
 
+def test_without_sampling_noise_the_same_text_is_the_same_audio() -> None:
+    """Tests and regression runs need it: Piper samples noise by default (each run differs)."""
+    steady = PiperEngine(TtsSettings(piper_noise_scale=0.0, piper_noise_w_scale=0.0))
+    first, again = (steady.synthesize(SENTENCE, JOE, speed=1.0).samples for _ in range(2))
+    assert np.array_equal(first, again)
+    sampled = PiperEngine(TtsSettings())
+    takes = [sampled.synthesize(SENTENCE, JOE, speed=1.0).samples for _ in range(3)]
+    assert not all(np.array_equal(takes[0], take) for take in takes[1:])
+
+
+def test_piper_noise_comes_from_the_environment_and_is_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICECORE_PIPER_NOISE_SCALE", "0")
+    monkeypatch.setenv("VOICECORE_PIPER_NOISE_W_SCALE", "0.5")
+    settings = TtsSettings.from_env()
+    assert (settings.piper_noise_scale, settings.piper_noise_w_scale) == (0.0, 0.5)
+    assert TtsSettings.from_env().env()["VOICECORE_PIPER_NOISE_W_SCALE"] == "0.5"
+    monkeypatch.setenv("VOICECORE_PIPER_NOISE_SCALE", "loud")
+    with pytest.raises(ConfigError, match="VOICECORE_PIPER_NOISE_SCALE='loud': not a number"):
+        TtsSettings.from_env()
+    with pytest.raises(ConfigError, match=r"must be in \[0, 2\]"):
+        TtsSettings(piper_noise_scale=3.0)
+
+
 def test_a_model_is_loaded_once_for_every_thread() -> None:
     model = PiperEngine(TtsSettings()).model(DEFAULT_VOICE)
     assert model is not None
