@@ -103,11 +103,9 @@ def _typed(key: str, raw: str, declared: Any) -> Any:
     except msgspec.ValidationError as exc:
         error = exc
     parsed = _json_or_text(raw)
-    if parsed is not raw:
-        try:
+    if parsed is not raw:  # JSON text: the parsed value may fit where the text did not
+        with contextlib.suppress(msgspec.ValidationError):
             return msgspec.to_builtins(msgspec.convert(parsed, declared, strict=False))
-        except msgspec.ValidationError:
-            pass
     raise ConfigError(f"--param {key}={preview(raw)}: {error}") from None
 
 

@@ -12,6 +12,7 @@ written as ``<sha256>.<ext>`` instead, so nothing escapes ``DIR``. Audio that is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,11 +42,9 @@ def audio_refs(value: Any, depth: int = 0) -> Iterator[AudioRef]:
         return
     if isinstance(value, dict):
         if value.keys() >= _REF_KEYS:
-            try:
+            with contextlib.suppress(msgspec.ValidationError):  # else: look inside it
                 yield msgspec.convert(value, AudioRef)
                 return
-            except msgspec.ValidationError:
-                pass
         children: Iterable[Any] = value.values()
     elif isinstance(value, list):
         children = value

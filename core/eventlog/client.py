@@ -172,12 +172,12 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
             store = LogStore.open(path, wait_s=0.0, views=views)
             return DirectSource(store.con, store)
         return DirectSource(_read_only(path))
-    except duckdb.Error as exc:
-        error = translate_duckdb(exc, f"cannot open the event log {path}")
+    except (duckdb.Error, LogLocked) as exc:
+        error = exc if isinstance(exc, LogLocked) else translate_duckdb(
+            exc, f"cannot open the event log {path}")
         if not isinstance(error, LogLocked):
             raise error from exc
-    except LogLocked:  # held by another process (file lock), or by a sink in this very one
-        pass
+    # Held by another process (file lock), or by a sink in this very one: ask its service.
     return _service(data_dir, nats_url, auth)
 
 

@@ -21,6 +21,7 @@ A stored JSON column (``data``, ``headers``) shown to a person or exported is re
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -43,10 +44,8 @@ EVENT_JSON = """'{"type":' || to_json(type) || ',"id":' || to_json(id)
 def decode(body: bytes) -> events.Event | events.EnvelopeOnly | None:
     """The typed event where its type is registered here, else its envelope; ``None`` for
     a body that decodes as neither (a readable row should not be one)."""
-    try:
+    with contextlib.suppress(msgspec.MsgspecError):  # not a shape registered here
         return events.decode(body)
-    except msgspec.MsgspecError:
-        pass
     try:
         return events.decode_envelope(body)
     except msgspec.MsgspecError:
