@@ -23,21 +23,16 @@ from voicecore.options import (
     Caller,
     DataDir,
     GrpcAddr,
-    GrpcTlsCert,
-    GrpcTlsClientCa,
-    GrpcTlsKey,
-    GrpcToken,
-    GrpcTokenFile,
     Plugins,
+    Serving,
     load_plugins,
     ready_line,
     run_async,
-    server_tls,
     settings,
     with_grpc_caller,
+    with_grpc_serving,
     with_nats_auth,
 )
-from voicecore.options import grpc_token as grpc_token_of
 
 
 def params_types(objective_type: str) -> dict[str, Any] | None:
@@ -199,17 +194,14 @@ async def _tail(caller: Caller, request: Any) -> None:
 
 
 @with_nats_auth
+@with_grpc_serving
 def bridge_command(
-    ctx: typer.Context,
     nats_auth: NatsAuth,
+    *,
     nats_url: Annotated[str, typer.Option("--nats-url", envvar="VOICECORE_NATS_URL",
                                           help="NATS server/cluster to bridge")] = "",
     grpc_addr: GrpcAddr = DEFAULT_GRPC_ADDR,
-    grpc_token: GrpcToken = None,
-    grpc_token_file: GrpcTokenFile = None,
-    grpc_tls_cert: GrpcTlsCert = None,
-    grpc_tls_key: GrpcTlsKey = None,
-    grpc_tls_client_ca: GrpcTlsClientCa = None,
+    serving: Serving,
     plugin: Plugins = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -219,10 +211,8 @@ def bridge_command(
     if not nats_url:
         raise ConfigError("bridge needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
-    chosen = settings(
-        data_dir, nats_url, grpc_addr=grpc_addr, nats_auth=nats_auth,
-        grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
-        grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca))
+    chosen = settings(data_dir, nats_url, grpc_addr=grpc_addr, nats_auth=nats_auth,
+                      grpc_token=serving.token, grpc_tls=serving.tls)
     run_async(serve_until_signalled(chosen, [], ready_line, grpc_bridge=True, role="bridge"))
 
 

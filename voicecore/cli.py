@@ -20,7 +20,6 @@ from core import primitive as registry
 from core.config import DEFAULT_GRPC_ADDR, DEFAULT_NATS_PORT, StreamLimits, WorkerOptions
 from core.errors import ConfigError, VoiceCoreError
 from core.natsauth import NatsAuth
-from core.stt.settings import DEFAULT_MODEL
 from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
@@ -31,40 +30,19 @@ from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
     AsJson,
     DataDir,
-    GrpcTlsCert,
-    GrpcTlsClientCa,
-    GrpcTlsKey,
-    GrpcToken,
-    GrpcTokenFile,
     NatsUrl,
     Plugins,
+    Serving,
     load_plugins,
     ready_line,
     run_async,
-    server_tls,
     settings,
+    with_grpc_serving,
     with_nats_auth,
 )
-from voicecore.options import grpc_token as grpc_token_of
 from voicecore.speech_commands import register as register_speech_commands
-from voicecore.stt_options import (
-    SttCacheDir,
-    SttComputeType,
-    SttDevice,
-    SttIdleUnload,
-    SttModel,
-    SttPreload,
-    stt_settings,
-)
+from voicecore.speech_options import Speech, with_speech_settings
 from voicecore.transcribe_commands import register as register_transcribe_commands
-from voicecore.tts_options import (
-    GttsTimeout,
-    GttsUrl,
-    TtsEngine,
-    TtsFallback,
-    VoicesFile,
-    tts_settings,
-)
 from voicecore.voice_commands import register as register_voice_commands
 
 app = typer.Typer(
@@ -82,9 +60,12 @@ NO_AUTH_WARNING = ("voicecore: WARNING: --no-auth: the embedded NATS server acce
 
 @app.command()
 @with_nats_auth
+@with_grpc_serving
+@with_speech_settings
 def up(
     ctx: typer.Context,
     nats_auth: NatsAuth,
+    *,
     data_dir: DataDir = None,
     nats_url: NatsUrl = None,
     nats_port: Annotated[int, typer.Option(
@@ -92,11 +73,7 @@ def up(
         DEFAULT_NATS_PORT
     ),
     grpc_addr: Annotated[str, typer.Option(help="Address of the gRPC bridge")] = DEFAULT_GRPC_ADDR,
-    grpc_token: GrpcToken = None,
-    grpc_token_file: GrpcTokenFile = None,
-    grpc_tls_cert: GrpcTlsCert = None,
-    grpc_tls_key: GrpcTlsKey = None,
-    grpc_tls_client_ca: GrpcTlsClientCa = None,
+    serving: Serving,
     plugin: Plugins = None,
     no_auth: Annotated[bool, typer.Option(
         "--no-auth", help="Embedded NATS without authentication: anyone who can reach it may "
@@ -108,43 +85,30 @@ def up(
         min=1.0, envvar="VOICECORE_AUDIO_TTL", help="Seconds the audio object store "
         "keeps stored audio [default: 7 days]", show_default=False)] = (
         StreamLimits().audio_ttl_s),
-    tts_engine: TtsEngine = "auto",
-    tts_fallback: TtsFallback = None,
-    voices_file: VoicesFile = None,
-    gtts_url: GttsUrl = None,
-    gtts_timeout: GttsTimeout = 10.0,
-    stt_model: SttModel = DEFAULT_MODEL,
-    stt_device: SttDevice = "auto",
-    stt_compute_type: SttComputeType = "default",
-    stt_cache_dir: SttCacheDir = None,
-    stt_preload: SttPreload = False,
-    stt_idle_unload: SttIdleUnload = 600.0,
+    speech: Speech,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
     chosen = settings(data_dir, nats_url, nats_port=nats_port, grpc_addr=grpc_addr,
-                      grpc_token=grpc_token_of(ctx, "grpc_token", grpc_token, grpc_token_file),
-                      grpc_tls=server_tls(grpc_tls_cert, grpc_tls_key, grpc_tls_client_ca),
+                      grpc_token=serving.token, grpc_tls=serving.tls,
                       nats_auth=nats_auth, nats_no_auth=no_auth, nats_tls=nats_tls,
                       streams=StreamLimits(audio_ttl_s=audio_ttl))
-    tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
-                       voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
-    stt = stt_settings(data_dir, model=stt_model, device=stt_device,
-                       compute_type=stt_compute_type, cache_dir=stt_cache_dir,
-                       preload=stt_preload, idle_unload_s=stt_idle_unload)
     layout = SeparateProcesses(plugins=tuple(plugin or ()),
-                               settings_env=tuple(stt.env().items()))
+                               settings_env=tuple(speech.stt.env().items()))
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
-                                    event_log=True, separate=layout, role="bridge", tts=tts))
+                                    event_log=True, separate=layout, role="bridge",
+                                    tts=speech.tts))
     print("voicecore stopped", flush=True)
 
 
 @app.command()
 @with_nats_auth
+@with_speech_settings
 def worker(
     nats_auth: NatsAuth,
+    *,
     primitives: Annotated[
         list[str] | None, typer.Argument(help="Primitives to serve [all]")
     ] = None,
@@ -154,31 +118,17 @@ def worker(
     ack_wait: Annotated[float, typer.Option(min=0.1, help="Seconds before redelivery")] = 10.0,
     max_deliver: Annotated[int, typer.Option(min=1, help="Attempts per request")] = 5,
     plugin: Plugins = None,
-    tts_engine: TtsEngine = "auto",
-    tts_fallback: TtsFallback = None,
-    voices_file: VoicesFile = None,
-    gtts_url: GttsUrl = None,
-    gtts_timeout: GttsTimeout = 10.0,
-    stt_model: SttModel = DEFAULT_MODEL,
-    stt_device: SttDevice = "auto",
-    stt_compute_type: SttComputeType = "default",
-    stt_cache_dir: SttCacheDir = None,
-    stt_preload: SttPreload = False,
-    stt_idle_unload: SttIdleUnload = 600.0,
+    speech: Speech,
 ) -> None:
     """Run extra worker processes against a running NATS (they share the work)."""
     if not nats_url:
         raise ConfigError("worker needs --nats-url (or VOICECORE_NATS_URL)")
     load_plugins(plugin)
-    TRANSCRIBER.configure(stt_settings(
-        data_dir, model=stt_model, device=stt_device, compute_type=stt_compute_type,
-        cache_dir=stt_cache_dir, preload=stt_preload, idle_unload_s=stt_idle_unload))
+    TRANSCRIBER.configure(speech.stt)
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
-    tts = tts_settings(data_dir, engine=tts_engine, fallback=tts_fallback,
-                       voices_file=voices_file, gtts_url=gtts_url, gtts_timeout_s=gtts_timeout)
     run_async(serve_until_signalled(
         settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
-        select_primitives(primitives), ready_line, role="worker", tts=tts))
+        select_primitives(primitives), ready_line, role="worker", tts=speech.tts))
 
 
 @app.command("primitives")

@@ -158,7 +158,7 @@ def with_nats_auth(command: Callable[..., T]) -> Callable[..., T]:
         return NatsAuth(**{name: given[f"nats_{name}"] or None for name in _NATS_AUTH_FLAGS})
 
     # appended after the command's own options, where `--help` has always listed them
-    return _option_group(command, "nats_auth", flags, nats_auth, in_place=False)
+    return option_group(command, "nats_auth", flags, nats_auth, in_place=False)
 
 
 # --- calling the gRPC bridge: the flags of every command that is a gRPC client --------
@@ -179,15 +179,15 @@ class Caller:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
-def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=annotation)
 
 
 _CALLER_FLAGS = [
-    _keyword("grpc_addr", GrpcAddr, DEFAULT_GRPC_ADDR), _keyword("token", Token),
-    _keyword("grpc_token_file", GrpcTokenFile), _keyword("grpc_tls_ca", GrpcTlsCa),
-    _keyword("grpc_tls_cert", GrpcTlsCert), _keyword("grpc_tls_key", GrpcTlsKey),
+    keyword("grpc_addr", GrpcAddr, DEFAULT_GRPC_ADDR), keyword("token", Token),
+    keyword("grpc_token_file", GrpcTokenFile), keyword("grpc_tls_ca", GrpcTlsCa),
+    keyword("grpc_tls_cert", GrpcTlsCert), keyword("grpc_tls_key", GrpcTlsKey),
 ]
 
 
@@ -202,13 +202,43 @@ def with_grpc_caller(command: Callable[..., T]) -> Callable[..., T]:
                       client_tls(given["grpc_tls_ca"], given["grpc_tls_cert"],
                                  given["grpc_tls_key"]))
 
-    return _option_group(command, "caller", _CALLER_FLAGS, caller, in_place=True)
+    return option_group(command, "caller", _CALLER_FLAGS, caller, in_place=True)
+
+
+# --- serving gRPC: the flags of `up` and `bridge` ----------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Serving:
+    """How the bridge serves: the bearer token it requires, its TLS files."""
+
+    token: str | None = dataclasses.field(repr=False)
+    tls: TlsFiles | None
+
+
+_SERVING_FLAGS = [
+    keyword("grpc_token", GrpcToken), keyword("grpc_token_file", GrpcTokenFile),
+    keyword("grpc_tls_cert", GrpcTlsCert), keyword("grpc_tls_key", GrpcTlsKey),
+    keyword("grpc_tls_client_ca", GrpcTlsClientCa),
+]
+
+
+def with_grpc_serving(command: Callable[..., T]) -> Callable[..., T]:
+    """Give ``command`` the flags of a gRPC server (``--grpc-token``, ``--grpc-token-file``,
+    ``--grpc-tls-cert``, ``--grpc-tls-key``, ``--grpc-tls-client-ca``, each with its
+    ``VOICECORE_GRPC_*`` variable), listed where its ``serving`` parameter stands; it
+    receives them as one ``serving: Serving``."""
+    def serving(ctx: typer.Context, given: dict[str, Any]) -> Serving:
+        return Serving(grpc_token(ctx, "grpc_token", given["grpc_token"],
+                                  given["grpc_token_file"]),
+                       server_tls(given["grpc_tls_cert"], given["grpc_tls_key"],
+                                  given["grpc_tls_client_ca"]))
+
+    return option_group(command, "serving", _SERVING_FLAGS, serving, in_place=True)
 
 
 _CONTEXT = "option_group_ctx"  # the context's parameter when the command declares none
 
 
-def _option_group(command: Callable[..., T], name: str, flags: list[inspect.Parameter],
+def option_group(command: Callable[..., T], name: str, flags: list[inspect.Parameter],
                   build: Callable[[typer.Context, dict[str, Any]], Any], *,
                   in_place: bool) -> Callable[..., T]:
     """``command`` with its parameter ``name`` replaced by ``flags`` (typer options; at
@@ -220,7 +250,7 @@ def _option_group(command: Callable[..., T], name: str, flags: list[inspect.Para
     params[at:at] = flags
     params = [p for p in params if p.name != name]
     if context is None:
-        params.append(_keyword(_CONTEXT, typer.Context))
+        params.append(keyword(_CONTEXT, typer.Context))
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> T:

@@ -4,12 +4,12 @@ also how ``voicecore up`` hands the settings to its worker processes."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from core.config import default_data_dir
 from core.tts import settings as tts
 from core.tts.settings import TtsSettings
 
@@ -34,7 +34,8 @@ GttsTimeout = Annotated[float, typer.Option(
 def tts_settings(data_dir: Path | None, *, engine: str = "auto", fallback: str | None = None,
                  voices_file: Path | None = None, gtts_url: str | None = None,
                  gtts_timeout_s: float = 10.0) -> TtsSettings:
-    """The settings the flags chose; pulled Piper voices live in ``<data-dir>/voices``."""
-    return TtsSettings(engine=engine, fallback=fallback, voices_file=voices_file,
-                       voices_dir=(data_dir or default_data_dir()) / "voices",
-                       gtts_url=gtts_url, gtts_timeout_s=gtts_timeout_s)
+    """The settings the flags chose, over those only variables set (Piper's noise);
+    pulled Piper voices live in ``<data-dir>/voices``."""
+    return dataclasses.replace(TtsSettings.from_env(data_dir), engine=engine,
+                               fallback=fallback, voices_file=voices_file, gtts_url=gtts_url,
+                               gtts_timeout_s=gtts_timeout_s)
