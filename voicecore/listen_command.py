@@ -14,9 +14,7 @@ worker on the ``VOICECORE_STT_*`` model, a bridge) for the one call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,10 +24,9 @@ from typing import Annotated, Any
 import typer
 
 from core.audio import Pcm, decode, encode
-from core.config import Settings, split_host_port
 from core.errors import ConfigError, InvalidAudio
-from core.natsserver import port_in_use
-from voicecore.options import Caller, run_async, with_grpc_caller
+from core.primitive import Primitive
+from voicecore.options import Caller, run_async, through_bridge, with_grpc_caller
 
 RATE = 16_000
 
@@ -85,12 +82,15 @@ def listen_command(
 async def listen(caller: Caller, pcm: Pcm, first: dict[str, Any], pace: float,
                  chunk_s: float) -> Heard:
     """StreamingSpeechToText through ``caller``'s bridge, or an embedded one."""
-    if not port_in_use(*split_host_port(caller.addr)):
-        print(f"voicecore: no bridge at {caller.addr}: listening through an embedded one",
-              file=sys.stderr)
-        async with embedded_bridge() as address:
-            return await call_bridge(Caller(address, None, None), pcm, first, pace, chunk_s)
-    return await call_bridge(caller, pcm, first, pace, chunk_s)
+    return await through_bridge(
+        caller, lambda to: call_bridge(to, pcm, first, pace, chunk_s),
+        doing="listening", primitives=_transcribe_stream)
+
+
+def _transcribe_stream() -> list[Primitive]:
+    from core.transcribe_stream import TRANSCRIBE_STREAM
+
+    return [TRANSCRIBE_STREAM]
 
 
 async def call_bridge(caller: Caller, pcm: Pcm, first: dict[str, Any], pace: float,
@@ -145,18 +145,6 @@ async def _chunks(pcm: Pcm, first: dict[str, Any], pace: float, chunk_s: float,
         final = start + step >= len(data)
         heard.last_sent = time.monotonic()
         yield pb.AudioChunk(data=data[start:start + step], is_final=final)
-
-
-@contextlib.asynccontextmanager
-async def embedded_bridge() -> AsyncIterator[str]:
-    """A throwaway stack (NATS, a transcribe_stream worker, a bridge) for one call."""
-    from core.transcribe_stream import TRANSCRIBE_STREAM
-    from voicecore.app import running
-
-    with tempfile.TemporaryDirectory(prefix="voicecore-listen-") as scratch:
-        settings = Settings(data_dir=Path(scratch), nats_port=-1, grpc_addr="127.0.0.1:0")
-        async with running(settings, [TRANSCRIBE_STREAM], grpc_bridge=True) as state:
-            yield state.bridge.address
 
 
 def register(app: typer.Typer) -> None:

@@ -11,16 +11,19 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from core import primitive as registry
-from core.config import DEFAULT_GRPC_ADDR, Settings, TlsFiles
+from core.config import DEFAULT_GRPC_ADDR, Settings, TlsFiles, split_host_port
 from core.errors import ConfigError
 from core.natsauth import ENV, NatsAuth, masked_url
+from core.natsserver import port_in_use
+from core.primitive import Primitive
 from voicecore.app import Running
 from voicecore.loop import run_async as run_async  # where the commands import it from
 
@@ -177,6 +180,27 @@ class Caller:
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+R = TypeVar("R")
+
+
+async def through_bridge(caller: Caller, call: Callable[[Caller], Awaitable[R]], *,
+                         doing: str, primitives: Callable[[], list[Primitive]]) -> R:
+    """``call`` with ``caller``; when nothing listens at its address, with a throwaway
+    stack instead (NATS, workers of ``primitives()``, a bridge, in a scratch directory),
+    saying so on stderr as ``no bridge at ADDR: DOING through an embedded one``."""
+    if port_in_use(*split_host_port(caller.addr)):
+        return await call(caller)
+    print(f"voicecore: no bridge at {caller.addr}: {doing} through an embedded one",
+          file=sys.stderr)
+    from voicecore.app import running
+
+    with tempfile.TemporaryDirectory(prefix="voicecore-") as scratch:
+        settings = Settings(data_dir=Path(scratch), nats_port=-1, grpc_addr="127.0.0.1:0")
+        async with running(settings, primitives(), grpc_bridge=True) as state:
+            assert state.bridge is not None
+            return await call(Caller(state.bridge.address, None, None))
 
 
 def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:

@@ -12,21 +12,17 @@ error.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
-import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from core.config import Settings, split_host_port
 from core.errors import ConfigError
-from core.natsserver import port_in_use
-from voicecore.options import Caller, run_async, with_grpc_caller
+from core.primitive import Primitive
+from voicecore.options import Caller, run_async, through_bridge, with_grpc_caller
 
 SUFFIX_FORMATS = {".wav": "wav", ".mp3": "mp3", ".ogg": "ogg", ".opus": "ogg", ".flac": "flac",
                   ".pcm": "pcm_s16le", ".raw": "pcm_s16le"}
@@ -116,12 +112,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 async def synthesize(caller: Caller, request: Any) -> Any:
     """``ProcessAudioFile`` through ``caller``'s bridge, or an embedded one when nothing
     listens at its address."""
-    if not port_in_use(*split_host_port(caller.addr)):
-        print(f"voicecore: no bridge at {caller.addr}: speaking through an embedded one",
-              file=sys.stderr)
-        async with embedded_bridge() as address:
-            return await call_bridge(Caller(address, None, None), request)
-    return await call_bridge(caller, request)
+    return await through_bridge(caller, lambda to: call_bridge(to, request),
+                                doing="speaking", primitives=_synthesize)
+
+
+def _synthesize() -> list[Primitive]:
+    from core.synthesize import SYNTHESIZE
+
+    return [SYNTHESIZE]
 
 
 async def call_bridge(caller: Caller, request: Any) -> Any:
@@ -135,18 +133,6 @@ async def call_bridge(caller: Caller, request: Any) -> Any:
                 request, metadata=caller.metadata(), timeout=300.0)
         except grpc.aio.AioRpcError as exc:
             raise ConfigError(f"{exc.code().name}: {exc.details()}") from None
-
-
-@contextlib.asynccontextmanager
-async def embedded_bridge() -> AsyncIterator[str]:
-    """A throwaway stack (NATS, a synthesize worker, a bridge) for one call: its address."""
-    from core.synthesize import SYNTHESIZE
-    from voicecore.app import running
-
-    with tempfile.TemporaryDirectory(prefix="voicecore-say-") as scratch:
-        settings = Settings(data_dir=Path(scratch), nats_port=-1, grpc_addr="127.0.0.1:0")
-        async with running(settings, [SYNTHESIZE], grpc_bridge=True) as state:
-            yield state.bridge.address
 
 
 def register(app: typer.Typer) -> None:
