@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import envvars
 from core.errors import ConfigError
 from core.paths import default_data_dir
 
@@ -58,12 +59,7 @@ class SttSettings:
     @classmethod
     def from_env(cls) -> SttSettings:
         env = os.environ
-        idle = env.get(ENV_IDLE_UNLOAD, "600")
-        try:
-            idle_s = float(idle)
-        except ValueError:
-            raise ConfigError(f"{ENV_IDLE_UNLOAD}={idle[:40]!r}: not a number of seconds"
-                              ) from None
+        idle_s = envvars.number(ENV_IDLE_UNLOAD, 600.0, what="a number of seconds")
         cache = env.get(ENV_CACHE_DIR)
         return cls(model=env.get(ENV_MODEL) or DEFAULT_MODEL,
                    device=env.get(ENV_DEVICE) or "auto",

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import envvars
 from core.errors import ConfigError
 from core.paths import default_data_dir
 
@@ -70,15 +71,10 @@ class TtsSettings:
         (default: the data directory's default, ``$VOICECORE_DATA_DIR`` first, where
         ``voicecore voices pull`` stores them)."""
         env = os.environ
-        timeout = env.get(ENV_GTTS_TIMEOUT, "10")
-        try:
-            timeout_s = float(timeout)
-        except ValueError:
-            raise ConfigError(f"{ENV_GTTS_TIMEOUT}={timeout[:40]!r}: not a number of seconds"
-                              ) from None
+        timeout_s = envvars.number(ENV_GTTS_TIMEOUT, 10.0, what="a number of seconds")
         file = env.get(ENV_VOICES_FILE)
-        return cls(piper_noise_scale=_number(ENV_PIPER_NOISE_SCALE),
-                   piper_noise_w_scale=_number(ENV_PIPER_NOISE_W_SCALE),
+        return cls(piper_noise_scale=envvars.number(ENV_PIPER_NOISE_SCALE),
+                   piper_noise_w_scale=envvars.number(ENV_PIPER_NOISE_W_SCALE),
                    engine=env.get(ENV_ENGINE) or "auto", fallback=env.get(ENV_FALLBACK) or None,
                    voices_file=Path(file) if file else None,
                    voices_dir=(data_dir or default_data_dir()) / "voices",
@@ -94,17 +90,6 @@ class TtsSettings:
                  ENV_PIPER_NOISE_SCALE: _text(self.piper_noise_scale),
                  ENV_PIPER_NOISE_W_SCALE: _text(self.piper_noise_w_scale)}
         return {k: v for k, v in pairs.items() if v}
-
-
-def _number(name: str) -> float | None:
-    """The variable ``name`` as a number; unset or empty is None."""
-    text = os.environ.get(name, "")
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text[:40]!r}: not a number") from None
 
 
 def _text(number: float | None) -> str | None:
