@@ -21,14 +21,15 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas.audio import AudioRef, Count, Sha256, VoiceName
+from schemas.envelope import NAME_PATTERN, NAME_TOKEN
 from schemas.payloads import Confidence, Language
 
 FlowName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,128}(?!\n)$")]
 FlowVersion = Sha256
 """sha256 (hex) of the flow file's bytes: two runs of one version asked the same things."""
-ObjectiveId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}(?!\n)$")]
+ObjectiveId = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
 SlotName = ObjectiveId
-OptionalSlot = Annotated[str, msgspec.Meta(pattern=r"^([a-z][a-z0-9_]{0,63})?(?!\n)$")]
+OptionalSlot = Annotated[str, msgspec.Meta(pattern=f"^({NAME_TOKEN})?(?!\\n)$")]
 """A slot name, or empty for an objective that fills none."""
 FlowDocument = Annotated[str, msgspec.Meta(max_length=256 * 1024)]
 Utterance = Annotated[str, msgspec.Meta(max_length=4000)]

@@ -1,7 +1,7 @@
 """Wire names and validation patterns are defined in one place each.
 
 Subjects, stream and consumer names live in ``core/subjects.py``; the patterns of
-conversation ids, trace ids and names in ``schemas/events.py``. Code elsewhere uses
+conversation ids, trace ids and names in ``schemas/envelope.py``. Code elsewhere uses
 them from there (docstrings may still mention them).
 """
 
@@ -27,7 +27,7 @@ CONSUMER_PREFIXES = ("primitive_", "eventlog_", "vc_bridge_")
 """Matched only as a whole literal (``f"primitive_{name}"``): ``primitive_executions`` is a
 view's name."""
 PATTERN_PIECES = ("A-Za-z0-9_-", "x21-", "a-z][a-z0-9_]")
-OWNERS = {"core/subjects.py": WIRE_NAMES + CONSUMER_PREFIXES, "schemas/events.py": PATTERN_PIECES}
+OWNERS = {"core/subjects.py": WIRE_NAMES + CONSUMER_PREFIXES, "schemas/envelope.py": PATTERN_PIECES}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
