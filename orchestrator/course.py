@@ -64,6 +64,9 @@ def parse_purpose(purpose: str) -> tuple[str, Role] | None:
 
 class PromptSpoken(msgspec.Struct, frozen=True, kw_only=True):
     id: str
+    entry: int
+    """The event's position among the conversation's entries (1-based): prompts, turns and
+    calls of an objective in one order (:mod:`orchestrator.timeline`)."""
     kind: str
     attempt: int
     text: str
@@ -73,6 +76,7 @@ class PromptSpoken(msgspec.Struct, frozen=True, kw_only=True):
 
 class TurnReceived(msgspec.Struct, frozen=True, kw_only=True):
     id: str
+    entry: int
     prompt_id: str
     """The ``prompt.spoken`` it answers (its ``causation_id``); ``""`` when it names none."""
     text: str
@@ -84,6 +88,8 @@ class Call(msgspec.Struct, frozen=True, kw_only=True):
     """A primitive request made for an objective, and its result once there is one."""
 
     request_id: str
+    entry: int
+    """The request's position among the conversation's entries."""
     primitive: str
     role: Role
     turn_id: str
@@ -165,9 +171,12 @@ class CourseFolder:
         self.objectives: dict[str, ObjectiveCourse] = {}
         self.prompt_objective: dict[str, str] = {}
         self.call_objective: dict[str, str] = {}
+        self.entry = 0
 
-    def apply(self, type_: str, event_id: str, causation_id: str, data: Any,
+    def apply(self, entry: int, type_: str, event_id: str, causation_id: str, data: Any,
               at: dt.datetime | None) -> None:
+        """Fold the orchestrator's event, the conversation's ``entry``-th."""
+        self.entry = entry
         course = self.course or Course(status="requested")
         if not isinstance(data, dict):
             self.course = msgspec.structs.replace(course, malformed=course.malformed + 1)
@@ -184,14 +193,15 @@ class CourseFolder:
 
     # --- primitive calls (from the fold's request/result pairing) -----------------
 
-    def requested(self, request_id: str, primitive: str, purpose: str) -> None:
+    def requested(self, entry: int, request_id: str, primitive: str, purpose: str) -> None:
         found = parse_purpose(purpose)
         if found is None or self.course is None:
             return
         objective, role = found
         record = self._objective(objective)
         turn = record.turns[-1].id if record.turns else ""
-        call = Call(request_id=request_id, primitive=primitive, role=role, turn_id=turn)
+        call = Call(request_id=request_id, entry=entry, primitive=primitive, role=role,
+                    turn_id=turn)
         self.call_objective[request_id] = objective
         self._put(record, calls=(*record.calls, call))
 
@@ -232,7 +242,7 @@ class CourseFolder:
                 at: dt.datetime | None) -> None:
         record = self._objective(_text(data.get("objective")))
         kind, attempt = _text(data.get("kind")), _count(data.get("attempt"))
-        prompt = PromptSpoken(id=event_id, kind=kind, attempt=attempt,
+        prompt = PromptSpoken(id=event_id, entry=self.entry, kind=kind, attempt=attempt,
                               text=_text(data.get("text")), audio=data.get("audio") is not None,
                               at=at)
         self.prompt_objective[event_id] = record.id
@@ -248,8 +258,9 @@ class CourseFolder:
 
     def _turn(self, data: dict[str, Any], event_id: str, cause: str,
               at: dt.datetime | None) -> None:
-        turn = TurnReceived(id=event_id, prompt_id=cause, text=_text(data.get("text")),
-                            audio=data.get("audio") is not None, at=at)
+        turn = TurnReceived(id=event_id, entry=self.entry, prompt_id=cause,
+                            text=_text(data.get("text")), audio=data.get("audio") is not None,
+                            at=at)
         objective = self.prompt_objective.get(cause) or self._course().current
         if not objective:
             course = self._course()

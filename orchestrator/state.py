@@ -189,7 +189,8 @@ class Folder:
         if type_ == REDACTION_TYPE:
             self.redactions += 1
         elif source in CONVERSATION_SOURCES:
-            self.course.apply(type_, event.id, event.causation_id or "", _raw(event), at)
+            self.course.apply(self.count, type_, event.id, event.causation_id or "",
+                              _raw(event), at)
         elif kind == REQUESTED:
             self._asked(event, source, at)
         elif kind in RESULT_KINDS:
@@ -213,7 +214,7 @@ class Folder:
                       trace_id=event.trace_id, at=at)
         self.asked.append(asked)
         self.pending[event.id] = asked
-        self.course.requested(event.id, source, purpose)
+        self.course.requested(self.count, event.id, source, purpose)
 
     def _answered(self, event: Event | EnvelopeOnly, kind: str, at: dt.datetime | None) -> None:
         request = self.pending.pop(event.causation_id or "", None)
