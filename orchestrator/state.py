@@ -52,7 +52,8 @@ from typing import Any
 
 import msgspec
 
-from orchestrator.course import Course, CourseFolder
+from orchestrator.course import Course
+from orchestrator.course_fold import CourseFolder
 from schemas.conversation_events import CONVERSATION_SOURCES
 from schemas.events import EnvelopeOnly, Event, EventlogRedacted, NotAnEvent, ReadBack, type_of
 from schemas.payloads import CaptureResult, Failure
