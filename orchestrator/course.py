@@ -79,6 +79,9 @@ class TurnReceived(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     audio: bool
     at: dt.datetime | None
+    handled_by: str = ""
+    """The first orchestrator event (``conversation``/``objective``/``prompt``) naming this
+    turn as its ``causation_id``: the turn was acted on. ``""``: not yet."""
 
 
 class Call(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +100,8 @@ class Call(msgspec.Struct, frozen=True, kw_only=True):
     """``data.value`` of a capture result; the whole result data otherwise."""
     confidence: float | None = None
     needs_confirmation: bool | None = None
+    readback: str = ""
+    """A capture result's ``data.readback`` (what a ``confirm`` prompt reads back)."""
     code: str = ""
     retryable: bool = False
 
@@ -114,7 +119,14 @@ class ObjectiveCourse(msgspec.Struct, frozen=True, kw_only=True):
     primitive: str = ""
     slot: str = ""
     attempts: int = 0
-    """The highest attempt an ``ask``/``reprompt`` prompt opened; the end event's count."""
+    """The highest attempt an ``ask``/``reprompt`` prompt of the latest run opened; the end
+    event's count once it ended."""
+    runs: int = 0
+    """How many times it was started (a ``goto`` starts one again): each
+    ``objective.started`` begins a run with no attempts, confirmation nor outcome; its
+    prompts, turns and calls are those from :attr:`started_entry` on."""
+    started_entry: int = 0
+    started_at: dt.datetime | None = None
     prompts: tuple[PromptSpoken, ...] = ()
     turns: tuple[TurnReceived, ...] = ()
     calls: tuple[Call, ...] = ()
@@ -131,15 +143,40 @@ class ObjectiveCourse(msgspec.Struct, frozen=True, kw_only=True):
         return self.prompts[-1] if self.prompts else None
 
     @property
+    def phase(self) -> str:
+        """The kind of the latest run's last prompt (``ask``, ``reprompt``, ``confirm``,
+        ``say``, ``fallback``); ``""`` before the run said anything."""
+        last = self.last_prompt
+        return last.kind if last is not None and last.entry > self.started_entry else ""
+
+    @property
+    def latest_capture(self) -> Call | None:
+        """The run's last completed ``capture`` call since its last ``ask``/``reprompt``
+        (a new question forgets what earlier answers read)."""
+        asked = max((p.entry for p in self.prompts if p.kind in ("ask", "reprompt")),
+                    default=0)
+        since = max(asked, self.started_entry)
+        found = [c for c in self.calls if c.role == "capture" and c.outcome == "completed"
+                 and c.entry > since]
+        return found[-1] if found else None
+
+    @property
     def unhandled_turn(self) -> TurnReceived | None:
-        """The latest turn when no call was made for it yet (what a restarted driver reads)."""
-        if not self.turns or any(c.turn_id == self.turns[-1].id for c in self.calls):
+        """The caller's answer to the objective's last prompt that no orchestrator event
+        acted on yet: what a driver taking the conversation over reads first."""
+        last = self.last_prompt
+        if last is None:
             return None
-        return self.turns[-1]
+        return next((t for t in self.turns if t.prompt_id in (last.id, "")
+                     and t.entry > last.entry and not t.handled_by), None)
 
 
 class Course(msgspec.Struct, frozen=True, kw_only=True):
     status: ConversationStatus
+    request_id: str = ""
+    """The ``conversation.requested`` event (the first one, if asked twice)."""
+    trace_id: str = ""
+    """The conversation's trace (``conversation.requested``'s, else the first event's)."""
     flow_name: str = ""
     flow_version: str = ""
     flow_document: str = ""
@@ -158,3 +195,14 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     """Turns naming no prompt of this conversation while no objective was current."""
     malformed: int = 0
     """Events of these sources whose data is not an object (nothing read from them)."""
+    last_prompt_id: str = ""
+    """The conversation's last ``prompt.spoken`` (the one a caller's turn should answer)."""
+    last_event_id: str = ""
+    """The orchestrator's last event (``conversation.started`` on; not the caller's
+    ``conversation.requested`` or turns): the cause of a step no turn caused."""
+
+    @property
+    def pending_turn(self) -> TurnReceived | None:
+        """The current objective's :attr:`~ObjectiveCourse.unhandled_turn`."""
+        record = self.objectives.get(self.current)
+        return None if record is None else record.unhandled_turn

@@ -25,6 +25,9 @@ from schemas import conversation_events as ev
 from schemas.envelope import type_of
 
 _RANK = {"requested": 0, "active": 1, "completed": 2, "abandoned": 2}
+_REQUESTED = type_of(ev.ConversationRequested)
+_CALLERS = frozenset({_REQUESTED, type_of(ev.TurnReceived)})
+"""What the caller's side publishes; every other event of the course is the orchestrator's."""
 
 
 class CourseFolder:
@@ -35,17 +38,20 @@ class CourseFolder:
         self.objectives: dict[str, ObjectiveCourse] = {}
         self.prompt_objective: dict[str, str] = {}
         self.call_objective: dict[str, str] = {}
+        self.turn_objective: dict[str, str] = {}
         self.entry = 0
 
-    def apply(self, entry: int, type_: str, event_id: str, causation_id: str, data: Any,
-              at: dt.datetime | None) -> None:
-        """Fold the orchestrator's event, the conversation's ``entry``-th."""
+    def apply(self, entry: int, type_: str, event_id: str, causation_id: str, trace_id: str,
+              data: Any, at: dt.datetime | None) -> None:
+        """Fold the orchestrator's (or the caller's) event, the conversation's ``entry``-th."""
         self.entry = entry
-        course = self.course or Course(status="requested")
+        course = self._course(trace_id=(self.course and self.course.trace_id) or trace_id)
+        if type_ not in _CALLERS:
+            self._handled(causation_id, event_id)
+            course = self._course(last_event_id=event_id)
         if not isinstance(data, dict):
-            self.course = msgspec.structs.replace(course, malformed=course.malformed + 1)
+            self._course(malformed=course.malformed + 1)
             return
-        self.course = course
         handler = _HANDLERS.get(type_)
         if handler is not None:
             handler(self, data, event_id, causation_id, at)
@@ -80,9 +86,23 @@ class CourseFolder:
 
     # --- the orchestrator's events --------------------------------------------------
 
-    def _requested(self, data: dict[str, Any], *_: Any) -> None:
+    def _handled(self, turn_id: str, by: str) -> None:
+        """An orchestrator event named a turn as its cause: the turn was acted on."""
+        objective = self.turn_objective.get(turn_id)
+        record = self.objectives.get(objective or "")
+        if record is None:
+            return
+        turns = tuple(msgspec.structs.replace(t, handled_by=by)
+                      if t.id == turn_id and not t.handled_by else t for t in record.turns)
+        self._put(record, turns=turns)
+
+    def _requested(self, data: dict[str, Any], event_id: str, *_: Any) -> None:
+        course = self._course()
+        if course.request_id:  # asked again: the first request stands
+            return
         flow = _dict(data.get("flow"))
-        self._course(flow_name=_text(flow.get("name")), flow_version=_text(flow.get("version")),
+        self._course(request_id=event_id, flow_name=_text(flow.get("name")),
+                     flow_version=_text(flow.get("version")),
                      flow_document=_text(flow.get("document")),
                      language=_text(data.get("language")) or "en",
                      voice=_text(data.get("voice")), speak=data.get("speak") is True)
@@ -96,10 +116,13 @@ class CourseFolder:
             if isinstance(objective, str):
                 self._objective(objective)
 
-    def _objective_started(self, data: dict[str, Any], *_: Any) -> None:
+    def _objective_started(self, data: dict[str, Any], _id: str, _cause: str,
+                           at: dt.datetime | None) -> None:
         record = self._objective(_text(data.get("objective")))
         self._put(record, status="active", primitive=_text(data.get("primitive")),
-                  slot=_text(data.get("slot")))
+                  slot=_text(data.get("slot")), runs=record.runs + 1, started_entry=self.entry,
+                  started_at=at, attempts=0, confirming=None, value=None, confidence=None,
+                  confirmed=False, failure_code="", failure_reason="")
         self._course(current=record.id)
 
     def _prompt(self, data: dict[str, Any], event_id: str, _cause: str,
@@ -110,6 +133,7 @@ class CourseFolder:
                               text=_text(data.get("text")), audio=data.get("audio") is not None,
                               at=at)
         self.prompt_objective[event_id] = record.id
+        self._course(last_prompt_id=event_id)
         changes: dict[str, Any] = {"prompts": (*record.prompts, prompt)}
         if kind in ("ask", "reprompt"):
             changes |= {"attempts": max(record.attempts, attempt), "confirming": None}
@@ -131,6 +155,7 @@ class CourseFolder:
             self._course(stray_turns=(*course.stray_turns, turn))
             return
         record = self._objective(objective)
+        self.turn_objective[event_id] = objective
         self._put(record, turns=(*record.turns, turn))
 
     def _objective_completed(self, data: dict[str, Any], *_: Any) -> None:

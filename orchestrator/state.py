@@ -101,6 +101,8 @@ class Captured(msgspec.Struct, frozen=True, kw_only=True):
     needs_confirmation: bool | None
     attempt: int
     at: dt.datetime | None
+    readback: str = ""
+    """A capture result's ``data.readback``; ``""`` for other results."""
 
 
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,7 +193,7 @@ class Folder:
             self.redactions += 1
         elif source in CONVERSATION_SOURCES:
             self.course.apply(self.count, type_, event.id, event.causation_id or "",
-                              _raw(event), at)
+                              event.trace_id, _raw(event), at)
         elif kind == REQUESTED:
             self._asked(event, source, at)
         elif kind in RESULT_KINDS:
@@ -230,7 +232,7 @@ class Folder:
             captured = _captured(event, common)
             self.captured.append(captured)
             self.course.answered(request.request_id, outcome=COMPLETED, value=captured.value,
-                                 confidence=captured.confidence,
+                                 confidence=captured.confidence, readback=captured.readback,
                                  needs_confirmation=captured.needs_confirmation)
             return
         failed = _failed(event, common)
@@ -259,10 +261,12 @@ def _captured(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Captured:
     data = event.data
     if isinstance(data, CaptureResult):  # typed: no copy of the data
         return Captured(value=data.value, confidence=data.confidence,
-                        needs_confirmation=data.needs_confirmation, **common)
+                        needs_confirmation=data.needs_confirmation, readback=data.readback,
+                        **common)
     raw = _data(event)
     return Captured(value=raw.get("value", raw), confidence=raw.get("confidence"),
-                    needs_confirmation=raw.get("needs_confirmation"), **common)
+                    needs_confirmation=raw.get("needs_confirmation"),
+                    readback=_text(raw.get("readback")), **common)
 
 
 def _failed(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Failed:

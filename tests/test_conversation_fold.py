@@ -22,6 +22,8 @@ import pytest
 from orchestrator.course import ROLES, Role, parse_purpose, purpose_for
 from orchestrator.state import ConversationState, fold
 from schemas import events
+from schemas.conversation import ObjectiveStart
+from schemas.conversation_events import ObjectiveStarted
 
 GOLDEN = Path(__file__).parent / "golden" / "conversations"
 NAMES = sorted(p.name.removesuffix(".events.json") for p in GOLDEN.glob("*.events.json"))
@@ -71,6 +73,8 @@ def test_a_restarted_driver_reads_the_turn_it_has_not_handled_and_what_it_confir
     assert email.last_prompt is not None and email.last_prompt.kind == "confirm"
     assert email.unhandled_turn is not None and email.unhandled_turn.text == "yes"
     assert email.unhandled_turn.prompt_id == email.last_prompt.id
+    assert course.pending_turn == email.unhandled_turn and email.phase == "confirm"
+    assert course.last_prompt_id == email.last_prompt.id == course.last_event_id
     done = fold(events.decode(body) for body in recorded("happy_path")).course
     assert done is not None and done.objectives["email"].unhandled_turn is None
 
@@ -89,3 +93,22 @@ def test_a_purpose_names_its_objective_and_role(role: Role) -> None:
 @pytest.mark.parametrize("purpose", ["", "billing email", "objective:", "objective:x:sing"])
 def test_any_other_purpose_names_no_objective(purpose: str) -> None:
     assert parse_purpose(purpose) is None
+
+
+def test_a_goto_back_starts_a_new_run_that_keeps_the_earlier_ones_history() -> None:
+    earlier = [events.decode(body) for body in recorded("interrupted_at_confirmation")]
+    again = events.new_event(ObjectiveStarted, conversation_id="crash8", trace_id="5e" * 16,
+                             causation_id=earlier[-1].id,
+                             data=ObjectiveStart(objective="email", primitive="capture_email",
+                                                 slot="email"))
+    before = fold(earlier).course
+    after = fold([*earlier, again]).course
+    assert before is not None and after is not None
+    old, new = before.objectives["email"], after.objectives["email"]
+    assert (old.runs, old.phase, old.attempts) == (1, "confirm", 1)
+    assert old.latest_capture is not None and old.latest_capture.readback == \
+        "john dot smith at gmail dot com"
+    assert (new.runs, new.phase, new.attempts, new.confirming) == (2, "", 0, None)
+    assert new.latest_capture is None and new.unhandled_turn is None
+    assert new.prompts == old.prompts and new.calls == old.calls  # the history stays
+    assert after.last_event_id == again.id and after.pending_turn is None
