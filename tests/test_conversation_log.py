@@ -83,6 +83,8 @@ def test_replay_shows_the_objective_timeline(logged: Path) -> None:
         "→ completed email = john.smith@gmail.com (confirmed, 1 attempt(s))"]
     assert [line for line in email if line and not line.startswith("─")][:len(expected)] == \
         expected
+    shown = cli(logged, "log", "show", GOTO).stdout
+    assert "What number should we call you back on?" in shown and "no thanks" in shown
     goto = cli(logged, "replay", GOTO).stdout
     assert "MAX_ATTEMPTS: no phone number after three attempts (3 attempt(s))" in goto
     assert goto.index("phone") < goto.index("email") < goto.index("callback_date")

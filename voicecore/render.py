@@ -67,6 +67,8 @@ def summary(kind: str, data: Any) -> str:
         return cut(as_text(data["value"]), 40) + score
     if kind == "failed":
         return cut(f"{as_text(data.get('code', ''))}: {as_text(data.get('message', ''))}", 48)
+    if isinstance(data.get("text"), str):  # a prompt, a caller's turn, a transcription
+        return cut(data["text"], 48)
     return cut(as_text(data), 48)
 
 
