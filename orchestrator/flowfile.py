@@ -102,8 +102,8 @@ def _compose(text: str, source: str) -> yaml.Node:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
     if root is None:
         raise ConfigError(f"{source}:1:1: empty: a flow needs a name and objectives")
-    for mapping in _mappings(root):
-        _no_duplicate_keys(mapping, source)
+    for path, mapping in _mappings(root, []):
+        _no_duplicate_keys(mapping, path, source)
     return root
 
 
@@ -116,24 +116,25 @@ def _construct(root: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _mappings(node: yaml.Node) -> Iterator[yaml.MappingNode]:
+def _mappings(node: yaml.Node, path: list[PathPart]
+              ) -> Iterator[tuple[list[PathPart], yaml.MappingNode]]:
+    """Every mapping of the document with its path (keys that are no scalar: ``?``)."""
     if isinstance(node, yaml.MappingNode):
-        yield node
+        yield path, node
         for key, value in node.value:
-            yield from _mappings(key)
-            yield from _mappings(value)
+            yield from _mappings(value, [*path, getattr(key, "value", "?")])
     elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _mappings(item)
+        for i, item in enumerate(node.value):
+            yield from _mappings(item, [*path, i])
 
 
-def _no_duplicate_keys(mapping: yaml.MappingNode, source: str) -> None:
+def _no_duplicate_keys(mapping: yaml.MappingNode, path: list[PathPart], source: str) -> None:
     seen: dict[Any, yaml.Node] = {}
     for key, _ in mapping.value:
         name = key.value if isinstance(key, yaml.ScalarNode) else id(key)
         if name in seen:
             first = seen[name].start_mark.line + 1
-            raise ConfigError(f"{_at(source, key)}: duplicate key {name!r} "
+            raise ConfigError(f"{_at(source, key)}: {_field([*path, name])}: duplicate key "
                               f"(first on line {first})")
         seen[name] = key
 

@@ -68,7 +68,7 @@ BROKEN = {
     primitive: capture_email
     prompt: "Your email?"
     prompt: "Your email, please?"  # <-
-""", "duplicate key 'prompt' (first on line 7)"),
+""", "objectives[1].prompt: duplicate key (first on line 7)"),
     "a duplicate objective id": (HEAD + """\
   - id: greet  # <-
     say: "Hello again."
