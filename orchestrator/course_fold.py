@@ -26,6 +26,14 @@ from schemas.envelope import type_of
 
 _RANK = {"requested": 0, "active": 1, "completed": 2, "abandoned": 2}
 _REQUESTED = type_of(ev.ConversationRequested)
+STARTED = type_of(ev.ConversationStarted)
+ENDINGS: dict[str, ConversationStatus] = {type_of(ev.ConversationCompleted): "completed",
+                                          type_of(ev.ConversationAbandoned): "abandoned"}
+"""**The status rule** (the log's ``conversations.status`` is built from it by
+:mod:`orchestrator.views`): a conversation with any event of the course is ``requested``;
+``active`` once an orchestrator started it (``conversation.started`` with object data);
+then the status of its last ending (``completed``/``abandoned``, object data), which a
+late ``conversation.started`` or ``conversation.requested`` never reopens."""
 _CALLERS = frozenset({_REQUESTED, type_of(ev.TurnReceived)})
 """What the caller's side publishes; every other event of the course is the orchestrator's."""
 
@@ -209,16 +217,14 @@ class CourseFolder:
 
 _HANDLERS: dict[str, Callable[..., None]] = {
     type_of(ev.ConversationRequested): CourseFolder._requested,
-    type_of(ev.ConversationStarted): CourseFolder._started,
+    STARTED: CourseFolder._started,
     type_of(ev.ObjectiveStarted): CourseFolder._objective_started,
     type_of(ev.PromptSpoken): CourseFolder._prompt,
     type_of(ev.TurnReceived): CourseFolder._turn,
     type_of(ev.ObjectiveCompleted): CourseFolder._objective_completed,
     type_of(ev.ObjectiveFailed): CourseFolder._objective_failed,
-    type_of(ev.ConversationCompleted):
-        lambda self, data, *_: self._conversation_ended("completed", data),
-    type_of(ev.ConversationAbandoned):
-        lambda self, data, *_: self._conversation_ended("abandoned", data),
+    **{ending: lambda self, data, *_, status=status: self._conversation_ended(status, data)
+       for ending, status in ENDINGS.items()},
 }
 
 
