@@ -111,6 +111,8 @@ class Confirming(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     """The capture call whose value is being confirmed (``""``: none completed before)."""
     prompt_id: str
+    confidence: float | None = None
+    readback: str = ""
 
 
 class ObjectiveCourse(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +189,8 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     """In the flow's order (``conversation.started``), then any other in order of appearance."""
     current: str = ""
     """The objective started last and not ended; ``""`` between objectives and after the end."""
+    last_objective: str = ""
+    """The objective started last, ended or not (where a driver advances from)."""
     slots: dict[str, Any] = {}
     failed: tuple[str, ...] = ()
     end_code: str = ""

@@ -131,7 +131,7 @@ class CourseFolder:
                   slot=_text(data.get("slot")), runs=record.runs + 1, started_entry=self.entry,
                   started_at=at, attempts=0, confirming=None, value=None, confidence=None,
                   confirmed=False, failure_code="", failure_reason="")
-        self._course(current=record.id)
+        self._course(current=record.id, last_objective=record.id)
 
     def _prompt(self, data: dict[str, Any], event_id: str, _cause: str,
                 at: dt.datetime | None) -> None:
@@ -146,10 +146,12 @@ class CourseFolder:
         if kind in ("ask", "reprompt"):
             changes |= {"attempts": max(record.attempts, attempt), "confirming": None}
         elif kind == "confirm":
-            captured = [c for c in record.calls if c.role == "capture" and c.outcome == "completed"]
-            last = captured[-1] if captured else None
-            changes["confirming"] = Confirming(value=last and last.value, prompt_id=event_id,
-                                               request_id=last.request_id if last else "")
+            last = record.latest_capture
+            changes["confirming"] = Confirming(
+                prompt_id=event_id, value=None if last is None else last.value,
+                request_id="" if last is None else last.request_id,
+                confidence=None if last is None else last.confidence,
+                readback="" if last is None else last.readback)
         self._put(record, **changes)
 
     def _turn(self, data: dict[str, Any], event_id: str, cause: str,

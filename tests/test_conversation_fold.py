@@ -70,6 +70,8 @@ def test_a_restarted_driver_reads_the_turn_it_has_not_handled_and_what_it_confir
     assert course is not None and course.status == "active" and course.current == "email"
     email = course.objectives["email"]
     assert email.confirming is not None and email.confirming.value == "john.smith@gmail.com"
+    assert email.confirming.readback == "john dot smith at gmail dot com"
+    assert course.last_objective == "email"
     assert email.last_prompt is not None and email.last_prompt.kind == "confirm"
     assert email.unhandled_turn is not None and email.unhandled_turn.text == "yes"
     assert email.unhandled_turn.prompt_id == email.last_prompt.id
