@@ -120,7 +120,7 @@ class CourseFolder:
         self._course(flow_name=_text(data.get("flow")) or course.flow_name,
                      flow_version=_text(data.get("flow_version")) or course.flow_version,
                      language=_text(data.get("language")) or course.language)
-        for objective in data.get("objectives") or ():
+        for objective in _list(data.get("objectives")):
             if isinstance(objective, str):
                 self._objective(objective)
 
@@ -189,7 +189,7 @@ class CourseFolder:
     def _conversation_ended(self, status: ConversationStatus, data: dict[str, Any]) -> None:
         course = self._course(status=status, current="")
         slots = {**course.slots, **_dict(data.get("slots"))}
-        failed = tuple(f for f in data.get("failed") or () if isinstance(f, str))
+        failed = tuple(f for f in _list(data.get("failed")) if isinstance(f, str))
         self._course(slots=slots, failed=failed or course.failed,
                      end_code=_text(data.get("code")), end_reason=_text(data.get("reason")))
 
@@ -232,6 +232,10 @@ _HANDLERS: dict[str, Callable[..., None]] = {
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:
