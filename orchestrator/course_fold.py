@@ -234,8 +234,9 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A JSON array (a tuple when the typed event's data was converted) as itself."""
+    return value if isinstance(value, list | tuple) else []
 
 
 def _text(value: Any) -> str:
