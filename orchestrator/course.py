@@ -178,7 +178,7 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str = ""
     """The ``conversation.requested`` event (the first one, if asked twice)."""
     trace_id: str = ""
-    """The conversation's trace (``conversation.requested``'s, else the first event's)."""
+    """The trace of the course's first event (``conversation.requested``, as a rule)."""
     flow_name: str = ""
     flow_version: str = ""
     flow_document: str = ""
