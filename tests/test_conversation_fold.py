@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from orchestrator.course import ROLES, Role, parse_purpose, purpose_for
 from orchestrator.state import ConversationState, fold
 from schemas import events
-from schemas.conversation import ObjectiveStart
-from schemas.conversation_events import CONVERSATION_EVENTS, ObjectiveStarted
+from schemas.conversation import ObjectiveStart, Turn
+from schemas.conversation_events import CONVERSATION_EVENTS, ObjectiveStarted, TurnReceived
 from schemas.envelope import type_of
 
 GOLDEN = Path(__file__).parent / "golden" / "conversations"
@@ -148,3 +148,20 @@ def test_the_course_folds_any_data_an_event_of_its_types_may_carry(
     assert state.asked == () and state.events == len(bodies)
     assert (state.course is None) == (not bodies)
     msgspec.json.encode(state)  # the state is always JSON (replay --json)
+
+
+def test_a_late_answer_to_an_earlier_prompt_is_never_the_pending_turn() -> None:
+    recorded_events = [events.decode(body) for body in recorded("interrupted_at_confirmation")]
+    *before, yes = recorded_events  # the caller's yes to the read-back, not handled yet
+    course = fold(before).course
+    assert course is not None
+    email = course.objectives["email"]
+    first_ask = email.prompts[0]
+    late = events.new_event(TurnReceived, conversation_id="crash8", trace_id="5e" * 16,
+                            causation_id=first_ask.id, data=Turn(text="it is ann@example.com"))
+    with_late = fold([*before, late]).course
+    assert with_late is not None and with_late.pending_turn is None
+    assert with_late.objectives["email"].turns[-1].text == "it is ann@example.com"  # kept
+    both = fold([*before, late, yes]).course
+    assert both is not None and both.pending_turn is not None
+    assert both.pending_turn.id == yes.id
