@@ -23,6 +23,7 @@ from core.natsauth import NatsAuth
 from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
+from voicecore.flow_commands import register as register_flow_commands
 from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
 from voicecore.model_commands import register as register_model_commands
@@ -182,6 +183,7 @@ register_speech_commands(app)  # say (voicecore/speech_commands.py)
 register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
 register_model_commands(app)  # models list|pull|path (voicecore/model_commands.py)
 register_listen_command(app)  # listen (voicecore/listen_command.py)
+register_flow_commands(app)  # flow check|schema (voicecore/flow_commands.py)
 
 
 def main() -> None:
