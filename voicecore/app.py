@@ -45,7 +45,7 @@ from core.synthesize import SYNTHESIZER  # (registers synthesize)
 from core.transcribe_stream import LISTENER  # noqa: F401  (registers transcribe_stream)
 from core.tts.settings import TtsSettings
 from core.worker import Worker
-from voicecore.roles import ChildRole, sink_role, worker_role
+from voicecore.roles import ChildRole, orchestrator_role, sink_role, worker_role
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,10 @@ async def running(
                                     tts=tts)
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, options))
+            if separate is not None and separate.orchestrator:  # after the bridge it calls
+                await _start_child(stack, state, orchestrator_role(
+                    url, state.bridge.address, settings.identity("orchestrator"),
+                    settings.grpc_token))
         yield state
 
 
@@ -217,6 +221,8 @@ class SeparateProcesses:
     """Plugin modules the worker process imports (``--plugin``)."""
     settings_env: tuple[tuple[str, str], ...] = ()
     """The primitives' settings for the worker process, as ``VOICECORE_*`` variables."""
+    orchestrator: bool = True
+    """Run an orchestrator process too (``voicecore up --no-orchestrator``: not)."""
 
 
 async def _update_streams(settings: Settings, url: str) -> None:

@@ -24,6 +24,7 @@ from core.stt.settings import DEFAULT_MODEL
 from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
+from voicecore.converse_command import register as register_converse_command
 from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
 from voicecore.model_commands import register as register_model_commands
@@ -46,6 +47,7 @@ from voicecore.options import (
     with_nats_auth,
 )
 from voicecore.options import grpc_token as grpc_token_of
+from voicecore.orchestrator_command import register as register_orchestrator_command
 from voicecore.speech_commands import register as register_speech_commands
 from voicecore.stt_options import (
     SttCacheDir,
@@ -119,6 +121,9 @@ def up(
     stt_cache_dir: SttCacheDir = None,
     stt_preload: SttPreload = False,
     stt_idle_unload: SttIdleUnload = 600.0,
+    no_orchestrator: Annotated[bool, typer.Option(
+        "--no-orchestrator", help="Run no orchestrator process (conversations are driven "
+        "by `voicecore orchestrator` processes elsewhere)")] = False,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     load_plugins(plugin)
@@ -135,7 +140,8 @@ def up(
                        compute_type=stt_compute_type, cache_dir=stt_cache_dir,
                        preload=stt_preload, idle_unload_s=stt_idle_unload)
     layout = SeparateProcesses(plugins=tuple(plugin or ()),
-                               settings_env=tuple(stt.env().items()))
+                               settings_env=tuple(stt.env().items()),
+                               orchestrator=not no_orchestrator)
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
                                     event_log=True, separate=layout, role="bridge", tts=tts))
     print("voicecore stopped", flush=True)
@@ -232,6 +238,8 @@ register_speech_commands(app)  # say (voicecore/speech_commands.py)
 register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
 register_model_commands(app)  # models list|pull|path (voicecore/model_commands.py)
 register_listen_command(app)  # listen (voicecore/listen_command.py)
+register_orchestrator_command(app)  # orchestrator (voicecore/orchestrator_command.py)
+register_converse_command(app)  # converse (voicecore/converse_command.py)
 
 
 def main() -> None:

@@ -1,0 +1,133 @@
+"""``voicecore orchestrator``: one orchestrator process (``up`` runs one as a child).
+
+Composition: the orchestrator (``orchestrator/service.py``) gets NATS as the
+``orchestrator`` identity and its :class:`~orchestrator.port.Primitives` port filled
+with the bridge's Python client (:class:`BridgePrimitives`): the circuit breaker and the
+retries of retryable failures are the client's; a call that cannot reach the core
+(:class:`~bridge.client.CircuitOpen`, :class:`~bridge.client.CoreUnavailable`, a
+deadline) becomes an ``UNAVAILABLE`` outcome, which the flow's degradation handles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import msgspec
+import typer
+
+from core.bus import Bus
+from core.config import Settings
+from core.errors import ConfigError
+from core.natsauth import NatsAuth, masked_url
+from orchestrator.flow import Flow
+from orchestrator.lease import LEASE_TTL_S
+from orchestrator.port import UNAVAILABLE, Outcome
+from orchestrator.service import Orchestrator
+from voicecore.options import (
+    Caller,
+    DataDir,
+    NatsUrl,
+    run_async,
+    settings,
+    with_grpc_caller,
+    with_nats_auth,
+)
+
+READY = "voicecore ready: orchestrator"
+LeaseTtl = Annotated[float, typer.Option(
+    "--lease-ttl", min=1.0, max=3600.0, envvar="VOICECORE_LEASE_TTL",
+    help="Seconds a conversation's lease lasts unless renewed (a dead orchestrator's "
+         "conversations are adopted after it)")]
+
+
+def load_flow_document(document: str) -> Flow:
+    """The typed flow of a conversation request's flow document (YAML)."""
+    try:
+        return msgspec.yaml.decode(document, type=Flow)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ConfigError(f"flow document: {exc}") from None
+
+
+class BridgePrimitives:
+    """The orchestrator's port on the bridge client (``bridge.client.VoiceCoreClient``)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def execute(self, primitive: str, params: dict[str, Any], *, conversation_id: str,
+                      trace_id: str, purpose: str, timeout_s: float,
+                      idempotency_key: str) -> Outcome:
+        from bridge.client import CoreError
+
+        try:
+            result = await self.client.execute(
+                primitive, params, conversation_id=conversation_id, trace_id=trace_id,
+                purpose=purpose, timeout_s=timeout_s, idempotency_key=idempotency_key)
+        except CoreError as exc:  # could not reach a primitive: the flow degrades
+            return Outcome(False, code=UNAVAILABLE, reason=f"{exc.code}: {exc}"[:1000])
+        if result.success:
+            return Outcome(True, result.data)
+        return Outcome(False, result.data, result.error_code or "PRIMITIVE_FAILED",
+                       result.error_message)
+
+
+@asynccontextmanager
+async def orchestrating(bus: Bus, caller: Caller, lease_ttl_s: float = LEASE_TTL_S
+                        ) -> AsyncIterator[Orchestrator]:
+    """An orchestrator on ``bus`` calling the bridge at ``caller``, until the block ends."""
+    from bridge.client import VoiceCoreClient
+
+    async with VoiceCoreClient(caller.addr, token=caller.token, tls=caller.tls) as client:
+        orchestrator = Orchestrator(bus, BridgePrimitives(client), load_flow_document,
+                                    lease_ttl_s=lease_ttl_s)
+        await orchestrator.start()
+        try:
+            yield orchestrator
+        finally:
+            await orchestrator.stop()
+
+
+@with_nats_auth
+@with_grpc_caller
+def orchestrator_command(
+    nats_auth: NatsAuth,
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = None,
+    lease_ttl: LeaseTtl = LEASE_TTL_S,
+    *,
+    caller: Caller,
+) -> None:
+    """Drive conversations (their flows) against a running NATS and gRPC bridge; any
+    number of these processes share the conversations."""
+    chosen = settings(data_dir, nats_url, nats_auth=nats_auth)
+    if chosen.nats_url is None:
+        raise ConfigError("orchestrator needs --nats-url (or VOICECORE_NATS_URL)")
+    run_async(_serve(chosen, caller, lease_ttl))
+    print("voicecore stopped", flush=True)
+
+
+async def _serve(chosen: Settings, caller: Caller, lease_ttl_s: float) -> None:
+    assert chosen.nats_url is not None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bus = await Bus.connect(chosen.nats_url, name="voicecore-orchestrator",
+                            auth=chosen.identity("orchestrator"))
+    try:
+        async with orchestrating(bus, caller, lease_ttl_s):
+            print(f"{READY}: nats {masked_url(chosen.nats_url)}, bridge {caller.addr}",
+                  flush=True)
+            await stop.wait()
+    finally:
+        await bus.drain()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("orchestrator")(orchestrator_command)
