@@ -211,28 +211,33 @@ def _ask_again(progress: Progress, objective: Objective, run: ObjectiveRun) -> S
 
 def _confirming(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
                 heard: Heard) -> Decision:
+    """The answer to a read-back: its yes/no, and (always) the objective's primitive on the
+    same words, so a correction in the same breath ("no, it's jane@x.com") is taken even
+    when the yes/no reader hears a yes in it."""
     if heard.confirmation is None:
         return Call(CONFIRMATION, "confirmation", objective)
-    said = heard.confirmation
-    if said.unavailable:
-        return _unavailable(flow, progress, objective, run, said.reason)
-    answer = str(said.data.get("value", "")) if said.success else ""
-    if answer == "yes" and run.candidate is not None:
-        candidate = run.candidate
-        return _complete(objective, run, candidate.value, candidate.confidence, confirmed=True)
-    if heard.capture is None:  # "no, it's jane@x.com": read the correction in the same breath
+    if heard.capture is None:
         return Call(objective.primitive or "", "capture", objective)
-    if heard.capture.success:  # a correction: confirmed whatever the policy
-        return _captured(flow, progress, objective, replace(run, attempt=run.attempt + 1),
-                         heard.capture, always=True)
-    if heard.capture.unavailable:
-        return _unavailable(flow, progress, objective, run, heard.capture.reason)
-    if answer != "no" and run.candidate is not None:  # neither yes nor no: ask again
+    said, corrected = heard.confirmation, heard.capture
+    for outcome in (said, corrected):
+        if outcome.unavailable:
+            return _unavailable(flow, progress, objective, run, outcome.reason)
+    candidate = run.candidate
+    again = replace(run, attempt=run.attempt + 1)
+    if corrected.success and (candidate is None or _value(corrected) != candidate.value):
+        return _captured(flow, progress, objective, again, corrected, always=True)
+    answer = str(said.data.get("value", "")) if said.success else ""
+    if answer == "yes" and candidate is not None:
+        return _complete(objective, run, candidate.value, candidate.confidence, confirmed=True)
+    if answer != "no" and candidate is not None:  # neither yes nor no: read it back again
         if run.attempt >= objective.max_attempts:
             return _fail(objective, run, "MAX_ATTEMPTS", objective.give_up)
-        return _captured(flow, progress, objective, replace(run, attempt=run.attempt + 1),
-                         _as_outcome(run), always=True)
+        return _captured(flow, progress, objective, again, _as_outcome(run), always=True)
     return _ask_again(progress, objective, run)
+
+
+def _value(outcome: Outcome) -> str:
+    return str(outcome.data.get("value", ""))
 
 
 def _as_outcome(run: ObjectiveRun) -> Outcome:

@@ -21,6 +21,7 @@ is free (:meth:`Leases.orphans`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class Lease:
     leases: Leases = field(repr=False)
     renewed_at: float = field(default_factory=time.monotonic)
     lost: bool = False
+    _renewing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    """One renewal at a time: the driver's (before a step) and the periodic one would
+    otherwise both update from the same revision, and the loser would think it lost."""
 
     async def ensure(self) -> None:
         """Raise :class:`LeaseLost` unless held; renews now when the last renewal is older
@@ -62,7 +66,9 @@ class Lease:
             await self.renew()
 
     async def renew(self) -> None:
-        try:
+        async with self._renewing:
+            if self.lost:
+                raise LeaseLost(f"lease of {self.conversation_id} lost")
             with nats_errors():
                 try:
                     self.revision = await self.leases.kv.update(
@@ -70,14 +76,15 @@ class Lease:
                 except KeyWrongLastSequenceError:
                     self.lost = True
                     raise LeaseLost(f"lease of {self.conversation_id} taken over") from None
-        except LeaseLost:
-            raise
-        self.renewed_at = time.monotonic()
+            self.renewed_at = time.monotonic()
 
     async def release(self, *, ended: bool) -> None:
         """Give the lease up (``ended``: the conversation is over, forget it)."""
-        if self.lost:
-            return
+        async with self._renewing:
+            if not self.lost:
+                await self._delete(ended=ended)
+
+    async def _delete(self, *, ended: bool) -> None:
         with ignored(log, RELEASE, BusError), nats_errors():
             await self.leases.kv.delete(self.conversation_id, last=self.revision)
             if ended:

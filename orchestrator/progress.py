@@ -65,7 +65,10 @@ class ObjectiveRun:
     """The attempt the last prompt opened (1 = the first ask)."""
     phase: Phase = "ask"
     status: Status = "open"
+    latest: Candidate | None = None
+    """The value the objective's primitive read last."""
     candidate: Candidate | None = None
+    """The value the last read-back (``confirm`` prompt) asked about: what a yes confirms."""
 
 
 @dataclass
@@ -123,8 +126,8 @@ class Progress:
         """A primitive captured ``result`` for ``objective`` (live, or from the log)."""
         run = self.runs.get(objective)
         if run is not None and run.status == "open":
-            run.candidate = Candidate(result.value, result.confidence,
-                                      result.needs_confirmation, result.readback)
+            run.latest = Candidate(result.value, result.confidence,
+                                   result.needs_confirmation, result.readback)
 
     def _result(self, request_id: str, data: CaptureResult) -> None:
         purpose = self._purposes.get(request_id, "")
@@ -155,7 +158,9 @@ class Progress:
         run.phase = "confirm" if data.kind == "confirm" else "said" if data.kind == "say" \
             else "ask"
         if data.kind in ("ask", "reprompt"):
-            run.candidate = None
+            run.candidate = run.latest = None
+        elif data.kind == "confirm":
+            run.candidate = run.latest
 
     def _turn(self, event: ce.TurnReceived) -> None:
         if event.causation_id in (None, "", self.last_prompt_id):

@@ -38,6 +38,10 @@ from schemas.events import PRODUCER, decode
 log = logging.getLogger(__name__)
 
 CREDIT = 64
+TAKE_CREDIT = 8
+"""Requests asked for at once, one per pull request: JetStream serves waiting pull
+requests in order, so requests alternate between the processes instead of filling one
+process's big batch."""
 ACK_WAIT_S = 30.0
 
 
@@ -60,7 +64,7 @@ class Orchestrator:
         await ensure_requests_consumer(self.bus)
         requests = PullConsumer(self.bus, Durable(subjects.ORCHESTRATOR_CONSUMER,
                                                   lambda: ensure_requests_consumer(self.bus)),
-                                credit=CREDIT)
+                                credit=TAKE_CREDIT, batch=1)
         turns = PullConsumer(self.bus, Ordered(
             (subjects.events_of_type(subjects.TURN_RECEIVED),), StartAt()), credit=CREDIT)
         for consumer in (turns, requests):  # turns first: none is missed once a lease is held

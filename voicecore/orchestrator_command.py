@@ -5,7 +5,8 @@ Composition: the orchestrator (``orchestrator/service.py``) gets NATS as the
 with the bridge's Python client (:class:`BridgePrimitives`): the circuit breaker and the
 retries of retryable failures are the client's; a call that cannot reach the core
 (:class:`~bridge.client.CircuitOpen`, :class:`~bridge.client.CoreUnavailable`, a
-deadline) becomes an ``UNAVAILABLE`` outcome, which the flow's degradation handles.
+deadline) or that no worker can answer (:data:`CANNOT_ANSWER`) becomes an
+``UNAVAILABLE`` outcome, which the flow's degradation handles.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from voicecore.options import (
 )
 
 READY = "voicecore ready: orchestrator"
+CANNOT_ANSWER = frozenset({"PRIMITIVE_NOT_FOUND", "TIMEOUT"})
+"""Answers that say the core cannot serve the call now (no live worker; no answer in time
+after the client's own retries): for a conversation, as if the core were down."""
 LeaseTtl = Annotated[float, typer.Option(
     "--lease-ttl", min=1.0, max=3600.0, envvar="VOICECORE_LEASE_TTL",
     help="Seconds a conversation's lease lasts unless renewed (a dead orchestrator's "
@@ -71,8 +75,10 @@ class BridgePrimitives:
             return Outcome(False, code=UNAVAILABLE, reason=f"{exc.code}: {exc}"[:1000])
         if result.success:
             return Outcome(True, result.data)
-        return Outcome(False, result.data, result.error_code or "PRIMITIVE_FAILED",
-                       result.error_message)
+        code = result.error_code or "PRIMITIVE_FAILED"
+        if code in CANNOT_ANSWER:
+            return Outcome(False, code=UNAVAILABLE, reason=f"{code}: {result.error_message}")
+        return Outcome(False, result.data, code, result.error_message)
 
 
 @asynccontextmanager

@@ -150,4 +150,6 @@ def stack(data_dir: Path, *extra: str) -> Iterator[Stack]:
             yield running
         finally:
             for child in running.orchestrators:
-                proc.stop(child)  # type: ignore[arg-type]
+                stopped = proc.stop(child)  # type: ignore[arg-type]
+                if stopped.stderr.strip():
+                    print(f"orchestrator {child.pid}:\n{stopped.stderr}")  # type: ignore[attr-defined]
