@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from core import captures
-from orchestrator.decide import Call, Heard, decide, render
+from orchestrator.decide import Call, Heard, Step, decide, render
 from orchestrator.flow import Flow
 from orchestrator.port import NO_MATCH, Outcome
 from orchestrator.progress import Progress, capture_result
@@ -126,9 +126,10 @@ def test_an_objective_past_its_timeout_fails() -> None:
     flow = msgspec.yaml.decode(contact_flow(), type=Flow)
     progress = play(contact_flow(), [])  # waits at the email question
     assert progress.run is not None and progress.run.id == "email"
-    assert decide(flow, progress, None, progress.run.started_at).events == ()
-    later = progress.run.started_at + dt.timedelta(seconds=600)
-    [(event_type, data)] = decide(flow, progress, None, later).events  # type: ignore[union-attr]
+    assert decide(flow, progress, None, progress.run.started_at) == Step()
+    later = decide(flow, progress, None, progress.run.started_at + dt.timedelta(seconds=600))
+    assert isinstance(later, Step)
+    [(event_type, data)] = later.events
     assert event_type == "objective.failed" and data.code == "TIMEOUT"
 
 
