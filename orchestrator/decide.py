@@ -78,12 +78,18 @@ def decide(flow: Flow, progress: Progress, heard: Heard | None, now: dt.datetime
         return _first_prompt(flow, progress, objective)
     if run.phase == "said":
         return _complete(objective, run, "", 1.0, confirmed=False)
+    turn = progress.pending_turn
+    heard = heard if heard is not None and turn is not None and heard.turn_id == turn.id \
+        else None
+    down = next((o for o in (heard.capture, heard.confirmation) if o and o.unavailable), None) \
+        if heard is not None else None
+    if down is not None:  # (a flow that waits has waited until the deadline)
+        return _unavailable(flow, progress, objective, run, down.reason)
     if now >= deadline(objective, run):
         return _fail(objective, run, "TIMEOUT", f"no answer within {objective.timeout_s:g} s")
-    turn = progress.pending_turn
     if turn is None:
         return WAIT
-    heard = heard if heard is not None and heard.turn_id == turn.id else Heard(turn.id)
+    heard = heard or Heard(turn.id)
     if run.phase == "confirm":
         return _confirming(flow, progress, objective, run, heard)
     return _asking(flow, progress, objective, run, heard)
@@ -194,8 +200,6 @@ def _needs_confirming(objective: Objective, result: Any) -> bool:
 def _unread(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
             outcome: Outcome) -> Step:
     """The primitive read nothing (``NO_MATCH``: ask again) or could not answer."""
-    if outcome.unavailable:
-        return _unavailable(flow, progress, objective, run, outcome.reason)
     if outcome.code != NO_MATCH:
         return _fail(objective, run, outcome.code or "PRIMITIVE_FAILED", outcome.reason)
     return _ask_again(progress, objective, run)
@@ -219,9 +223,6 @@ def _confirming(flow: Flow, progress: Progress, objective: Objective, run: Objec
     if heard.capture is None:
         return Call(objective.primitive or "", "capture", objective)
     said, corrected = heard.confirmation, heard.capture
-    for outcome in (said, corrected):
-        if outcome.unavailable:
-            return _unavailable(flow, progress, objective, run, outcome.reason)
     candidate = run.candidate
     again = replace(run, attempt=run.attempt + 1)
     if corrected.success and (candidate is None or _value(corrected) != candidate.value):
