@@ -29,7 +29,11 @@ generated histories):
   unanswered one;
 * a request's ``purpose`` and a failure's ``code`` are JSON strings; any other value
   (missing, ``null``, a number) is no purpose or code: ``""``;
-* an event of type :data:`REDACTION_TYPE` is a redaction: counted, nothing else.
+* an event of type :data:`REDACTION_TYPE` is a redaction: counted, nothing else;
+* an event of a source in :data:`CONVERSATION_SOURCES` (``conversation.requested``,
+  ``conversation.completed``, ``objective.failed``, …) is the conversation's course
+  (:mod:`orchestrator.course`, :attr:`ConversationState.course`), never a request or a
+  result, whatever its kind.
 
 **Why the redaction record is a typed event in the schemas union.** The event log writes
 it (``core``, which cannot import this module) and every reader reads it back with the
@@ -48,6 +52,9 @@ from typing import Any
 
 import msgspec
 
+from orchestrator.course import Course
+from orchestrator.course_fold import CourseFolder
+from schemas.conversation_events import CONVERSATION_SOURCES
 from schemas.events import EnvelopeOnly, Event, EventlogRedacted, NotAnEvent, ReadBack, type_of
 from schemas.payloads import CaptureResult, Failure
 
@@ -94,6 +101,8 @@ class Captured(msgspec.Struct, frozen=True, kw_only=True):
     needs_confirmation: bool | None
     attempt: int
     at: dt.datetime | None
+    readback: str = ""
+    """A capture result's ``data.readback``; ``""`` for other results."""
 
 
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,6 +132,9 @@ class ConversationState(msgspec.Struct, frozen=True, kw_only=True):
     """Entries that are not events (undecodable, quarantined, subject/body disagree)."""
     unmatched: tuple[str, ...]
     """Ids of results that answer no pending request of this conversation."""
+    course: Course | None = None
+    """The orchestrator's events folded (flow, objectives, prompts, turns, slots, status);
+    ``None`` when the conversation has none (primitives called directly)."""
 
     @property
     def latest(self) -> dict[str, Captured]:
@@ -162,6 +174,7 @@ class Folder:
         self.redactions = 0
         self.unreadable = 0
         self.unmatched: list[str] = []
+        self.course = CourseFolder()
 
     def apply(self, event: ReadBack) -> None:
         if isinstance(event, NotAnEvent):
@@ -178,6 +191,9 @@ class Folder:
         source, _, kind = type_.rpartition(".")
         if type_ == REDACTION_TYPE:
             self.redactions += 1
+        elif source in CONVERSATION_SOURCES:
+            self.course.apply(self.count, type_, event.id, event.causation_id or "",
+                              event.trace_id, _raw(event), at)
         elif kind == REQUESTED:
             self._asked(event, source, at)
         elif kind in RESULT_KINDS:
@@ -201,6 +217,7 @@ class Folder:
                       trace_id=event.trace_id, at=at)
         self.asked.append(asked)
         self.pending[event.id] = asked
+        self.course.requested(self.count, event.id, source, purpose)
 
     def _answered(self, event: Event | EnvelopeOnly, kind: str, at: dt.datetime | None) -> None:
         request = self.pending.pop(event.causation_id or "", None)
@@ -211,34 +228,25 @@ class Folder:
             "request_id": request.request_id, "result_id": event.id,
             "primitive": request.primitive, "purpose": request.purpose,
             "attempt": int(getattr(event, "attempt", 1)), "at": at}
-        data = event.data
         if kind == COMPLETED:
-            if isinstance(data, CaptureResult):  # typed: no copy of the data
-                self.captured.append(Captured(value=data.value, confidence=data.confidence,
-                                              needs_confirmation=data.needs_confirmation,
-                                              **common))
-                return
-            raw = _data(event)
-            self.captured.append(Captured(value=raw.get("value", raw),
-                                          confidence=raw.get("confidence"),
-                                          needs_confirmation=raw.get("needs_confirmation"),
-                                          **common))
+            captured = _captured(event, common)
+            self.captured.append(captured)
+            self.course.answered(request.request_id, outcome=COMPLETED, value=captured.value,
+                                 confidence=captured.confidence, readback=captured.readback,
+                                 needs_confirmation=captured.needs_confirmation)
             return
-        if isinstance(data, Failure):
-            self.failed.append(Failed(code=data.code, message=data.message,
-                                      retryable=data.retryable, **common))
-            return
-        raw = _data(event)
-        self.failed.append(Failed(code=_text(raw.get("code")),
-                                  message=str(raw.get("message", "")),
-                                  retryable=bool(raw.get("retryable", False)), **common))
+        failed = _failed(event, common)
+        self.failed.append(failed)
+        self.course.answered(request.request_id, outcome=FAILED, code=failed.code,
+                             retryable=failed.retryable)
 
     def state(self) -> ConversationState:
         return ConversationState(
             conversation_id=self.conversation_id, events=self.count, first_at=self.first_at,
             last_at=self.last_at, asked=tuple(self.asked), captured=tuple(self.captured),
             failed=tuple(self.failed), pending=tuple(self.pending), redactions=self.redactions,
-            unreadable=self.unreadable, unmatched=tuple(self.unmatched))
+            unreadable=self.unreadable, unmatched=tuple(self.unmatched),
+            course=self.course.state())
 
 
 def fold(events: Iterable[ReadBack], conversation_id: str = "") -> ConversationState:
@@ -249,15 +257,40 @@ def fold(events: Iterable[ReadBack], conversation_id: str = "") -> ConversationS
     return folder.state()
 
 
+def _captured(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Captured:
+    data = event.data
+    if isinstance(data, CaptureResult):  # typed: no copy of the data
+        return Captured(value=data.value, confidence=data.confidence,
+                        needs_confirmation=data.needs_confirmation, readback=data.readback,
+                        **common)
+    raw = _data(event)
+    return Captured(value=raw.get("value", raw), confidence=raw.get("confidence"),
+                    needs_confirmation=raw.get("needs_confirmation"),
+                    readback=_text(raw.get("readback")), **common)
+
+
+def _failed(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Failed:
+    data = event.data
+    if isinstance(data, Failure):
+        return Failed(code=data.code, message=data.message, retryable=data.retryable, **common)
+    raw = _data(event)
+    return Failed(code=_text(raw.get("code")), message=str(raw.get("message", "")),
+                  retryable=bool(raw.get("retryable", False)), **common)
+
+
 def _type(event: Event | EnvelopeOnly) -> str:
     return event.type if isinstance(event, EnvelopeOnly) else event.event_type
 
 
-def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
+def _raw(event: Event | EnvelopeOnly) -> Any:
+    """The event's data as JSON values (a raw envelope's as stored)."""
     if isinstance(event, EnvelopeOnly):
-        raw = msgspec.json.decode(event.data)
-    else:
-        raw = msgspec.to_builtins(event.data)
+        return msgspec.json.decode(event.data)
+    return msgspec.to_builtins(event.data)
+
+
+def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
+    raw = _raw(event)
     return raw if isinstance(raw, dict) else {"value": raw}
 
 

@@ -25,6 +25,7 @@ from orchestrator.state import (
     REQUESTED,
     RESULT_KINDS,
 )
+from schemas.conversation_events import CONVERSATION_SOURCES
 
 
 def _sql_text(json_path: str) -> str:
@@ -34,9 +35,13 @@ def _sql_text(json_path: str) -> str:
             f"THEN json_extract_string(data, '{json_path}') ELSE '' END")
 
 
+_NOT_PRIMITIVES = ", ".join(f"'{source}'" for source in sorted(CONVERSATION_SOURCES))
+"""The orchestrator's sources as a SQL list: their events are never requests or results."""
+
 PRIMITIVE_EXECUTIONS = f"""CREATE OR REPLACE VIEW primitive_executions AS
     WITH entries AS (SELECT seq, sub, id, source, kind, conversation_id, trace_id, causation_id,
-                            occurred_at, attempt, data FROM log_events WHERE {READABLE}),
+                            occurred_at, attempt, data FROM log_events
+                     WHERE {READABLE} AND source NOT IN ({_NOT_PRIMITIVES})),
     requests AS (SELECT *, {_sql_text('$.purpose')} AS purpose FROM entries
                  WHERE kind = '{REQUESTED}'),
     results AS (SELECT *, CASE WHEN kind = '{FAILED}' THEN {_sql_text('$.code')} END AS code

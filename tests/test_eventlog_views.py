@@ -6,9 +6,12 @@ store into a real DuckDB; then every column of ``conversations`` and of
 ``voicecore replay`` shows) says, on every conversation and every request. Histories
 hold unanswered requests, failures, retries, duplicate and early answers, answers
 from another conversation, purposes and failure codes that are missing, null or not
-strings, undecodable rows, bodies that disagree with their subject, missing times and
-redactions. The fixed examples make a rule changed on one side only fail every run,
-not only when hypothesis happens to find the history that shows it.
+strings, undecodable rows, bodies that disagree with their subject, missing times,
+redactions, and the orchestrator's own events (``conversation.requested``,
+``conversation.completed``, ``objective.failed``, …: never requests or results, even
+when their causation names a request and their data looks like one). The fixed examples
+make a rule changed on one side only fail every run, not only when hypothesis happens to
+find the history that shows it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +32,9 @@ from core.eventlog.store import LogStore
 from orchestrator.replay import replay_state
 from orchestrator.state import Captured, ConversationState, Failed
 from orchestrator.views import VIEWS
+from schemas.conversation_events import CONVERSATION_EVENTS
+from schemas.envelope import type_of
+from tests.samples import DATA
 
 CONVERSATIONS = ("c1", "c2")
 PRIMITIVES = ("capture_email", "sleepy")
@@ -37,6 +44,11 @@ GARBAGE_ON = ("capture_email.requested", "sleepy.requested", "eventlog.redacted"
 MISSING = "<missing>"
 ODD = (MISSING, None, 7, ["a"])
 """Values a purpose or a failure code may hold in a body that is not the typed event's."""
+COURSE_CLASSES = {type_of(cls): cls for cls in CONVERSATION_EVENTS}
+COURSE_TYPES = tuple(COURSE_CLASSES)
+LOOKALIKE = {"params": {"transcript": "t"}, "purpose": "p", "value": "v", "code": "NO_MATCH",
+             "message": "m"}
+"""Data of an orchestrator event shaped like a request's and a result's."""
 
 
 def request_id(n: int) -> str:
@@ -60,6 +72,13 @@ class History:
         body = {"type": type_, "conversation_id": conversation, "trace_id": "t", **fields}
         self.message(f"vc.ev.{subject_conversation or conversation}.{type_}",
                      json.dumps(body).encode())
+
+    def course(self, conversation: str, type_: str, n: int, typed: bool) -> None:
+        """An orchestrator event whose causation is request ``n`` (so it looks like its
+        answer), with the typed sample data or data shaped like a request's and a result's."""
+        data = msgspec.to_builtins(DATA[COURSE_CLASSES[type_]]) if typed else LOOKALIKE
+        self.event(conversation, type_, id=f"course-{self.seq}", causation_id=request_id(n),
+                   occurred_at=TIMES[1], data=data)
 
     def request(self, conversation: str, n: int, primitive: str, at: str | None,
                 purpose: Any = "p") -> None:
@@ -92,6 +111,8 @@ step = st.one_of(
     st.tuples(st.just("garbage"), st.sampled_from(CONVERSATIONS), st.sampled_from(GARBAGE_ON)),
     st.tuples(st.just("mismatch"), st.sampled_from(CONVERSATIONS), st.integers(0, 7)),
     st.tuples(st.just("redact"), st.sampled_from(CONVERSATIONS)),
+    st.tuples(st.just("course"), st.sampled_from(CONVERSATIONS), st.sampled_from(COURSE_TYPES),
+              st.integers(0, 7), st.booleans()),
 )
 
 
@@ -102,6 +123,8 @@ def build(steps: list[tuple[Any, ...]]) -> History:
             history.request(*args)
         elif kind == "answer":
             history.answer(*args)
+        elif kind == "course":
+            history.course(*args)
         elif kind == "garbage":  # undecodable body on a request's or a redaction's subject
             conversation, type_ = args
             history.message(f"vc.ev.{conversation}.{type_}", b"\x00{not json")
@@ -201,6 +224,14 @@ CROSSED = [("answer", "c2", 0, "sleepy", None, TIMES[0], 1),
            ("redact", "c2")]
 """Early, foreign and duplicate answers; a purpose missing and not a string; a redaction,
 and an undecodable message on a redaction's subject (no redaction)."""
+ORCHESTRATED = [("course", "c1", "conversation.requested", 0, True),
+                ("course", "c1", "conversation.requested", 1, False),
+                ("request", "c1", 0, "capture_email", TIMES[1], "objective:email"),
+                ("course", "c1", "objective.failed", 0, False),
+                ("course", "c1", "conversation.completed", 0, True),
+                ("course", "c2", "conversation.abandoned", 3, False)]
+"""The orchestrator's events, typed and shaped like requests and answers: none is one (the
+request stays open; c2 asked nothing)."""
 ODD_FAILURES = [("request", "c1", n, "sleepy", TIMES[1], None) for n in range(4)] + [
     ("answer", "c1", n, "sleepy", code, TIMES[2], 1) for n, code in enumerate(ODD)]
 """Failure codes missing, null, a number, a list (not the typed event's data)."""
@@ -212,6 +243,7 @@ ODD_FAILURES = [("request", "c1", n, "sleepy", TIMES[1], None) for n in range(4)
 @example(STILL_FAILING)
 @example(CROSSED)
 @example(ODD_FAILURES)
+@example(ORCHESTRATED)
 def test_the_sql_views_equal_the_fold(steps: list[tuple[Any, ...]]) -> None:
     log = store(build(steps))
     try:
@@ -245,5 +277,18 @@ def test_a_dead_lettered_request_is_closed_and_a_garbage_row_is_no_request() -> 
         outcomes = {r["conversation_id"]: r["outcome"]
                     for r in reading.conversations(log.con).to_pylist()}
         assert outcomes == {"c1": "failed", "c2": "no requests"}
+    finally:
+        log.close()
+
+
+def test_the_orchestrators_events_are_no_requests_nor_results_in_either_view() -> None:
+    """Issue 12: ``conversation.requested`` is no request, ``conversation.completed`` no
+    result, even with a request's id as causation and data shaped like one."""
+    log = store(build(ORCHESTRATED))
+    try:
+        check(log)
+        outcomes = {r["conversation_id"]: (r["outcome"], r["requests"])
+                    for r in reading.conversations(log.con).to_pylist()}
+        assert outcomes == {"c1": ("open", 1), "c2": ("no requests", 0)}
     finally:
         log.close()

@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,6 +76,7 @@ class Setup:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.data_dir = work / "data"
+        shutil.copytree(proc.ROOT / "flows", work / "flows")  # examples name flows/*.yaml
         self.nats_port = proc.free_port()
         self.grpc = f"127.0.0.1:{proc.free_port()}"
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"

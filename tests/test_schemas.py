@@ -47,7 +47,7 @@ def test_golden_v1(cls: type[ev.Event]) -> None:
 
 
 def test_all_golden_files_still_decode() -> None:
-    files = sorted(GOLDEN.glob("*/*.json"))
+    files = sorted(GOLDEN.glob("v*/*.json"))  # one event a file (conversations/: lists)
     assert len(files) >= len(ev.BUILTIN_EVENTS)
     for path in files:
         ev.decode(path.read_bytes())

@@ -25,6 +25,7 @@ from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
 from voicecore.converse_command import register as register_converse_command
+from voicecore.flow_commands import register as register_flow_commands
 from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
 from voicecore.model_commands import register as register_model_commands
@@ -240,6 +241,7 @@ register_model_commands(app)  # models list|pull|path (voicecore/model_commands.
 register_listen_command(app)  # listen (voicecore/listen_command.py)
 register_orchestrator_command(app)  # orchestrator (voicecore/orchestrator_command.py)
 register_converse_command(app)  # converse (voicecore/converse_command.py)
+register_flow_commands(app)  # flow check|schema (voicecore/flow_commands.py)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from core.eventlog.client import open_log, service_url
 from core.natsauth import NatsAuth, identity
 from core.subjects import preview
 from orchestrator.replay import check_rerunnable, replay_state
+from orchestrator.timeline import timeline
 from orchestrator.views import VIEWS
 from voicecore import literal, render
 from voicecore.export import STDOUT, Format, export_pages, output_to
@@ -286,8 +287,11 @@ def replay(
     state = replay_state(table, conversation_id)
     if as_json:
         print(render.state_json(state))
-    else:
-        render.print_state(console, state)
+        return
+    render.print_state(console, state)
+    found = timeline(state)
+    if found is not None:
+        render.print_timeline(console, found)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from rich.text import Text
 from core.eventlog.readback import json_column
 from orchestrator.replay import RerunReport
 from orchestrator.state import ConversationState
+from orchestrator.timeline import ObjectiveTimeline, Step, Timeline, timeline
 from voicecore.literal import as_text, cut, literal
 from voicecore.prices import engine_totals
 
@@ -66,6 +67,8 @@ def summary(kind: str, data: Any) -> str:
         return cut(as_text(data["value"]), 40) + score
     if kind == "failed":
         return cut(f"{as_text(data.get('code', ''))}: {as_text(data.get('message', ''))}", 48)
+    if isinstance(data.get("text"), str):  # a prompt, a caller's turn, a transcription
+        return cut(data["text"], 48)
     return cut(as_text(data), 48)
 
 
@@ -172,8 +175,64 @@ def _confidence(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else literal(value).plain
 
 
+
 def state_json(state: ConversationState) -> str:
-    return dumps(msgspec.to_builtins(state) | {"outcome": state.outcome})
+    """The fold's state, its outcome and (with orchestrator events) the objective timeline."""
+    found = timeline(state)
+    extra = {} if found is None else {"timeline": msgspec.to_builtins(found)}
+    return dumps(msgspec.to_builtins(state) | {"outcome": state.outcome} | extra)
+
+
+def print_timeline(console: Console, found: Timeline) -> None:
+    """The objective timeline: per objective its prompts, the caller's turns, the
+    primitive calls and how it ended (stored text shown literally)."""
+    console.print(Text.assemble(
+        ("flow ", "bold"), literal(found.flow, style="bold"), " ", literal(found.version),
+        ": ", (found.status, "bold"),
+        *(() if not found.current else (", now at ", literal(found.current))),
+        *(() if not found.end_code else (" (", literal(found.end_code), ": ",
+                                         literal(found.end_reason, 80), ")"))))
+    table = Table("objective", "step", "what", title="objectives")
+    for objective in found.objectives:
+        table.add_section()
+        name = literal(objective.objective, style="bold")
+        for step in objective.steps:
+            table.add_row(name, *_step(step))
+            name = Text("")
+        table.add_row(name, Text(f"→ {objective.status}", "bold"), _ending(objective))
+    console.print(table)
+    if found.slots:
+        console.print(Text.assemble("slots: ", literal(found.slots)))
+
+
+def _step(step: Step) -> tuple[Text, Text]:
+    audio = " (audio)" if step.audio else ""
+    if step.step == "prompt":
+        return Text(f"prompt {step.kind} #{step.attempt}"), literal(step.text).append(audio)
+    if step.step == "turn":
+        return Text("caller"), literal(step.text).append(audio)
+    label = literal(step.primitive).append(f" ({step.kind})" if step.kind != "capture" else "")
+    if step.outcome == "failed":
+        return label, Text.assemble("failed: ", literal(step.code))
+    if step.outcome == "completed":
+        return label, Text.assemble(literal(step.value, 60), "  ", _confidence(step.confidence))
+    return label, Text(step.outcome)
+
+
+def _ending(objective: ObjectiveTimeline) -> Text:
+    attempts = f"{objective.attempts} attempt(s)"
+    if objective.status == "completed":
+        if not objective.slot:
+            return Text("")
+        how = "confirmed, " if objective.confirmed else ""
+        return Text.assemble(literal(objective.slot), " = ", literal(objective.value, 60),
+                             f" ({how}{attempts})")
+    if objective.status == "failed":
+        return Text.assemble(literal(objective.failure_code), ": ",
+                             literal(objective.failure_reason, 80), f" ({attempts})")
+    if objective.confirming is not None:
+        return Text.assemble("confirming ", literal(objective.confirming, 60))
+    return Text("")
 
 
 def print_rerun(console: Console, report: RerunReport) -> None:

@@ -2,7 +2,9 @@
 
 * Values under personal keys (``transcript``, ``value``, ``readback``, ``audio``,
   ``text``, …) anywhere in an event's data become ``"[redacted]"`` (numbers too;
-  ``null`` and booleans are kept, they carry structure, not identity).
+  ``null`` and booleans are kept, they carry structure, not identity). So do the values
+  of a mapping under a key of :data:`PERSONAL_MAPS` (a conversation's ``slots``: each
+  slot a caller's answer, a date as much as an email), whose keys (slot names) stay.
 * In every other string, email addresses become ``"[email]"`` and phone-like digit
   runs (7+ digits) become ``"[phone]"``; ISO dates and times are left alone.
 * A quarantined message's body (``raw``) the same way when it is JSON, else by
@@ -27,6 +29,7 @@ PERSONAL_KEYS = frozenset({
     "transcript", "value", "readback", "audio", "audio_b64", "text", "utterance",
     "email", "phone", "phone_number", "name", "address",
 })
+PERSONAL_MAPS = frozenset({"slots"})
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w:])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w:])")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -45,13 +48,14 @@ def _phone(match: re.Match[str]) -> str:
 def scrub(value: Any, path: str, changed: set[str]) -> Any:
     """``value`` without personal values; adds the path of everything removed to ``changed``."""
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             where = f"{path}.{key}"
             if key in PERSONAL_KEYS and _identifying(item):
-                if item != MASK:
-                    changed.add(where)
-                out[key] = MASK
+                out[key] = _masked(item, where, changed)
+            elif key in PERSONAL_MAPS and isinstance(item, dict):
+                out[key] = {k: _masked(v, f"{where}.{k}", changed) if _identifying(v) else v
+                            for k, v in item.items()}
             else:
                 out[key] = scrub(item, where, changed)
         return out
@@ -63,6 +67,12 @@ def scrub(value: Any, path: str, changed: set[str]) -> Any:
             changed.add(path)
         return cleaned
     return value
+
+
+def _masked(item: Any, where: str, changed: set[str]) -> str:
+    if item != MASK:
+        changed.add(where)
+    return MASK
 
 
 def _identifying(item: Any) -> bool:
