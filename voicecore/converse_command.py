@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -36,7 +35,7 @@ from core.bus import Bus
 from core.config import Settings
 from core.errors import BusError, ConfigError
 from core.natsauth import NatsAuth
-from orchestrator.flow import Flow
+from orchestrator.flowfile import load_flow
 from schemas import conversation as cv
 from schemas import conversation_events as ce
 from schemas import ids
@@ -53,7 +52,7 @@ from voicecore.options import (
     with_grpc_caller,
     with_nats_auth,
 )
-from voicecore.orchestrator_command import load_flow_document, orchestrating
+from voicecore.orchestrator_command import orchestrating
 
 QUESTIONS = frozenset({"ask", "reprompt", "confirm"})
 ENDS = {"conversation.completed": "completed", "conversation.abandoned": "abandoned"}
@@ -109,18 +108,9 @@ def converse_command(
 
 
 def flow_request(path: Path, speak: bool) -> cv.ConversationRequest:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"--flow {path}: {exc.strerror or exc}") from None
-    try:
-        flow: Flow = load_flow_document(data.decode())
-    except (ConfigError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    ref = cv.FlowRef(name=flow.name, version=hashlib.sha256(data).hexdigest(),
-                     document=data.decode())
-    return cv.ConversationRequest(flow=ref, language=flow.language, voice=flow.voice,
-                                  speak=speak)
+    loaded = load_flow(path)
+    return cv.ConversationRequest(flow=loaded.ref, language=loaded.flow.language,
+                                  voice=loaded.flow.voice, speak=speak)
 
 
 async def converse(chosen: Settings, caller: Caller, request: cv.ConversationRequest,

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import msgspec
 import typer
 
 from core.bus import Bus
@@ -25,6 +24,7 @@ from core.config import Settings
 from core.errors import ConfigError
 from core.natsauth import NatsAuth, masked_url
 from orchestrator.flow import Flow
+from orchestrator.flowfile import parse_flow
 from orchestrator.lease import LEASE_TTL_S
 from orchestrator.port import UNAVAILABLE, Outcome
 from orchestrator.service import Orchestrator
@@ -49,11 +49,9 @@ LeaseTtl = Annotated[float, typer.Option(
 
 
 def load_flow_document(document: str) -> Flow:
-    """The typed flow of a conversation request's flow document (YAML)."""
-    try:
-        return msgspec.yaml.decode(document, type=Flow)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ConfigError(f"flow document: {exc}") from None
+    """The typed flow of a conversation request's flow document (YAML), checked as
+    ``voicecore flow check`` checks a file."""
+    return parse_flow(document, "flow document").flow
 
 
 class BridgePrimitives:
