@@ -1,143 +1,186 @@
-"""The next step of a conversation: a pure function of its flow, its progress and the turn.
+"""The next step of a conversation: a pure function of its flow, its course and the time.
 
-:func:`decide` reads where the conversation stands (:class:`~orchestrator.progress.Progress`),
-what the primitives made of the pending turn so far (:class:`Heard`) and the time, and
-answers either a :class:`Call` (run this primitive on the turn, then decide again) or the
-events of the next step (:class:`Step`; none: wait for the caller). No I/O and no clock:
-the same inputs give the same step, which is what makes a conversation rebuilt from its
-events continue exactly as the original process would have.
+:func:`decide` reads where the conversation stands — its
+:class:`~orchestrator.course.Course`, the one fold's view of the orchestrator's events,
+the caller's turns and the primitive calls made for each objective — and answers either
+a :class:`Call` (run this primitive on the pending turn; its request and result events,
+folded, are what the next decision reads) or the events of the next step
+(:class:`Step`; none: wait for the caller). No I/O and no clock: the same course gives the
+same step, which is what makes a conversation rebuilt from its events continue exactly
+as the original process would have (a call already answered for the pending turn is not
+made again). ``off_record``: a call that left no event (the core could not be reached,
+or the bridge refused it before publishing), which the course cannot show.
 
 The rules (README, "Orchestrator"): an answer goes to the objective's primitive; a value
 is confirmed when the policy says so (its read-back, then the caller's yes/no through
-``capture_confirmation``; a "no" re-asks, a correction in the same breath is read and
-confirmed in turn); ``NO_MATCH`` climbs the re-prompt ladder until ``max_attempts``, then
-the objective fails ``MAX_ATTEMPTS`` with its ``give_up`` reason and ``on_failure``
-decides; an objective past its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot
-be reached fails it ``UNAVAILABLE``, says the flow's fallback line and abandons.
+``capture_confirmation``, and the objective's primitive on the same words so a
+correction in the same breath is taken and read back in turn; a "no" re-asks);
+``NO_MATCH`` climbs the re-prompt ladder until ``max_attempts``, then the objective fails
+``MAX_ATTEMPTS`` with its ``give_up`` reason and ``on_failure`` decides; an objective past
+its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot be reached fails it
+``UNAVAILABLE``, says the flow's fallback line and abandons.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import string
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_args
 
+from orchestrator.course import Call as CallRecord
+from orchestrator.course import Course, ObjectiveCourse, Role, TurnReceived
 from orchestrator.flow import Flow, Goto, Objective
 from orchestrator.port import NO_MATCH, Outcome
-from orchestrator.progress import ObjectiveRun, Progress, capture_result
 from schemas import conversation as cv
+from schemas.payloads import Language
 
-CONFIRMATION = "capture_confirmation"
+CONFIRMATION, TRANSCRIBE = "capture_confirmation", "transcribe"
 IS_THAT_RIGHT = {"en": "Is that right?", "es": "¿Es correcto?", "fr": "Est-ce exact ?",
                  "de": "Ist das richtig?"}
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What the primitives made of one turn so far (``turn_id``: which)."""
-
-    turn_id: str
-    capture: Outcome | None = None
-    confirmation: Outcome | None = None
+ENDED = frozenset({"completed", "abandoned"})
 
 
 @dataclass(frozen=True)
 class Call:
-    """Run ``primitive`` on the pending turn (``role``: ``capture`` or ``confirmation``)."""
+    """Run ``primitive`` for ``objective`` on the pending turn (``text``: its words)."""
 
     primitive: str
-    role: str
+    role: Role
     objective: Objective
+    turn_id: str
+    text: str = ""
 
 
 @dataclass(frozen=True)
 class Step:
-    """Events to publish, in order (typed payloads of :mod:`schemas.conversation`)."""
+    """Events to publish, in order: (event type, typed payload of schemas.conversation)."""
 
     events: tuple[tuple[str, Any], ...] = ()
-    """(event type, data) pairs."""
 
 
 Decision = Call | Step
 WAIT = Step()
 
 
-def decide(flow: Flow, progress: Progress, heard: Heard | None, now: dt.datetime) -> Decision:
-    if progress.ended or progress.request is None:
+def decide(flow: Flow, course: Course | None, now: dt.datetime,
+           off_record: Outcome | None = None) -> Decision:
+    if course is None or course.status in ENDED or not course.request_id:
         return WAIT
-    if not progress.started:
+    if course.status == "requested":
         return Step((("conversation.started", cv.ConversationStart(
-            flow=flow.name, flow_version=progress.request.flow.version,
-            objectives=tuple(o.id for o in flow.objectives), language=language(flow, progress))),))
-    run = progress.run
-    if run is None or run.status != "open":
-        return _advance(flow, progress, run)
-    objective = find(flow, run.id)
-    if run.attempt == 0:  # started, nothing said yet
-        return _first_prompt(flow, progress, objective)
-    if run.phase == "said":
-        return _complete(objective, run, "", 1.0, confirmed=False)
-    turn = progress.pending_turn
-    heard = heard if heard is not None and turn is not None and heard.turn_id == turn.id \
-        else None
-    down = next((o for o in (heard.capture, heard.confirmation) if o and o.unavailable), None) \
-        if heard is not None else None
-    if down is not None:  # (a flow that waits has waited until the deadline)
-        return _unavailable(flow, progress, objective, run, down.reason)
-    if now >= deadline(objective, run):
-        return _fail(objective, run, "TIMEOUT", f"no answer within {objective.timeout_s:g} s")
+            flow=flow.name, flow_version=course.flow_version,
+            objectives=tuple(o.id for o in flow.objectives),
+            language=_language(flow, course))),))
+    record = last_run(course)
+    if record is None or record.status in ("completed", "failed"):
+        return _advance(flow, course, record)
+    objective = find(flow, record.id)
+    if record.phase == "":
+        return _first_prompt(course, objective)
+    if record.phase == "say":
+        return _complete(objective, record, "", 1.0, confirmed=False)
+    if off_record is not None:
+        return _off_record(flow, course, objective, record, off_record)
+    if now >= deadline(objective, record):
+        return _fail(objective, record, "TIMEOUT", f"no answer within {objective.timeout_s:g} s")
+    turn = record.unhandled_turn
     if turn is None:
         return WAIT
-    heard = heard or Heard(turn.id)
-    if run.phase == "confirm":
-        return _confirming(flow, progress, objective, run, heard)
-    return _asking(flow, progress, objective, run, heard)
+    calls = _calls_for(record, turn.id)
+    text = _text_of(turn, calls)
+    if text is None:
+        return Call(TRANSCRIBE, "transcribe", objective, turn.id)
+    if not text.strip():  # nothing heard: as if nothing could be read
+        return _ask_again(course, objective, record)
+    if record.phase == "confirm":
+        return _confirming(flow, course, objective, record, calls, turn.id, text)
+    return _asking(flow, course, objective, record, calls, turn.id, text)
 
 
-def deadline(objective: Objective, run: ObjectiveRun) -> dt.datetime:
-    return run.started_at + dt.timedelta(seconds=objective.timeout_s)
+def last_run(course: Course) -> ObjectiveCourse | None:
+    """The current objective's record, else the one started last (``None``: none yet)."""
+    if course.current:
+        return course.objectives.get(course.current)
+    started = [o for o in course.objectives.values() if o.runs]
+    return max(started, key=lambda o: o.started_entry) if started else None
+
+
+def deadline(objective: Objective, record: ObjectiveCourse) -> dt.datetime:
+    if record.started_at is None:  # (an objective.started without a time: no deadline)
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return record.started_at + dt.timedelta(seconds=objective.timeout_s)
 
 
 def find(flow: Flow, objective_id: str) -> Objective:
     return next(o for o in flow.objectives if o.id == objective_id)
 
 
-def language(flow: Flow, progress: Progress) -> Any:
-    return progress.request.language if progress.request is not None else flow.language
-
-
-def render(template: str, slots: dict[str, str]) -> str:
-    """``{slot}`` replaced by its value; unknown names and stray braces stay as written."""
+def render(template: str, slots: dict[str, Any]) -> str:
+    """``{slot}`` replaced by its value; unknown names stay as written (and a template
+    with unbalanced braces is said as written)."""
     out = []
-    for literal, name, spec, _conv in string.Formatter().parse(template):
-        out.append(literal)
-        if name is not None:
-            out.append(slots.get(name, "{" + name + (":" + spec if spec else "") + "}"))
+    try:
+        for literal, name, spec, _conv in string.Formatter().parse(template):
+            out.append(literal)
+            if name is not None:
+                known = slots.get(name)
+                out.append(str(known) if known is not None
+                           else "{" + name + (":" + spec if spec else "") + "}")
+    except ValueError:
+        return template
     return "".join(out)
 
 
-def _safe_render(template: str, slots: dict[str, str]) -> str:
-    try:
-        return render(template, slots)
-    except ValueError:  # unbalanced braces: said as written
-        return template
+def _lang(course: Course) -> str:
+    return course.language or "en"
 
 
-def _advance(flow: Flow, progress: Progress, run: ObjectiveRun | None) -> Decision:
-    """The objective after ``run`` (the first when none ran), or the conversation's end."""
-    if run is None:
+def _language(flow: Flow, course: Course) -> Language:
+    """The request's language when it is one we speak, else the flow's."""
+    return next((known for known in get_args(Language) if known == course.language),
+                flow.language)
+
+
+def _calls_for(record: ObjectiveCourse, turn_id: str) -> dict[str, CallRecord]:
+    """The latest answered call of each role made on the turn (pending ones: not yet)."""
+    return {c.role: c for c in record.calls if c.turn_id == turn_id and c.outcome != "pending"}
+
+
+def _text_of(turn: TurnReceived, calls: dict[str, CallRecord]) -> str | None:
+    """The turn's words: its text, or what ``transcribe`` heard (``None``: not yet asked)."""
+    if not turn.audio:
+        return turn.text
+    heard = calls.get("transcribe")
+    if heard is None:
+        return None
+    return str(heard.value.get("text", "")) if isinstance(heard.value, dict) else ""
+
+
+def _attempt(record: ObjectiveCourse) -> int:
+    last = record.last_prompt
+    return last.attempt if last is not None else 1
+
+
+def _advance(flow: Flow, course: Course, record: ObjectiveCourse | None) -> Decision:
+    """The objective after ``record`` (the first when none ran), or the conversation's end."""
+    if record is None:
         return _begin(flow.objectives[0])
-    objective = find(flow, run.id)
-    if run.status == "failed" and objective.on_failure == "end":
-        return _abandon(progress, "OBJECTIVE_FAILED", objective.give_up)
-    if run.status == "failed" and isinstance(objective.on_failure, Goto):
+    objective = find(flow, record.id)
+    if record.status == "failed" and objective.on_failure == "end":
+        return _abandon(course, "OBJECTIVE_FAILED", record.failure_reason or objective.give_up)
+    if record.status == "failed" and isinstance(objective.on_failure, Goto):
         return _begin(find(flow, objective.on_failure.goto))
     index = flow.objectives.index(objective) + 1
     if index < len(flow.objectives):
         return _begin(flow.objectives[index])
+    failed = tuple(o.id for o in course.objectives.values() if o.status == "failed")
     return Step((("conversation.completed", cv.ConversationResult(
-        slots=dict(progress.slots), failed=tuple(progress.failed))),))
+        slots=_slots(course), failed=failed)),))
+
+
+def _slots(course: Course) -> dict[str, str]:
+    return {slot: str(value) for slot, value in course.slots.items()}
 
 
 def _begin(objective: Objective) -> Step:
@@ -146,14 +189,10 @@ def _begin(objective: Objective) -> Step:
         objective=objective.id, primitive=objective.primitive or "", slot=slot)),))
 
 
-def _first_prompt(flow: Flow, progress: Progress, objective: Objective) -> Step:
+def _first_prompt(course: Course, objective: Objective) -> Step:
     if objective.say is not None:
-        return _speak(objective, "say", render_line(objective.say, progress), 1)
-    return _speak(objective, "ask", render_line(_rung(objective, 1), progress), 1)
-
-
-def render_line(template: str, progress: Progress) -> str:
-    return _safe_render(template, progress.slots)
+        return _speak(objective, "say", render(objective.say, course.slots), 1)
+    return _speak(objective, "ask", render(_rung(objective, 1), course.slots), 1)
 
 
 def _rung(objective: Objective, attempt: int) -> str:
@@ -161,117 +200,112 @@ def _rung(objective: Objective, attempt: int) -> str:
     return ladder[min(attempt, len(ladder)) - 1]
 
 
-def _speak(objective: Objective, kind: str, text: str, attempt: int) -> Step:
-    return Step((("prompt.spoken", cv.Prompt(objective=objective.id, kind=kind,  # type: ignore[arg-type]
+def _speak(objective: Objective, kind: Any, text: str, attempt: int) -> Step:
+    return Step((("prompt.spoken", cv.Prompt(objective=objective.id, kind=kind,
                                              text=text[:4000], attempt=attempt)),))
 
 
-def _asking(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
-            heard: Heard) -> Decision:
-    if heard.capture is None:
-        return Call(objective.primitive or "", "capture", objective)
-    outcome = heard.capture
-    if outcome.success:
-        return _captured(flow, progress, objective, run, outcome)
-    return _unread(flow, progress, objective, run, outcome)
+def _asking(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
+            calls: dict[str, CallRecord], turn_id: str, text: str) -> Decision:
+    read = calls.get("capture")
+    if read is None:
+        return Call(objective.primitive or "", "capture", objective, turn_id, text)
+    if read.outcome == "completed":
+        return _read_back_or_complete(course, objective, record, read, _attempt(record))
+    if read.code != NO_MATCH:
+        return _fail(objective, record, read.code or "PRIMITIVE_FAILED", "the primitive failed")
+    return _ask_again(course, objective, record)
 
 
-def _captured(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
-              outcome: Outcome, *, always: bool = False) -> Step:
-    result = capture_result(outcome.data)
-    value = result.value if result is not None else str(outcome.data.get("value", ""))
-    confidence = result.confidence if result is not None else 1.0
-    if not always and not _needs_confirming(objective, result):
-        return _complete(objective, run, value, confidence, confirmed=False)
-    slots = {**progress.slots, objective.slot or objective.id: value}
-    readback = result.readback if result is not None and result.readback else value
-    text = (_safe_render(objective.confirm_prompt, slots) if objective.confirm_prompt
-            else f"{readback}. {IS_THAT_RIGHT.get(language(flow, progress), IS_THAT_RIGHT['en'])}")
-    return _speak(objective, "confirm", text, max(run.attempt, 1))
+def _read_back_or_complete(course: Course, objective: Objective, record: ObjectiveCourse,
+                           read: CallRecord, attempt: int, *, always: bool = False) -> Step:
+    value, confidence = str(read.value), read.confidence if read.confidence is not None else 1.0
+    if not always and not _needs_confirming(objective, read):
+        return _complete(objective, record, value, confidence, confirmed=False)
+    slots = {**course.slots, objective.slot or objective.id: value}
+    text = (render(objective.confirm_prompt, slots) if objective.confirm_prompt
+            else f"{read.readback or value}. "
+                 f"{IS_THAT_RIGHT.get(_lang(course), IS_THAT_RIGHT['en'])}")
+    return _speak(objective, "confirm", text, attempt)
 
 
-def _needs_confirming(objective: Objective, result: Any) -> bool:
+def _needs_confirming(objective: Objective, read: CallRecord) -> bool:
     if objective.confirm != "when_uncertain":
         return objective.confirm == "always"
-    return result is None or bool(result.needs_confirmation) \
-        or result.confidence < objective.confirm_below
+    return bool(read.needs_confirmation) or read.confidence is None \
+        or read.confidence < objective.confirm_below
 
 
-def _unread(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
-            outcome: Outcome) -> Step:
-    """The primitive read nothing (``NO_MATCH``: ask again) or could not answer."""
-    if outcome.code != NO_MATCH:
-        return _fail(objective, run, outcome.code or "PRIMITIVE_FAILED", outcome.reason)
-    return _ask_again(progress, objective, run)
+def _ask_again(course: Course, objective: Objective, record: ObjectiveCourse) -> Step:
+    attempt = _attempt(record)
+    if attempt >= objective.max_attempts:
+        return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
+    return _speak(objective, "reprompt", render(_rung(objective, attempt + 1), course.slots),
+                  attempt + 1)
 
 
-def _ask_again(progress: Progress, objective: Objective, run: ObjectiveRun) -> Step:
-    if run.attempt >= objective.max_attempts:
-        return _fail(objective, run, "MAX_ATTEMPTS", objective.give_up)
-    attempt = run.attempt + 1
-    return _speak(objective, "reprompt", render_line(_rung(objective, attempt), progress),
-                  attempt)
-
-
-def _confirming(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
-                heard: Heard) -> Decision:
+def _confirming(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
+                calls: dict[str, CallRecord], turn_id: str, text: str) -> Decision:
     """The answer to a read-back: its yes/no, and (always) the objective's primitive on the
     same words, so a correction in the same breath ("no, it's jane@x.com") is taken even
     when the yes/no reader hears a yes in it."""
-    if heard.confirmation is None:
-        return Call(CONFIRMATION, "confirmation", objective)
-    if heard.capture is None:
-        return Call(objective.primitive or "", "capture", objective)
-    said, corrected = heard.confirmation, heard.capture
-    candidate = run.candidate
-    again = replace(run, attempt=run.attempt + 1)
-    if corrected.success and (candidate is None or _value(corrected) != candidate.value):
-        return _captured(flow, progress, objective, again, corrected, always=True)
-    answer = str(said.data.get("value", "")) if said.success else ""
-    if answer == "yes" and candidate is not None:
-        return _complete(objective, run, candidate.value, candidate.confidence, confirmed=True)
-    if answer != "no" and candidate is not None:  # neither yes nor no: read it back again
-        if run.attempt >= objective.max_attempts:
-            return _fail(objective, run, "MAX_ATTEMPTS", objective.give_up)
-        return _captured(flow, progress, objective, again, _as_outcome(run), always=True)
-    return _ask_again(progress, objective, run)
+    said = calls.get("confirm")
+    if said is None:
+        return Call(CONFIRMATION, "confirm", objective, turn_id, text)
+    read = calls.get("capture")
+    if read is None:
+        return Call(objective.primitive or "", "capture", objective, turn_id, text)
+    asked = record.confirming
+    again = _attempt(record) + 1
+    if read.outcome == "completed" and (asked is None or read.value != asked.value):
+        return _read_back_or_complete(course, objective, record, read, again, always=True)
+    answer = str(said.value) if said.outcome == "completed" else ""
+    confirmed = _call(record, asked.request_id) if asked is not None else None
+    if answer == "yes" and asked is not None:
+        confidence = confirmed.confidence if confirmed and confirmed.confidence else 1.0
+        return _complete(objective, record, str(asked.value), confidence, confirmed=True)
+    if answer != "no" and confirmed is not None:  # neither yes nor no: read it back again
+        if _attempt(record) >= objective.max_attempts:
+            return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
+        return _read_back_or_complete(course, objective, record, confirmed, again, always=True)
+    return _ask_again(course, objective, record)
 
 
-def _value(outcome: Outcome) -> str:
-    return str(outcome.data.get("value", ""))
+def _call(record: ObjectiveCourse, request_id: str) -> CallRecord | None:
+    return next((c for c in record.calls if c.request_id == request_id), None)
 
 
-def _as_outcome(run: ObjectiveRun) -> Outcome:
-    candidate = run.candidate
-    assert candidate is not None
-    return Outcome(True, {"value": candidate.value, "confidence": candidate.confidence,
-                          "needs_confirmation": True, "readback": candidate.readback})
+def _off_record(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
+                outcome: Outcome) -> Step:
+    if outcome.unavailable:
+        return _unavailable(flow, course, objective, record, outcome.reason)
+    return _fail(objective, record, outcome.code or "PRIMITIVE_FAILED", outcome.reason)
 
 
-def _complete(objective: Objective, run: ObjectiveRun, value: str, confidence: float, *,
-              confirmed: bool) -> Step:
+def _complete(objective: Objective, record: ObjectiveCourse, value: str, confidence: float,
+              *, confirmed: bool) -> Step:
     slot = "" if objective.say is not None else objective.slot or objective.id
     return Step((("objective.completed", cv.ObjectiveResult(
         objective=objective.id, slot=slot, value=value, confidence=confidence,
-        confirmed=confirmed, attempts=max(run.attempt, 1))),))
+        confirmed=confirmed, attempts=_attempt(record))),))
 
 
-def _fail(objective: Objective, run: ObjectiveRun, code: str, reason: str) -> Step:
+def _fail(objective: Objective, record: ObjectiveCourse, code: str, reason: str) -> Step:
     return Step((("objective.failed", cv.ObjectiveFailure(
         objective=objective.id, code=code[:64], reason=reason[:1000],
-        attempts=max(run.attempt, 1))),))
+        attempts=_attempt(record))),))
 
 
-def _unavailable(flow: Flow, progress: Progress, objective: Objective, run: ObjectiveRun,
+def _unavailable(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
                  reason: str) -> Step:
     """Degradation: record the failure, say the fallback line, abandon (never hang)."""
-    failed = _fail(objective, run, "UNAVAILABLE", reason)
+    failed = _fail(objective, record, "UNAVAILABLE", reason)
     fallback = cv.Prompt(objective=objective.id, kind="fallback",
-                         text=render_line(flow.fallback, progress), attempt=max(run.attempt, 1))
-    abandon = _abandon(progress, "UNAVAILABLE", reason)
-    return Step((*failed.events, ("prompt.spoken", fallback), *abandon.events))
+                         text=render(flow.fallback, course.slots), attempt=_attempt(record))
+    return Step((*failed.events, ("prompt.spoken", fallback),
+                 *_abandon(course, "UNAVAILABLE", reason).events))
 
 
-def _abandon(progress: Progress, code: str, reason: str) -> Step:
+def _abandon(course: Course, code: str, reason: str) -> Step:
     return Step((("conversation.abandoned", cv.Abandonment(
-        code=code, reason=reason[:1000], slots=dict(progress.slots))),))
+        code=code, reason=reason[:1000], slots=_slots(course))),))

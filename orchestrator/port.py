@@ -28,6 +28,10 @@ class Outcome:
     code: str = ""
     reason: str = ""
     """A failure's message (never a transcript or a value: it may be logged)."""
+    request_id: str = ""
+    result_id: str = ""
+    """The call's request and result events (empty: the call left none, e.g. refused
+    before it was published, or the core could not be reached)."""
 
     @property
     def unavailable(self) -> bool:

@@ -29,7 +29,7 @@ from core import subjects
 from core.bus import Bus
 from core.consumer import Durable, Ordered, PullConsumer, StartAt
 from core.errors import BusError, VoiceCoreError, ignored, nats_errors
-from orchestrator.driver import Driver, FlowLoader, stored_progress
+from orchestrator.driver import Driver, FlowLoader, stored_events
 from orchestrator.lease import LEASE_TTL_S, Lease, LeaseLost, Leases
 from orchestrator.port import Primitives
 from schemas import conversation_events as ce
@@ -124,8 +124,9 @@ class Orchestrator:
         cid = lease.conversation_id
         ended = False
         try:
-            progress = await driver.run(await stored_progress(self.bus, cid))
-            ended = progress.ended or progress.request is None
+            course = await driver.run(await stored_events(self.bus, cid))
+            ended = course is None or not course.request_id \
+                or course.status in ("completed", "abandoned")
         except LeaseLost:
             log.warning("orchestrator: lease lost; another process drives the conversation")
         except VoiceCoreError as exc:  # NATS or a flow that no longer loads: let go

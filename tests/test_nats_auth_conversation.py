@@ -11,9 +11,10 @@ import pytest
 from core import subjects
 from core.bus import Bus
 from core.natsserver import EmbeddedNats
-from orchestrator.driver import stored_progress
+from orchestrator.driver import stored_events
 from orchestrator.lease import Leases
 from orchestrator.service import ensure_requests_consumer
+from orchestrator.state import fold
 from schemas import conversation as cv
 from schemas import conversation_events as ce
 from schemas.events import new_event
@@ -52,8 +53,8 @@ async def test_the_orchestrator_publishes_its_events_and_keeps_its_leases(
         await orchestrator.publish(spoken)
         await caller.publish(new_event(ce.TurnReceived, conversation_id="perm-1", trace_id="t",
                                        causation_id=spoken.id, data=cv.Turn(text="hi")))
-        progress = await stored_progress(orchestrator, "perm-1")
-        assert progress.request_id == asked.id and progress.pending_turn is not None
+        course = fold(await stored_events(orchestrator, "perm-1")).course
+        assert course is not None and course.request_id == asked.id
         await lease.release(ended=True)
         assert await leases.orphans() == []
     finally:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from core.bus import Bus
-from orchestrator.progress import ORCHESTRATOR_SOURCES
 from schemas import conversation_events as ce
 from schemas.envelope import Event
 from tests.support import proc
@@ -22,6 +21,8 @@ from tests.support.streams import stream_events
 
 pytestmark = pytest.mark.timeout(600)
 PHONE = "415 555 2671"
+ORCHESTRATOR_SOURCES = frozenset({"conversation", "objective", "prompt"})
+"""Sources of the orchestrator's events (the caller's are conversation.requested, turns)."""
 
 
 @pytest.fixture(scope="module")

@@ -71,12 +71,13 @@ class BridgePrimitives:
                 purpose=purpose, timeout_s=timeout_s, idempotency_key=idempotency_key)
         except CoreError as exc:  # could not reach a primitive: the flow degrades
             return Outcome(False, code=UNAVAILABLE, reason=f"{exc.code}: {exc}"[:1000])
+        events = {"request_id": result.request_event_id, "result_id": result.result_event_id}
         if result.success:
-            return Outcome(True, result.data)
+            return Outcome(True, result.data, **events)
         code = result.error_code or "PRIMITIVE_FAILED"
         if code in CANNOT_ANSWER:
             return Outcome(False, code=UNAVAILABLE, reason=f"{code}: {result.error_message}")
-        return Outcome(False, result.data, code, result.error_message)
+        return Outcome(False, result.data, code, result.error_message, **events)
 
 
 @asynccontextmanager
