@@ -169,8 +169,8 @@ class Driver:
         cid = self.folder.conversation_id
         kinds = ("requested", "completed" if outcome.success else "failed")
         wanted = (outcome.request_id, outcome.result_id)
-        found = [await self._last(subjects.event_subject(cid, f"{primitive}.{kind}"))
-                 for kind in kinds]
+        found = list(await asyncio.gather(*(
+            self._last(subjects.event_subject(cid, f"{primitive}.{kind}")) for kind in kinds)))
         if [e.id if e else "" for e in found] != list(wanted):  # not the last ones: read all
             found = [e for e in await stored_events(self.bus, cid) if e.id in wanted]
         for event in found:
