@@ -71,7 +71,7 @@ def test_through_a_running_up_and_its_orchestrator(flow: Path, tmp_path: Path) -
 def test_a_scripted_caller(flow: Path, tmp_path: Path) -> None:
     script = tmp_path / "caller.yaml"
     script.write_text("turns:\n  - I'd rather not say\n  - J O H N at gmail dot com\n"
-                      "  - {text: 'yes'}\n  - 415 555 2671\n")
+                      "  - yes\n  - 415 555 2671\n")
     done = converse("--flow", str(flow), "--script", str(script), "--json", "--data-dir",
                     str(tmp_path / "data"), replies="")
     assert done.returncode == 0, done.stderr

@@ -64,6 +64,8 @@ def scripted(path: Path, voice: str) -> list[Reply]:
 
 
 def _reply(path: Path, n: int, entry: Any, voice: str) -> Reply:
+    if isinstance(entry, bool):  # YAML 1.1 reads a bare yes/no as a boolean
+        return Reply(text="yes" if entry else "no", speak=bool(voice))
     if isinstance(entry, str | int | float):
         return Reply(text=str(entry), speak=bool(voice))
     if isinstance(entry, dict) and isinstance(entry.get("text"), str):
