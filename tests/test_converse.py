@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.audio import decode, encode
+from tests.stt.conftest import speak
 from tests.support import proc
 from tests.support.conversations import contact_flow
 from tests.test_up import up_args
@@ -93,3 +95,46 @@ def test_a_bad_flow_file_is_one_line(tmp_path: Path) -> None:
     done = converse("--flow", str(bad), "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 1
     assert done.stderr.startswith(f"voicecore: error: {bad}") and done.stderr.count("\n") == 1
+
+
+def test_speak_writes_each_prompt_whole(flow: Path, tmp_path: Path) -> None:
+    """A prompt of two sentences is synthesized in two parts; its file holds both."""
+    data = tmp_path / "data"
+    done = converse("--flow", str(flow), "--speak", "--json", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    cid = json.loads(done.stdout.splitlines()[-1])["conversation_id"]
+    files = sorted((data / "conversations" / cid).glob("*.wav"))
+    assert [f.name for f in files] == ["01-greet.wav", "02-email.wav", "03-email.wav",
+                                       "04-phone.wav", "05-goodbye.wav"]
+    shown = json.loads(proc.run("log", "show", cid, "--data-dir", str(data), "--json").stdout)
+    goodbye = [r["data"] for r in shown if r["type"] == "synthesize.completed"][-1]
+    assert len(goodbye["chunks"]) == 2
+    assert decode(files[-1]).duration_s == pytest.approx(goodbye["duration_s"], abs=0.05)
+
+
+def test_audio_replies_are_transcribed_with_the_objectives_hint(
+        flow: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recorded replies (Piper's speech) go through transcribe, then the capture; Whisper's
+    words vary from run to run, so what is checked is the path, not the values."""
+    monkeypatch.setenv("VOICECORE_STT_MODEL", "tiny.en")
+    replies = tmp_path / "replies"
+    replies.mkdir()
+    for n, text in enumerate(["john at gmail dot com", "yes", "four one five, five five "
+                              "five, two six seven one"], 1):
+        (replies / f"{n}.wav").write_bytes(encode(speak(text), "wav"))
+    data = tmp_path / "data"
+    done = converse("--flow", str(flow), "--audio-dir", str(replies), "--json",
+                    "--data-dir", str(data), replies="")
+    cid = json.loads(done.stdout.splitlines()[-1])["conversation_id"]
+    shown = json.loads(proc.run("log", "show", cid, "--data-dir", str(data), "--json").stdout)
+    turns = [r["data"] for r in shown if r["type"] == "turn.received"]
+    assert turns and all(t["audio"] is not None and t["text"] == "" for t in turns)
+    expected, hints = [], []
+    for row in shown:  # the hint follows the question the turn answers
+        if row["type"] == "prompt.spoken":
+            asked = row["data"]
+        elif row["type"] == "transcribe.requested":
+            hints.append(row["data"]["params"]["hint"])
+            expected.append("confirmation" if asked["kind"] == "confirm"
+                            else {"email": "email", "phone": ""}[asked["objective"]])
+    assert hints and hints == expected

@@ -1,7 +1,7 @@
 """Speech for ``voicecore converse``: spoken prompts to files, replies as stored audio.
 
-* ``--speak``: each prompt's synthesized audio (``prompt.spoken``'s ``audio``, in the
-  ``VC_AUDIO`` store) is written to ``<data-dir>/conversations/<id>/<n>-<objective>.<ext>``
+* ``--speak``: each prompt's synthesized audio (every part of it, in the ``VC_AUDIO``
+  store) is written to ``<data-dir>/conversations/<id>/<n>-<objective>.wav``
   and its path shown on standard error (this machine may have no speaker).
 * An audio reply (``--audio-dir``, a script's ``{audio: FILE}``) is decoded, stored in
   ``VC_AUDIO`` as 16 kHz mono WAV under ``<conversation>/<turn id>/0.wav`` and sent as the
@@ -38,18 +38,19 @@ class SpeechIo:
         self.voice = voice
         self.played = 0
 
-    async def play(self, prompt: cv.Prompt, conversation_id: str) -> None:
-        assert prompt.audio is not None
+    async def play(self, prompt: cv.Prompt, parts: tuple[AudioRef, ...],
+                   conversation_id: str) -> None:
+        """Write the prompt's audio (all its parts, joined) to a WAV file."""
         try:
-            data = await self.store.get(prompt.audio)
+            pcm = [audio.decode(await self.store.get(part)) for part in parts]
         except VoiceCoreError as exc:
             print(f"voicecore: prompt audio unavailable: {exc}", file=sys.stderr)
             return
         self.played += 1
         folder = self.data_dir / "conversations" / conversation_id
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.played:02d}-{prompt.objective}.{prompt.audio.format}"
-        path.write_bytes(data)
+        path = folder / f"{self.played:02d}-{prompt.objective}.wav"
+        path.write_bytes(audio.encode(_joined(pcm), "wav"))
         print(f"voicecore: spoken: {path}", file=sys.stderr)
 
     async def reply_audio(self, reply: Reply, conversation_id: str,
@@ -79,10 +80,15 @@ class SpeechIo:
         if not result.success:
             raise ConfigError(f"cannot speak a scripted reply: {result.error_code}: "
                               f"{result.error_message}")
-        parts = [audio.decode(await self.store.get(_ref(c)), rate=RATE)
-                 for c in result.data.get("chunks", [])]
-        return audio.Pcm(np.concatenate([p.samples for p in parts]) if parts
-                         else np.zeros(0, np.float32), RATE)
+        return _joined([audio.decode(await self.store.get(_ref(c)), rate=RATE)
+                        for c in result.data.get("chunks", [])])
+
+
+def _joined(parts: list[audio.Pcm]) -> audio.Pcm:
+    """The parts one after the other (at the first part's rate: one voice's parts share it)."""
+    rate = parts[0].rate if parts else RATE
+    samples = [p.samples if p.rate == rate else audio.resample(p, rate).samples for p in parts]
+    return audio.Pcm(np.concatenate(samples) if samples else np.zeros(0, np.float32), rate)
 
 
 def _ref(chunk: Any) -> AudioRef:
