@@ -132,10 +132,6 @@ def render(template: str, slots: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _lang(course: Course) -> str:
-    return course.language or "en"
-
-
 def _language(flow: Flow, course: Course) -> Language:
     """The request's language when it is one we speak, else the flow's."""
     return next((known for known in get_args(Language) if known == course.language),
@@ -225,7 +221,7 @@ def _read_back_or_complete(course: Course, objective: Objective, record: Objecti
     slots = {**course.slots, objective.slot or objective.id: value}
     text = (render(objective.confirm_prompt, slots) if objective.confirm_prompt
             else f"{read.readback or value}. "
-                 f"{IS_THAT_RIGHT.get(_lang(course), IS_THAT_RIGHT['en'])}")
+                 f"{IS_THAT_RIGHT.get(course.language, IS_THAT_RIGHT['en'])}")
     return _speak(objective, "confirm", text, attempt)
 
 
@@ -260,7 +256,8 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
     if read.outcome == "completed" and (asked is None or read.value != asked.value):
         return _read_back_or_complete(course, objective, record, read, again, always=True)
     answer = str(said.value) if said.outcome == "completed" else ""
-    confirmed = _call(record, asked.request_id) if asked is not None else None
+    confirmed = next((c for c in record.calls if asked and c.request_id == asked.request_id),
+                     None)
     if answer == "yes" and asked is not None:
         confidence = confirmed.confidence if confirmed and confirmed.confidence else 1.0
         return _complete(objective, record, str(asked.value), confidence, confirmed=True)
@@ -269,10 +266,6 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
             return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
         return _read_back_or_complete(course, objective, record, confirmed, again, always=True)
     return _ask_again(course, objective, record)
-
-
-def _call(record: ObjectiveCourse, request_id: str) -> CallRecord | None:
-    return next((c for c in record.calls if c.request_id == request_id), None)
 
 
 def _off_record(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,

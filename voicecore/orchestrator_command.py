@@ -12,6 +12,7 @@ deadline) or that no worker can answer (:data:`CANNOT_ANSWER`) becomes an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -106,11 +107,16 @@ def orchestrator_command(
     *,
     caller: Caller,
 ) -> None:
-    """Drive conversations (their flows) against a running NATS and gRPC bridge; any
-    number of these processes share the conversations."""
+    """Drive conversations (their flows) against a running NATS and gRPC bridge (default:
+    the `voicecore up` of --data-dir); any number of these processes share them."""
+    from core.eventlog.client import service_url
+
     chosen = settings(data_dir, nats_url, nats_auth=nats_auth)
+    chosen = dataclasses.replace(chosen, nats_url=chosen.nats_url
+                                 or service_url(chosen.data_dir))
     if chosen.nats_url is None:
-        raise ConfigError("orchestrator needs --nats-url (or VOICECORE_NATS_URL)")
+        raise ConfigError("orchestrator needs --nats-url (or VOICECORE_NATS_URL), or a "
+                          "running `voicecore up` for --data-dir")
     run_async(_serve(chosen, caller, lease_ttl))
     print("voicecore stopped", flush=True)
 
