@@ -111,6 +111,8 @@ class Confirming(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str
     """The capture call whose value is being confirmed (``""``: none completed before)."""
     prompt_id: str
+    confidence: float | None = None
+    readback: str = ""
 
 
 class ObjectiveCourse(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,7 +178,7 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     request_id: str = ""
     """The ``conversation.requested`` event (the first one, if asked twice)."""
     trace_id: str = ""
-    """The conversation's trace (``conversation.requested``'s, else the first event's)."""
+    """The trace of the course's first event (``conversation.requested``, as a rule)."""
     flow_name: str = ""
     flow_version: str = ""
     flow_document: str = ""
@@ -187,6 +189,8 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     """In the flow's order (``conversation.started``), then any other in order of appearance."""
     current: str = ""
     """The objective started last and not ended; ``""`` between objectives and after the end."""
+    last_objective: str = ""
+    """The objective started last, ended or not (where a driver advances from)."""
     slots: dict[str, Any] = {}
     failed: tuple[str, ...] = ()
     end_code: str = ""

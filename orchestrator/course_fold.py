@@ -26,6 +26,14 @@ from schemas.envelope import type_of
 
 _RANK = {"requested": 0, "active": 1, "completed": 2, "abandoned": 2}
 _REQUESTED = type_of(ev.ConversationRequested)
+STARTED = type_of(ev.ConversationStarted)
+ENDINGS: dict[str, ConversationStatus] = {type_of(ev.ConversationCompleted): "completed",
+                                          type_of(ev.ConversationAbandoned): "abandoned"}
+"""**The status rule** (the log's ``conversations.status`` is built from it by
+:mod:`orchestrator.views`): a conversation with any event of the course is ``requested``;
+``active`` once an orchestrator started it (``conversation.started`` with object data);
+then the status of its last ending (``completed``/``abandoned``, object data), which a
+late ``conversation.started`` or ``conversation.requested`` never reopens."""
 _CALLERS = frozenset({_REQUESTED, type_of(ev.TurnReceived)})
 """What the caller's side publishes; every other event of the course is the orchestrator's."""
 
@@ -112,7 +120,7 @@ class CourseFolder:
         self._course(flow_name=_text(data.get("flow")) or course.flow_name,
                      flow_version=_text(data.get("flow_version")) or course.flow_version,
                      language=_text(data.get("language")) or course.language)
-        for objective in data.get("objectives") or ():
+        for objective in _list(data.get("objectives")):
             if isinstance(objective, str):
                 self._objective(objective)
 
@@ -123,7 +131,7 @@ class CourseFolder:
                   slot=_text(data.get("slot")), runs=record.runs + 1, started_entry=self.entry,
                   started_at=at, attempts=0, confirming=None, value=None, confidence=None,
                   confirmed=False, failure_code="", failure_reason="")
-        self._course(current=record.id)
+        self._course(current=record.id, last_objective=record.id)
 
     def _prompt(self, data: dict[str, Any], event_id: str, _cause: str,
                 at: dt.datetime | None) -> None:
@@ -138,10 +146,12 @@ class CourseFolder:
         if kind in ("ask", "reprompt"):
             changes |= {"attempts": max(record.attempts, attempt), "confirming": None}
         elif kind == "confirm":
-            captured = [c for c in record.calls if c.role == "capture" and c.outcome == "completed"]
-            last = captured[-1] if captured else None
-            changes["confirming"] = Confirming(value=last and last.value, prompt_id=event_id,
-                                               request_id=last.request_id if last else "")
+            last = record.latest_capture
+            changes["confirming"] = Confirming(
+                prompt_id=event_id, value=None if last is None else last.value,
+                request_id="" if last is None else last.request_id,
+                confidence=None if last is None else last.confidence,
+                readback="" if last is None else last.readback)
         self._put(record, **changes)
 
     def _turn(self, data: dict[str, Any], event_id: str, cause: str,
@@ -179,7 +189,7 @@ class CourseFolder:
     def _conversation_ended(self, status: ConversationStatus, data: dict[str, Any]) -> None:
         course = self._course(status=status, current="")
         slots = {**course.slots, **_dict(data.get("slots"))}
-        failed = tuple(f for f in data.get("failed") or () if isinstance(f, str))
+        failed = tuple(f for f in _list(data.get("failed")) if isinstance(f, str))
         self._course(slots=slots, failed=failed or course.failed,
                      end_code=_text(data.get("code")), end_reason=_text(data.get("reason")))
 
@@ -209,21 +219,24 @@ class CourseFolder:
 
 _HANDLERS: dict[str, Callable[..., None]] = {
     type_of(ev.ConversationRequested): CourseFolder._requested,
-    type_of(ev.ConversationStarted): CourseFolder._started,
+    STARTED: CourseFolder._started,
     type_of(ev.ObjectiveStarted): CourseFolder._objective_started,
     type_of(ev.PromptSpoken): CourseFolder._prompt,
     type_of(ev.TurnReceived): CourseFolder._turn,
     type_of(ev.ObjectiveCompleted): CourseFolder._objective_completed,
     type_of(ev.ObjectiveFailed): CourseFolder._objective_failed,
-    type_of(ev.ConversationCompleted):
-        lambda self, data, *_: self._conversation_ended("completed", data),
-    type_of(ev.ConversationAbandoned):
-        lambda self, data, *_: self._conversation_ended("abandoned", data),
+    **{ending: lambda self, data, *_, status=status: self._conversation_ended(status, data)
+       for ending, status in ENDINGS.items()},
 }
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A JSON array (a tuple when the typed event's data was converted) as itself."""
+    return value if isinstance(value, list | tuple) else []
 
 
 def _text(value: Any) -> str:

@@ -15,6 +15,7 @@ model calls results: readable ``completed`` events.
 from __future__ import annotations
 
 from core.eventlog.schema import READABLE
+from orchestrator.course_fold import ENDINGS, STARTED
 from orchestrator.state import (
     COMPLETED,
     FAILED,
@@ -64,6 +65,18 @@ def _outcome_case() -> str:
     return f"CASE {whens} ELSE '{NO_REQUESTS}' END"
 
 
+def _status_case() -> str:
+    """The course's status as SQL, from the fold's rule (``orchestrator.course_fold``)."""
+    course = f"{READABLE} AND e.source IN ({_NOT_PRIMITIVES})"
+    fact = f"{course} AND json_type(e.data) = 'OBJECT'"
+    endings = ", ".join(f"'{t}'" for t in ENDINGS)
+    whens = " ".join(f"WHEN arg_max(e.type, (e.seq, e.sub)) FILTER (WHERE {fact} AND "
+                     f"e.type IN ({endings})) = '{t}' THEN '{status}'"
+                     for t, status in ENDINGS.items())
+    return (f"CASE {whens} WHEN bool_or({fact} AND e.type = '{STARTED}') THEN 'active' "
+            f"WHEN bool_or({course}) THEN 'requested' END")
+
+
 CONVERSATIONS = f"""CREATE OR REPLACE VIEW conversations AS
     WITH per_primitive AS (
         SELECT conversation_id, primitive, count(*) AS n,
@@ -79,7 +92,8 @@ CONVERSATIONS = f"""CREATE OR REPLACE VIEW conversations AS
            count(*) AS events, coalesce(any_value(a.primitives), []) AS primitives,
            coalesce(any_value(a.requests), 0) AS requests, {_outcome_case()} AS outcome,
            coalesce(bool_or({READABLE} AND e.type = '{REDACTION_TYPE}'), false) AS redacted,
-           count(*) FILTER (WHERE NOT {READABLE}) AS unreadable
+           count(*) FILTER (WHERE NOT {READABLE}) AS unreadable,
+           {_status_case()} AS status
     FROM log_events e LEFT JOIN a USING (conversation_id)
     GROUP BY e.conversation_id"""
 

@@ -18,14 +18,22 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.course import ROLES, Role, parse_purpose, purpose_for
 from orchestrator.state import ConversationState, fold
 from schemas import events
-from schemas.conversation import ObjectiveStart
-from schemas.conversation_events import ObjectiveStarted
+from schemas.conversation import ObjectiveStart, Turn
+from schemas.conversation_events import CONVERSATION_EVENTS, ObjectiveStarted, TurnReceived
+from schemas.envelope import type_of
 
 GOLDEN = Path(__file__).parent / "golden" / "conversations"
+COURSE_TYPES = tuple(type_of(cls) for cls in CONVERSATION_EVENTS)
+FIELDS = ("flow", "name", "version", "document", "language", "voice", "speak", "objectives",
+          "objective", "primitive", "slot", "kind", "text", "attempt", "audio", "value",
+          "confidence", "confirmed", "attempts", "code", "reason", "slots", "failed",
+          "flow_version")
 NAMES = sorted(p.name.removesuffix(".events.json") for p in GOLDEN.glob("*.events.json"))
 
 
@@ -70,6 +78,8 @@ def test_a_restarted_driver_reads_the_turn_it_has_not_handled_and_what_it_confir
     assert course is not None and course.status == "active" and course.current == "email"
     email = course.objectives["email"]
     assert email.confirming is not None and email.confirming.value == "john.smith@gmail.com"
+    assert email.confirming.readback == "john dot smith at gmail dot com"
+    assert course.last_objective == "email"
     assert email.last_prompt is not None and email.last_prompt.kind == "confirm"
     assert email.unhandled_turn is not None and email.unhandled_turn.text == "yes"
     assert email.unhandled_turn.prompt_id == email.last_prompt.id
@@ -112,3 +122,46 @@ def test_a_goto_back_starts_a_new_run_that_keeps_the_earlier_ones_history() -> N
     assert new.latest_capture is None and new.unhandled_turn is None
     assert new.prompts == old.prompts and new.calls == old.calls  # the history stays
     assert after.last_event_id == again.id and after.pending_turn is None
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.sampled_from(FIELDS), inner, max_size=4),
+                    max_leaves=12)
+"""Any JSON, its objects keyed by the names the course reads (so odd values reach it)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(COURSE_TYPES), JSON, st.integers(0, 3)), max_size=12))
+def test_the_course_folds_any_data_an_event_of_its_types_may_carry(
+        steps: list[tuple[str, Any, int]]) -> None:
+    """A hostile or future writer's data never breaks the fold: raw envelopes as a process
+    reads types it cannot decode, causations naming earlier events or nothing."""
+    bodies: list[events.EnvelopeOnly] = []
+    for n, (type_, data, cause) in enumerate(steps):
+        causation = bodies[-cause].id if 0 < cause <= len(bodies) else None
+        bodies.append(events.EnvelopeOnly(
+            type=type_, id=f"e{n}", conversation_id="c1", trace_id="t", causation_id=causation,
+            occurred_at=None, producer="p", data=msgspec.Raw(msgspec.json.encode(data))))
+    state = fold(bodies)
+    assert state.asked == () and state.events == len(bodies)
+    assert (state.course is None) == (not bodies)
+    msgspec.json.encode(state)  # the state is always JSON (replay --json)
+
+
+def test_a_late_answer_to_an_earlier_prompt_is_never_the_pending_turn() -> None:
+    recorded_events = [events.decode(body) for body in recorded("interrupted_at_confirmation")]
+    *before, yes = recorded_events  # the caller's yes to the read-back, not handled yet
+    course = fold(before).course
+    assert course is not None
+    email = course.objectives["email"]
+    first_ask = email.prompts[0]
+    late = events.new_event(TurnReceived, conversation_id="crash8", trace_id="5e" * 16,
+                            causation_id=first_ask.id, data=Turn(text="it is ann@example.com"))
+    with_late = fold([*before, late]).course
+    assert with_late is not None and with_late.pending_turn is None
+    assert with_late.objectives["email"].turns[-1].text == "it is ann@example.com"  # kept
+    both = fold([*before, late, yes]).course
+    assert both is not None and both.pending_turn is not None
+    assert both.pending_turn.id == yes.id

@@ -127,6 +127,9 @@ def test_redaction_removes_every_personal_value_of_a_conversation(logged: Path) 
     assert course["slots"] == {"email": "[redacted]", "phone": "[redacted]",
                                "callback_date": "[redacted]"}
     assert [o["status"] for o in course["objectives"].values()] == ["completed"] * 5
-    assert GOTO in cli(logged, "log", "conversations").stdout
+    listed = json.loads(cli(logged, "log", "query", "--json",
+                            "SELECT conversation_id, status FROM conversations ORDER BY 1").stdout)
+    assert listed == [{"conversation_id": CORRECTED, "status": "completed"},
+                      {"conversation_id": GOTO, "status": "completed"}]
     untouched = all_text(logged, GOTO)
     assert "john.smith@gmail.com" in untouched

@@ -73,10 +73,12 @@ class History:
         self.message(f"vc.ev.{subject_conversation or conversation}.{type_}",
                      json.dumps(body).encode())
 
-    def course(self, conversation: str, type_: str, n: int, typed: bool) -> None:
+    def course(self, conversation: str, type_: str, n: int, shape: str) -> None:
         """An orchestrator event whose causation is request ``n`` (so it looks like its
-        answer), with the typed sample data or data shaped like a request's and a result's."""
-        data = msgspec.to_builtins(DATA[COURSE_CLASSES[type_]]) if typed else LOOKALIKE
+        answer), with the typed sample data, data shaped like a request's and a result's,
+        or data that is no object."""
+        data = {"typed": msgspec.to_builtins(DATA[COURSE_CLASSES[type_]]),
+                "lookalike": LOOKALIKE}.get(shape, ["not", "an object"])
         self.event(conversation, type_, id=f"course-{self.seq}", causation_id=request_id(n),
                    occurred_at=TIMES[1], data=data)
 
@@ -112,7 +114,7 @@ step = st.one_of(
     st.tuples(st.just("mismatch"), st.sampled_from(CONVERSATIONS), st.integers(0, 7)),
     st.tuples(st.just("redact"), st.sampled_from(CONVERSATIONS)),
     st.tuples(st.just("course"), st.sampled_from(CONVERSATIONS), st.sampled_from(COURSE_TYPES),
-              st.integers(0, 7), st.booleans()),
+              st.integers(0, 7), st.sampled_from(("typed", "lookalike", "scalar"))),
 )
 
 
@@ -158,7 +160,8 @@ def as_listed(state: ConversationState) -> dict[str, Any]:
             "last_at": state.last_at, "events": state.events,
             "primitives": sorted({a.primitive for a in state.asked}),
             "requests": len(state.asked), "outcome": state.outcome,
-            "redacted": state.redactions > 0, "unreadable": state.unreadable}
+            "redacted": state.redactions > 0, "unreadable": state.unreadable,
+            "status": state.course and state.course.status}
 
 
 def as_executions(state: ConversationState,
@@ -224,14 +227,18 @@ CROSSED = [("answer", "c2", 0, "sleepy", None, TIMES[0], 1),
            ("redact", "c2")]
 """Early, foreign and duplicate answers; a purpose missing and not a string; a redaction,
 and an undecodable message on a redaction's subject (no redaction)."""
-ORCHESTRATED = [("course", "c1", "conversation.requested", 0, True),
-                ("course", "c1", "conversation.requested", 1, False),
+ORCHESTRATED = [("course", "c1", "conversation.requested", 0, "typed"),
+                ("course", "c1", "conversation.requested", 1, "lookalike"),
+                ("course", "c1", "conversation.started", 1, "typed"),
                 ("request", "c1", 0, "capture_email", TIMES[1], "objective:email"),
-                ("course", "c1", "objective.failed", 0, False),
-                ("course", "c1", "conversation.completed", 0, True),
-                ("course", "c2", "conversation.abandoned", 3, False)]
+                ("course", "c1", "objective.failed", 0, "lookalike"),
+                ("course", "c1", "conversation.completed", 0, "typed"),
+                ("course", "c1", "conversation.started", 1, "typed"),
+                ("course", "c2", "conversation.abandoned", 3, "lookalike"),
+                ("course", "c2", "conversation.completed", 3, "scalar")]
 """The orchestrator's events, typed and shaped like requests and answers: none is one (the
-request stays open; c2 asked nothing)."""
+request stays open; c2 asked nothing); a late start reopens nothing, an ending whose data is
+no object ends nothing."""
 ODD_FAILURES = [("request", "c1", n, "sleepy", TIMES[1], None) for n in range(4)] + [
     ("answer", "c1", n, "sleepy", code, TIMES[2], 1) for n, code in enumerate(ODD)]
 """Failure codes missing, null, a number, a list (not the typed event's data)."""
@@ -287,8 +294,8 @@ def test_the_orchestrators_events_are_no_requests_nor_results_in_either_view() -
     log = store(build(ORCHESTRATED))
     try:
         check(log)
-        outcomes = {r["conversation_id"]: (r["outcome"], r["requests"])
+        outcomes = {r["conversation_id"]: (r["outcome"], r["requests"], r["status"])
                     for r in reading.conversations(log.con).to_pylist()}
-        assert outcomes == {"c1": ("open", 1), "c2": ("no requests", 0)}
+        assert outcomes == {"c1": ("open", 1, "completed"), "c2": ("no requests", 0, "abandoned")}
     finally:
         log.close()

@@ -84,13 +84,15 @@ def _what(row: dict[str, Any]) -> Text:
 def conversations_table(table: pa.Table) -> Table:
     out = Table(title=f"{table.num_rows} conversation(s)")
     out.add_column("conversation", overflow="fold")
-    for name in ("first", "last", "events", "primitives", "outcome", "redacted", "unreadable"):
+    for name in ("first", "last", "events", "primitives", "outcome", "status", "redacted",
+                 "unreadable"):
         out.add_column(name)
     for row in table.to_pylist():
         out.add_row(literal(row["conversation_id"]), _time(row["first_at"]),
                     _time(row["last_at"]), str(row["events"]),
                     literal(", ".join(row["primitives"])), row["outcome"],
-                    "yes" if row["redacted"] else "", str(row.get("unreadable") or ""))
+                    row.get("status") or "", "yes" if row["redacted"] else "",
+                    str(row.get("unreadable") or ""))
     return out
 
 
