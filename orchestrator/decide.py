@@ -99,11 +99,8 @@ def decide(flow: Flow, course: Course | None, now: dt.datetime,
 
 
 def last_run(course: Course) -> ObjectiveCourse | None:
-    """The current objective's record, else the one started last (``None``: none yet)."""
-    if course.current:
-        return course.objectives.get(course.current)
-    started = [o for o in course.objectives.values() if o.runs]
-    return max(started, key=lambda o: o.started_entry) if started else None
+    """The record of the objective started last, ended or not (``None``: none yet)."""
+    return course.objectives.get(course.last_objective) if course.last_objective else None
 
 
 def deadline(objective: Objective, record: ObjectiveCourse) -> dt.datetime:
@@ -259,7 +256,7 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
     confirmed = next((c for c in record.calls if asked and c.request_id == asked.request_id),
                      None)
     if answer == "yes" and asked is not None:
-        confidence = confirmed.confidence if confirmed and confirmed.confidence else 1.0
+        confidence = asked.confidence if asked.confidence is not None else 1.0
         return _complete(objective, record, str(asked.value), confidence, confirmed=True)
     if answer != "no" and confirmed is not None:  # neither yes nor no: read it back again
         if _attempt(record) >= objective.max_attempts:
