@@ -100,11 +100,15 @@ class Leases:
 
     @classmethod
     async def open(cls, bus: Bus, owner: str, ttl_s: float = LEASE_TTL_S) -> Leases:
-        """The two buckets (created when missing; an existing one is used as it is)."""
+        """The two buckets (created when missing; an existing one is used as it is, and its
+        TTL is the leases' TTL)."""
         kv = await _bucket(bus, subjects.LEASE_BUCKET, ttl_s, "conversation leases")
         active = await _bucket(bus, subjects.ACTIVE_BUCKET, ACTIVE_TTL_S,
                                "conversations being driven")
-        return cls(kv, active, owner, ttl_s)
+        with nats_errors():
+            status = await kv.status()
+        # the bucket's TTL is what expires a lease: renew by it, whoever created the bucket
+        return cls(kv, active, owner, status.ttl or ttl_s)
 
     async def take(self, conversation_id: str) -> Lease | None:
         """The lease if it was free (and the conversation recorded as active), else ``None``."""

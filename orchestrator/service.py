@@ -61,6 +61,7 @@ class Orchestrator:
 
     async def start(self) -> None:
         self._leases = await Leases.open(self.bus, self.owner, self.lease_ttl_s)
+        self.lease_ttl_s = self._leases.ttl_s  # the bucket's, if another process made it
         await ensure_requests_consumer(self.bus)
         requests = PullConsumer(self.bus, Durable(subjects.ORCHESTRATOR_CONSUMER,
                                                   lambda: ensure_requests_consumer(self.bus)),

@@ -75,3 +75,15 @@ async def test_the_caller_cannot_forge_the_orchestrators_events_nor_call_primiti
         server: EmbeddedNats, kind: str) -> None:
     await _refused(server, "caller", f"vc.ev.perm-3.{kind}")
 
+
+
+async def test_leases_last_what_the_bucket_says(server: EmbeddedNats) -> None:
+    """A process given another TTL than the bucket's renews by the bucket's (which is what
+    expires its leases)."""
+    orchestrator = await Bus.connect(server.url, auth=server.identity("orchestrator"))
+    try:
+        first = await Leases.open(orchestrator, "one", ttl_s=3)
+        second = await Leases.open(orchestrator, "two", ttl_s=30)
+        assert (first.ttl_s, second.ttl_s) == (3, 3)
+    finally:
+        await orchestrator.drain()
