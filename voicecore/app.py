@@ -207,9 +207,7 @@ async def running(
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, options))
             if separate is not None and separate.orchestrator:  # after the bridge it calls
-                await _start_child(stack, state, orchestrator_role(
-                    url, state.bridge.address, settings.identity("orchestrator"),
-                    settings.grpc_token))
+                await _start_orchestrator(stack, state, url)
         yield state
 
 
@@ -240,6 +238,17 @@ async def _start_child(stack: AsyncExitStack, state: Running, role: ChildRole) -
     await role.start()
     stack.push_async_callback(role.stop)
     state.children.append(role)
+
+
+async def _start_orchestrator(stack: AsyncExitStack, state: Running, url: str) -> None:
+    settings = state.settings
+    if settings.grpc_tls is not None:  # its client would need the bridge's CA (and a
+        # client certificate for mutual TLS), which up does not have
+        log.warning("no orchestrator process: the bridge serves TLS; run `voicecore "
+                    "orchestrator --grpc-tls-ca …` against it")
+        return
+    await _start_child(stack, state, orchestrator_role(
+        url, state.bridge.address, settings.identity("orchestrator"), settings.grpc_token))
 
 
 async def _start_workers(state: Running, primitives: list[Primitive]) -> None:
