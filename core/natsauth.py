@@ -25,9 +25,11 @@ from typing import Any
 
 from core.errors import ConfigError
 
-ROLES = ("admin", "bridge", "worker", "sink", "cli")
+ROLES = ("admin", "bridge", "worker", "sink", "cli", "orchestrator", "caller")
 """admin: streams and redaction; bridge: requests and results; worker: a primitive's
-requests and results; sink: the event log and its service; cli: read-only."""
+requests and results; sink: the event log and its service; cli: read-only;
+orchestrator: drives conversations (its events, its leases); caller: the caller's side
+of a conversation (asks for one, sends turns: ``voicecore converse``, a gateway)."""
 
 CREDENTIALS_DIR = "credentials"
 

@@ -134,12 +134,35 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
         subscribe = [*inbox, f"{subjects.LOG_SERVICE_PREFIX}.*",
                      f"{subjects.LOG_SERVICE_PREFIX}.*.*"]
         return _deny_workers(_allow(publish, subscribe, responses=1), names)
+    if role == "orchestrator":
+        return _deny_workers(_orchestrator(), names)
+    if role == "caller":
+        publish = [*(f"{subjects.EVENT_PREFIX}.*.{kind}" for kind in
+                     (subjects.CONVERSATION_REQUESTED, subjects.TURN_RECEIVED)),
+                   *_read_only(), *_put_audio(), *_any_consumer()]
+        subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.>"]
+        return _deny_workers(_allow(publish, subscribe), names)
     if role == "cli":
         publish = [*_read_only(), f"{subjects.LOG_SERVICE_PREFIX}.*", *presence_ping]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.>", f"{subjects.DLQ_PREFIX}.>",
                      f"{subjects.REPLAY_SUBJECT_PREFIX}.>", f"{subjects.PRESENCE_PREFIX}.>"]
         return _allow(publish, subscribe)
     raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+
+
+def _orchestrator() -> Permissions:
+    """Its own events only (never a primitive's result nor a caller's turn), its KV buckets
+    (leases, active conversations), its shared durable consumer, ordered reads of the
+    events (turns, a conversation's history) and of the active-conversation keys."""
+    buckets = (subjects.LEASE_BUCKET, subjects.ACTIVE_BUCKET)
+    requests = subjects.ORCHESTRATOR_CONSUMER
+    publish = [*(f"{subjects.EVENT_PREFIX}.*.{kind}" for kind in subjects.ORCHESTRATOR_EVENTS),
+               *(subjects.kv_keys(bucket) for bucket in buckets),
+               *(f"{API}.STREAM.CREATE.{subjects.kv_stream(bucket)}" for bucket in buckets),
+               *_any_consumer(subjects.kv_stream(subjects.ACTIVE_BUCKET)),
+               *_consumer_api(requests), subjects.acks_of(EVENTS, requests),
+               *_any_consumer(), *_read_only(), *_create_streams()]
+    return _allow(publish, [f"{inbox_prefix('orchestrator')}.>"])
 
 
 def _read_streamed_audio(primitives: list[str]) -> list[str]:

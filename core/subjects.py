@@ -20,7 +20,10 @@ so ``nats sub 'vc.ev.c42.>'`` shows one conversation and
 ``nats sub 'vc.ev.*.capture_email.>'`` one primitive across conversations.
 Consumers on VC_EVENTS: ``primitive_<name>`` (workers, durable), ``eventlog_<log id>``
 (the event-log sink, durable), ``vc_bridge_<uuid>`` (ordered and ephemeral: StreamEvents,
-stored-result lookups, replay re-runs).
+stored-result lookups, replay re-runs), ``orchestrator_requests`` (every orchestrator
+process, durable, on ``vc.ev.*.conversation.requested``).
+JetStream KV buckets: ``VC_LEASES`` (who drives a conversation), ``VC_CONVERSATIONS``
+(conversations being driven): subjects ``$KV.<bucket>.<conversation id>``.
 
 Conversation ids must already be one subject token (``[A-Za-z0-9_-]{1,128}``);
 anything else is rejected with :class:`InvalidConversationId` rather than
@@ -61,6 +64,22 @@ PRESENCE_ANNOUNCE_ALL = f"{PRESENCE_PREFIX}.up.*"
 PRESENCE_PING_ALL = f"{PRESENCE_PREFIX}.ping"
 LOG_SERVICE_PREFIX = "vc.log"
 
+LEASE_BUCKET = "VC_LEASES"
+"""JetStream KV: who drives a conversation (key = conversation id, value = the owner);
+entries expire with the bucket's TTL unless renewed (orchestrator/lease.py)."""
+ACTIVE_BUCKET = "VC_CONVERSATIONS"
+"""JetStream KV: conversations being driven (key = conversation id), deleted at their end:
+a (re)started orchestrator adopts those whose lease expired."""
+KV_PREFIX = "$KV"
+KV_STREAM_PREFIX = "KV_"
+ORCHESTRATOR_CONSUMER = "orchestrator_requests"
+"""The durable consumer all orchestrator processes share on ``conversation.requested``."""
+CONVERSATION_REQUESTED = "conversation.requested"
+TURN_RECEIVED = "turn.received"
+ORCHESTRATOR_EVENTS = ("conversation.started", "conversation.completed",
+                       "conversation.abandoned", "objective.started", "objective.completed",
+                       "objective.failed", "prompt.spoken")
+"""The event types only the orchestrator publishes (its NATS role's rights)."""
 PRIMITIVE_CONSUMER_PREFIX = "primitive_"
 EVENTLOG_CONSUMER_PREFIX = "eventlog_"
 """Durable consumers of the event log sink (core/eventlog/sink.py) are named so."""
@@ -191,6 +210,20 @@ def dlq_subject(primitive: str) -> str:
 
 def consumer_name(primitive: str) -> str:
     return f"{PRIMITIVE_CONSUMER_PREFIX}{primitive}"
+
+
+def events_of_type(event_type: str) -> str:
+    """Every conversation's events of one type (``vc.ev.*.turn.received``)."""
+    return f"{EVENT_PREFIX}.*.{event_type}"
+
+
+def kv_stream(bucket: str) -> str:
+    return f"{KV_STREAM_PREFIX}{bucket}"
+
+
+def kv_keys(bucket: str) -> str:
+    """Every key's subject of a JetStream KV bucket (``$KV.<bucket>.>``)."""
+    return f"{KV_PREFIX}.{bucket}.>"
 
 
 def replay_subject(conversation_id: str, event_type: str) -> str:

@@ -22,7 +22,7 @@ import pytest
 
 from core.bus import Bus
 from core.errors import BusRefused
-from core.natsauth import ENV, NatsAuth
+from core.natsauth import ENV, ROLES, NatsAuth
 from core.natsserver import EmbeddedNats, server_binary
 from tests.support import proc
 
@@ -107,7 +107,7 @@ async def test_nats_config_template_runs_an_external_server(tmp_path: Path) -> N
     port = proc.free_port()
     (tmp_path / "server.conf").write_text(
         f'port: {port}\njetstream {{ store_dir: "{tmp_path / "js"}" }}\ninclude "auth.conf"\n')
-    passwords = {role: f"secret-{role}" for role in ("admin", "bridge", "worker", "sink", "cli")}
+    passwords = {role: f"secret-{role}" for role in ROLES}
     env = {**os.environ, **{f"VOICECORE_{r.upper()}_PASSWORD": p for r, p in passwords.items()}}
     binary = server_binary()
     assert binary is not None

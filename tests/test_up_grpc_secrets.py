@@ -28,7 +28,7 @@ def test_up_serves_tls_and_keeps_the_token_out_of_sight(tmp_path: Path) -> None:
     with proc.supervised(up) as (_, ready):
         assert token not in ready
         roles = children(up.pid)
-        assert len(roles) == 3, roles  # nats-server, the sink, the workers
+        assert len(roles) == 3, roles  # nats-server, the sink, the workers (no orchestrator)
         for pid, argv in roles.items():
             assert token not in argv
             assert token.encode() not in Path(f"/proc/{pid}/environ").read_bytes(), argv
@@ -43,6 +43,7 @@ def test_up_serves_tls_and_keeps_the_token_out_of_sight(tmp_path: Path) -> None:
         stopped = proc.stop(up)
     assert stopped.returncode == 0, stopped.stderr
     assert token not in stopped.stdout + stopped.stderr
+    assert "no orchestrator process: the bridge serves TLS" in stopped.stderr
 
 
 def test_a_token_on_the_command_line_warns_without_echoing_it(tmp_path: Path) -> None:

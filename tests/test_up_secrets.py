@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from core.bus import Bus
+from core.natsauth import ROLES
 from core.natsserver import EmbeddedNats
 from tests.support import proc
 from tests.test_up import up_args
@@ -35,7 +36,7 @@ async def test_up_keeps_its_credentials_out_of_sight(tmp_path: Path) -> None:
     args = ["up", "--data-dir", str(tmp_path), "--nats-port", str(port), "--grpc-addr", grpc]
     with proc.started(*args) as (up, ready):
         secrets = passwords(tmp_path)
-        assert len(secrets) == 5
+        assert len(secrets) == len(ROLES)
         called = await asyncio.to_thread(  # through the bridge, the worker and the sink
             proc.run, "exec", "capture_email", "--conversation", "secret-1", "--param",
             "transcript=ann dot lee at example dot com", "--grpc-addr", grpc)

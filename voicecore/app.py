@@ -45,7 +45,7 @@ from core.synthesize import SYNTHESIZER  # (registers synthesize)
 from core.transcribe_stream import LISTENER  # noqa: F401  (registers transcribe_stream)
 from core.tts.settings import TtsSettings
 from core.worker import Worker
-from voicecore.roles import ChildRole, sink_role, worker_role
+from voicecore.roles import ChildRole, orchestrator_role, sink_role, worker_role
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,8 @@ async def running(
                                     tts=tts)
             state.bridge = await stack.enter_async_context(
                 serve_bridge(bus, settings.grpc_addr, options))
+            if separate is not None and separate.orchestrator:  # after the bridge it calls
+                await _start_orchestrator(stack, state, url)
         yield state
 
 
@@ -217,6 +219,8 @@ class SeparateProcesses:
     """Plugin modules the worker process imports (``--plugin``)."""
     settings_env: tuple[tuple[str, str], ...] = ()
     """The primitives' settings for the worker process, as ``VOICECORE_*`` variables."""
+    orchestrator: bool = True
+    """Run an orchestrator process too (``voicecore up --no-orchestrator``: not)."""
 
 
 async def _update_streams(settings: Settings, url: str) -> None:
@@ -234,6 +238,17 @@ async def _start_child(stack: AsyncExitStack, state: Running, role: ChildRole) -
     await role.start()
     stack.push_async_callback(role.stop)
     state.children.append(role)
+
+
+async def _start_orchestrator(stack: AsyncExitStack, state: Running, url: str) -> None:
+    settings = state.settings
+    if settings.grpc_tls is not None:  # its client would need the bridge's CA (and a
+        # client certificate for mutual TLS), which up does not have
+        log.warning("no orchestrator process: the bridge serves TLS; run `voicecore "
+                    "orchestrator --grpc-tls-ca …` against it")
+        return
+    await _start_child(stack, state, orchestrator_role(
+        url, state.bridge.address, settings.identity("orchestrator"), settings.grpc_token))
 
 
 async def _start_workers(state: Running, primitives: list[Primitive]) -> None:

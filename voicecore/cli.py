@@ -23,6 +23,7 @@ from core.natsauth import NatsAuth
 from core.transcribe import TRANSCRIBER
 from voicecore.app import SeparateProcesses, select_primitives, serve_until_signalled
 from voicecore.call_commands import register as register_bridge_commands
+from voicecore.converse_command import register as register_converse_command
 from voicecore.flow_commands import register as register_flow_commands
 from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
@@ -41,6 +42,7 @@ from voicecore.options import (
     with_grpc_serving,
     with_nats_auth,
 )
+from voicecore.orchestrator_command import register as register_orchestrator_command
 from voicecore.speech_commands import register as register_speech_commands
 from voicecore.speech_options import Speech, with_speech_settings
 from voicecore.transcribe_commands import register as register_transcribe_commands
@@ -86,6 +88,9 @@ def up(
         min=1.0, envvar="VOICECORE_AUDIO_TTL", help="Seconds the audio object store "
         "keeps stored audio [default: 7 days]", show_default=False)] = (
         StreamLimits().audio_ttl_s),
+    no_orchestrator: Annotated[bool, typer.Option(
+        "--no-orchestrator", help="Run no orchestrator process (conversations are driven "
+        "by `voicecore orchestrator` processes elsewhere)")] = False,
     speech: Speech,
 ) -> None:
     """Start everything in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
@@ -97,7 +102,8 @@ def up(
     if no_auth:
         print(NO_AUTH_WARNING, file=sys.stderr, flush=True)
     layout = SeparateProcesses(plugins=tuple(plugin or ()),
-                               settings_env=tuple(speech.stt.env().items()))
+                               settings_env=tuple(speech.stt.env().items()),
+                               orchestrator=not no_orchestrator)
     run_async(serve_until_signalled(chosen, None, ready_line, grpc_bridge=True,
                                     event_log=True, separate=layout, role="bridge",
                                     tts=speech.tts))
@@ -183,6 +189,8 @@ register_speech_commands(app)  # say (voicecore/speech_commands.py)
 register_transcribe_commands(app)  # transcribe (voicecore/transcribe_commands.py)
 register_model_commands(app)  # models list|pull|path (voicecore/model_commands.py)
 register_listen_command(app)  # listen (voicecore/listen_command.py)
+register_orchestrator_command(app)  # orchestrator (voicecore/orchestrator_command.py)
+register_converse_command(app)  # converse (voicecore/converse_command.py)
 register_flow_commands(app)  # flow check|schema (voicecore/flow_commands.py)
 
 

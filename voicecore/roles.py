@@ -60,6 +60,16 @@ def sink_role(nats_url: str, data_dir: Path, auth: NatsAuth | None = None) -> Ch
     return ChildRole("event log", command, child_env(nats_url, auth), ready="eventlog ready")
 
 
+def orchestrator_role(nats_url: str, grpc_addr: str, auth: NatsAuth | None = None,
+                      grpc_token: str | None = None) -> ChildRole:
+    """``voicecore orchestrator`` against ``up``'s own bridge at ``grpc_addr`` (the URL,
+    the credentials and the bridge's token through the environment)."""
+    command = [sys.executable, "-m", "voicecore", "orchestrator", "--grpc-addr", grpc_addr]
+    env = {**child_env(nats_url, auth),
+           **({"VOICECORE_GRPC_TOKEN": grpc_token} if grpc_token else {})}
+    return ChildRole("orchestrator", command, env, ready="voicecore ready")
+
+
 def child_env(nats_url: str, auth: NatsAuth | None) -> dict[str, str]:
     """Our environment with the child's own URL and identity in place of any other."""
     return {**without_auth_env(os.environ), "VOICECORE_NATS_URL": nats_url,
