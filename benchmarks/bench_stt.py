@@ -39,13 +39,11 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
 from rich.console import Console
 from rich.table import Table
 
@@ -53,7 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the corpus and the round trip live in the tests package
 
 from bridge._proto import audio_service_pb2 as pb  # noqa: E402
-from bridge.client import audio_service_stub  # noqa: E402
 from core.audio import Pcm, decode, encode  # noqa: E402
 from core.stt.settings import SttSettings  # noqa: E402
 from core.stt.whisper import load_model  # noqa: E402
@@ -159,35 +156,26 @@ def rtf_section(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 async def _rtf_rows(args: argparse.Namespace, model: Any,
                     spoken: list[tuple[str, str, Pcm]]) -> list[dict[str, Any]]:
-    from bench_bridge import free_port, spawn, stop
+    from bench_stt_streaming import up_audio_stub
 
-    os.environ.update({"VOICECORE_STT_MODEL": RTF_MODEL, "VOICECORE_STT_PRELOAD": "1"})
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        grpc_port = free_port()
-        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
-                    str(free_port()), "--grpc-addr", f"127.0.0.1:{grpc_port}"])
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                stub = audio_service_stub(channel)
-                for run in range(args.warmup + args.runs):
-                    for n, (voice, text, pcm) in enumerate(spoken):
-                        wav, turn = encode(pcm, "wav"), (run + n) % 2  # who goes first
-                        heard = decode(wav, rate=16_000)  # the samples the worker hears
-                        for which in ("pipeline", "bare")[turn:] + ("pipeline", "bare")[:turn]:
-                            if which == "bare":
-                                bare, bare_text = await asyncio.to_thread(_bare, model, heard)
-                            else:
-                                piped, answer = await _piped(stub, wav, f"rtf-{run}-{n}")
-                        if run >= args.warmup:
-                            rows.append({"voice": voice, "text": text,
-                                         "duration_s": round(pcm.duration_s, 3),
-                                         "pipeline_s": round(piped, 4),
-                                         "bare_s": round(bare, 4),
-                                         "worker_rtf": round(answer.real_time_factor, 4),
-                                         "same_text": answer.text == bare_text})
-        finally:
-            stop(up)
+    async with up_audio_stub(RTF_MODEL) as stub:
+        for run in range(args.warmup + args.runs):
+            for n, (voice, text, pcm) in enumerate(spoken):
+                wav, turn = encode(pcm, "wav"), (run + n) % 2  # who goes first
+                heard = decode(wav, rate=16_000)  # the samples the worker hears
+                for which in ("pipeline", "bare")[turn:] + ("pipeline", "bare")[:turn]:
+                    if which == "bare":
+                        bare, bare_text = await asyncio.to_thread(_bare, model, heard)
+                    else:
+                        piped, answer = await _piped(stub, wav, f"rtf-{run}-{n}")
+                if run >= args.warmup:
+                    rows.append({"voice": voice, "text": text,
+                                 "duration_s": round(pcm.duration_s, 3),
+                                 "pipeline_s": round(piped, 4),
+                                 "bare_s": round(bare, 4),
+                                 "worker_rtf": round(answer.real_time_factor, 4),
+                                 "same_text": answer.text == bare_text})
     return rows
 
 
