@@ -96,8 +96,8 @@ async def gathered(chunks: AsyncIterator[pb.AudioChunk | Malformed],
     while True:
         size += len(chunk.data)
         if size > max_bytes:
-            raise invalid_audio(InvalidAudio(f"audio is over {size:,} bytes, over the limit "
-                                             f"of {max_bytes:,} bytes"))
+            raise invalid_audio(InvalidAudio(f"audio is over the limit of {max_bytes:,} bytes "
+                                             f"({size:,} bytes so far)"))
         parts.append(chunk.data)
         following = None if chunk.is_final else await next_chunk(chunks)
         if following is None:
