@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,22 @@ def utterances() -> list[tuple[str, str, Pcm]]:
     return found
 
 
+@contextlib.asynccontextmanager
+async def up_audio_stub(model: str) -> AsyncIterator[Any]:
+    """An AudioService stub on a fresh ``voicecore up`` (free ports, a new data directory)
+    whose worker runs ``model``, preloaded."""
+    os.environ.update({"VOICECORE_STT_MODEL": model, "VOICECORE_STT_PRELOAD": "1"})
+    with tempfile.TemporaryDirectory() as tmp:
+        grpc_port = free_port()
+        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
+                    str(free_port()), "--grpc-addr", f"127.0.0.1:{grpc_port}"])
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+                yield audio_service_stub(channel)
+        finally:
+            stop(up)
+
+
 async def stream(stub: Any, pcm: Pcm, conversation: str) -> tuple[float, int, str]:
     """(seconds from the last chunk sent to the final, partials, final text)."""
     data, step = encode(pcm, "pcm_s16le"), 2 * int(CHUNK_S * RATE)
@@ -118,31 +136,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     bare_model = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0))
     bare_model.load()
     to_final, bare, partials, rows = [], [], [], []
-    os.environ.update({"VOICECORE_STT_MODEL": "tiny.en", "VOICECORE_STT_PRELOAD": "1"})
-    with tempfile.TemporaryDirectory() as tmp:
-        grpc_port = free_port()
-        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
-                    str(free_port()), "--grpc-addr", f"127.0.0.1:{grpc_port}"])
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                stub = audio_service_stub(channel)
-                for run in range(args.warmup + args.runs):
-                    for n, (voice, text, pcm) in enumerate(spoken):
-                        waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
-                        started = time.monotonic()
-                        await asyncio.to_thread(bare_model.transcribe, pcm)
-                        alone = time.monotonic() - started
-                        if run >= args.warmup:
-                            to_final.append(waited)
-                            bare.append(alone)
-                            partials.append(heard)
-                            rows.append({"voice": voice, "text": text,
-                                         "duration_s": round(pcm.duration_s, 2),
-                                         "time_to_final_s": round(waited, 3),
-                                         "bare_s": round(alone, 3), "partials": heard,
-                                         "final": final})
-        finally:
-            stop(up)
+    async with up_audio_stub("tiny.en") as stub:
+        for run in range(args.warmup + args.runs):
+            for n, (voice, text, pcm) in enumerate(spoken):
+                waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
+                started = time.monotonic()
+                await asyncio.to_thread(bare_model.transcribe, pcm)
+                alone = time.monotonic() - started
+                if run >= args.warmup:
+                    to_final.append(waited)
+                    bare.append(alone)
+                    partials.append(heard)
+                    rows.append({"voice": voice, "text": text,
+                                 "duration_s": round(pcm.duration_s, 2),
+                                 "time_to_final_s": round(waited, 3),
+                                 "bare_s": round(alone, 3), "partials": heard,
+                                 "final": final})
     return {"runs": args.runs, "warmup": args.warmup, "utterances": len(spoken),
             "model": "tiny.en", "chunk_s": CHUNK_S, "time_to_final": seconds(to_final),
             "bare_transcription": seconds(bare),

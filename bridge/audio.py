@@ -1,12 +1,14 @@
 """The AudioService servicer: speech over gRPC, next to VoiceCore on the same bridge.
 
 ``TextToSpeech`` streams one ``AudioChunk`` per ``synthesize.chunk`` event as it is
-stored, ``is_final`` on the last; ``ProcessAudioFile`` answers the whole file at once
-(both through :mod:`bridge.speech`). ``ListVoices``/``GetVoice`` read the voice
-catalogue (:mod:`bridge.voices`). ``StreamingSpeechToText`` runs through
-``transcribe_stream`` (:mod:`bridge.listen`); the other speech-to-text calls answer
-UNIMPLEMENTED until they land. Auth, parsing and statuses are VoiceCore's (:mod:`bridge.rpc`); trace
-ids follow ExecutePrimitive's rules and are echoed in the ``trace-id`` trailer.
+stored, ``is_final`` on the last; ``ProcessAudioFile`` with ``text`` answers the whole
+file at once (both through :mod:`bridge.speech`). ``SpeechToText`` and
+``ProcessAudioFile`` with ``audio`` transcribe a whole utterance or file through
+``transcribe`` (:mod:`bridge.transcribing`); ``StreamingSpeechToText`` runs through
+``transcribe_stream`` (:mod:`bridge.listen`). ``ListVoices``/``GetVoice`` read the voice
+catalogue (:mod:`bridge.voices`). Auth, parsing and statuses are VoiceCore's
+(:mod:`bridge.rpc`); trace ids follow ExecutePrimitive's rules and are echoed in the
+``trace-id`` trailer.
 """
 
 from __future__ import annotations
@@ -25,19 +27,30 @@ from bridge.listen import Listener
 from bridge.rpc import Gate, answered, parsed
 from bridge.speech import Finished, Speaker, Speech, Spoken, speech
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id, server_span
+from bridge.transcribing import (
+    Hearing,
+    Scribe,
+    check_subtitles,
+    gathered,
+    hearing,
+    stt_response,
+)
+from bridge.transcribing import file_response as transcription_file
 from bridge.voices import VoiceBook
+from core.audiocheck import AudioLimits
 
 SERVICE = "voicecore.v1.AudioService"
-STT_LATER = "speech-to-text arrives with issue 11"
+NO_STT = "speech to text is not served by this bridge"
 
 
 class AudioService(AudioServiceServicer):
     def __init__(self, speaker: Speaker, voices: VoiceBook, token: str | None,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, scribe: Scribe | None = None) -> None:
         self.speaker = speaker
         self.voices = voices
         self.gate = Gate(token)
         self.listener = listener
+        self.scribe = scribe
 
     async def TextToSpeech(self, request: pb.TTSRequest | Malformed,
                            context: Any) -> AsyncIterator[pb.AudioChunk]:
@@ -58,7 +71,7 @@ class AudioService(AudioServiceServicer):
         request = await parsed(request, context)
         async with answered(context):
             if request.WhichOneof("input") == "audio":
-                await context.abort(grpc.StatusCode.UNIMPLEMENTED, STT_LATER)
+                return await self._transcribe_file(request, metadata, context)
             call = _speech_of(request, metadata, context)
             with server_span("ProcessAudioFile", call.trace_id, metadata, SERVICE):
                 synthesis = await self.speaker.start(call, context.time_remaining())
@@ -86,16 +99,38 @@ class AudioService(AudioServiceServicer):
             return await self.voices.get(request.voice_id)
         raise AssertionError("unreachable: answered re-raises")
 
+    async def _transcribe_file(self, request: pb.ProcessAudioFileRequest,
+                               metadata: dict[str, str],
+                               context: Any) -> pb.ProcessAudioFileResponse:
+        scribe = await self._scribe(context)
+        fmt = check_subtitles(request.subtitles)
+        call = _hearing_of(request, request.audio, request.hint, metadata, context)
+        with server_span("ProcessAudioFile", call.trace_id, metadata, SERVICE):
+            heard = await scribe.transcribe(call, context.time_remaining())
+        return transcription_file(call, heard, fmt)
+
     async def SpeechToText(self, request_iterator: Any, context: Any) -> pb.STTResponse:
-        await self.gate.admit(context)
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, STT_LATER)
-        raise AssertionError("unreachable: abort raises")
+        metadata = await self.gate.admit(context)
+        scribe = await self._scribe(context)
+        async with answered(context):
+            first, data = await gathered(request_iterator, AudioLimits.from_env().max_bytes)
+            call = _hearing_of(first, data, first.hint, metadata, context)
+            with server_span("SpeechToText", call.trace_id, metadata, SERVICE):
+                heard = await scribe.transcribe(call, context.time_remaining())
+            return stt_response(call, heard)
+        raise AssertionError("unreachable: answered re-raises")
+
+    async def _scribe(self, context: Any) -> Scribe:
+        if self.scribe is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_STT)
+        assert self.scribe is not None
+        return self.scribe
 
     async def StreamingSpeechToText(self, request_iterator: Any,
                                     context: Any) -> AsyncIterator[pb.STTResult]:
         metadata = await self.gate.admit(context)
         if self.listener is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, STT_LATER)
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, NO_STT)
         assert self.listener is not None
         async with answered(context):
             async for result in self.listener.stream(request_iterator, context, metadata):
@@ -112,6 +147,16 @@ def _speech_of(request: pb.TTSRequest | pb.ProcessAudioFileRequest,
                   conversation_id=request.conversation_id, trace_id=trace_id)
     limits.check_request_size(request)
     return call
+
+
+def _hearing_of(fields: pb.AudioChunk | pb.ProcessAudioFileRequest, audio: bytes, hint: str,
+                metadata: dict[str, str], context: Any) -> Hearing:
+    """A transcription call's checked fields; its trace id resolved and echoed."""
+    trace_id = resolve_trace_id(fields.trace_id, metadata)
+    context.set_trailing_metadata(((TRACE_ID_HEADER, trace_id),))
+    return hearing(audio, fmt=fields.format, sample_rate=fields.sample_rate,
+                   language=fields.language, hint=hint,
+                   conversation_id=fields.conversation_id, trace_id=trace_id)
 
 
 def _audio_chunk(call: Speech, part: Spoken) -> pb.AudioChunk:

@@ -24,7 +24,7 @@ async def file_response(call: Speech, parts: list[Spoken],
     return pb.ProcessAudioFileResponse(
         data=data, format=result.format,
         sample_rate=parts[0].chunk.audio.sample_rate if parts else result.sample_rate,
-        duration_seconds=result.duration_s, objects=[_audio_object(ref) for ref in result.chunks],
+        duration_seconds=result.duration_s, objects=[audio_object(ref) for ref in result.chunks],
         usage=pb.Usage(engine=usage.engine, voice=usage.voice, characters=usage.characters,
                        audio_seconds=usage.audio_seconds),
         conversation_id=call.conversation_id, trace_id=call.trace_id,
@@ -47,7 +47,7 @@ def joined(parts: list[Spoken]) -> bytes:
     return audio.encode(pcm, first.format, rate=first.sample_rate)
 
 
-def _audio_object(ref: AudioRef) -> pb.AudioObject:
+def audio_object(ref: AudioRef) -> pb.AudioObject:
     return pb.AudioObject(bucket=ref.bucket, name=ref.name, size=ref.size, sha256=ref.sha256,
                           format=ref.format, sample_rate=ref.sample_rate,
                           duration_seconds=ref.duration_s)

@@ -15,43 +15,31 @@ bounds the call (at most the bridge's maximum).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import msgspec
 
 from bridge import calls, limits
 from bridge._proto import audio_service_pb2 as pb
-from bridge.errors import CallError, failure_error
+from bridge.answers import Answers, Publisher
 from bridge.limits import Malformed
-from bridge.reader import StartAt, Stored, StreamReader
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
-from core import primitive as registry
-from core import subjects
 from core.audioin import publish_chunk
-from core.bus import Bus
-from core.chunks import chunk_id
-from core.presence import PresenceTracker
 from schemas import events, ids
 from schemas.audio import TranscribeStreamParams
 
 PRIMITIVE = "transcribe_stream"
 
 
-class Listener:
+class Listener(Publisher):
     """Runs StreamingSpeechToText calls (one per bridge)."""
 
-    def __init__(self, bus: Bus, presence: PresenceTracker, *,
-                 max_timeout_s: float = calls.MAX_TIMEOUT_S) -> None:
-        self.bus = bus
-        self.presence = presence
-        self.max_timeout_s = max_timeout_s
+    primitive = PRIMITIVE
 
     async def stream(self, chunks: AsyncIterator[pb.AudioChunk | Malformed], context: Any,
                      metadata: dict[str, str]) -> AsyncIterator[pb.STTResult]:
-        first = await _next_chunk(chunks)
+        first = await next_chunk(chunks)
         if first is None:
             raise limits.invalid("no AudioChunk: the first one says what the stream is")
         trace_id = resolve_trace_id(first.trace_id, metadata)
@@ -59,39 +47,18 @@ class Listener:
         params = _params(first)
         conversation_id = limits.check_conversation(first.conversation_id) \
             if first.conversation_id else calls.new_conversation_id()
-        request, reader = await self._start(params, conversation_id, trace_id,
-                                            context.time_remaining())
-        sending = asyncio.create_task(self._send(request, first, chunks))
-        try:
-            async for result in _results(reader, request.id, sending):
-                yield result
-        finally:
-            sending.cancel()
-            await asyncio.gather(sending, return_exceptions=True)
-            await reader.close()
-
-    async def _start(self, params: TranscribeStreamParams, conversation_id: str,
-                     trace_id: str, time_remaining: float | None,
-                     ) -> tuple[events.Event, StreamReader]:
-        calls.require_connected(self.bus)
-        prim = registry.get(PRIMITIVE)
-        if prim is None or not await self.presence.serves(PRIMITIVE):
-            raise CallError(grpc.StatusCode.UNAVAILABLE, f"no live worker serves {PRIMITIVE}")
-        timed = calls.timing(self.max_timeout_s, time_remaining, default=self.max_timeout_s,
-                             maximum=self.max_timeout_s)
-        data = calls.request_data(prim, msgspec.to_builtins(params), timed)
-        request = calls.request_event(prim, data, conversation_id=conversation_id,
-                                      trace_id=trace_id)
-        published = await self.bus.publish(request)
-        reader = StreamReader(
-            self.bus, [subjects.event_subject(conversation_id, f"{PRIMITIVE}.*")],
-            StartAt(sequence=published.sequence))
-        try:
-            await reader.open()
-        except BaseException:
-            await reader.close()
-            raise
-        return request, reader
+        prim = await self.serving()
+        timed = self.timing(context.time_remaining())
+        request = self.request(prim, msgspec.to_builtins(params), timed,
+                               conversation_id=conversation_id, trace_id=trace_id)
+        async with await self.publish(request, timed) as answers:
+            sending = asyncio.create_task(self._send(request, first, chunks))
+            try:
+                async for result in _results(answers, sending):
+                    yield result
+            finally:
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
 
     async def _send(self, request: events.Event, first: pb.AudioChunk,
                     chunks: AsyncIterator[pb.AudioChunk | Malformed]) -> None:
@@ -105,11 +72,11 @@ class Listener:
             if chunk.is_final:
                 return
             sequence += 1
-            following = await _next_chunk(chunks)
+            following = await next_chunk(chunks)
             chunk = pb.AudioChunk(is_final=True) if following is None else following
 
 
-async def _next_chunk(chunks: AsyncIterator[pb.AudioChunk | Malformed]) -> pb.AudioChunk | None:
+async def next_chunk(chunks: AsyncIterator[pb.AudioChunk | Malformed]) -> pb.AudioChunk | None:
     try:
         chunk = await anext(chunks)
     except StopAsyncIteration:
@@ -129,16 +96,12 @@ def _params(first: pb.AudioChunk) -> TranscribeStreamParams:
         raise limits.invalid(limits.invalid_params(exc, raw)) from None
 
 
-async def _results(reader: StreamReader, request_id: str,
+async def _results(answers: Answers,
                    sending: asyncio.Task[None]) -> AsyncIterator[pb.STTResult]:
     """The request's partials and its final, as results; a failure to send audio ends it."""
-    result_id, next_index = calls.result_id(request_id), 0
     while True:
-        event = _own_event(await _next_stored(reader, sending), request_id, result_id)
+        event = await answers.next(alongside=sending)
         if isinstance(event, events.TranscribeStreamChunk):
-            if event.data.index < next_index:
-                continue  # a redelivered attempt's copy, already sent
-            next_index = event.data.index + 1
             partial = event.data
             yield pb.STTResult(
                 text=" ".join(t for t in (partial.committed, partial.tentative) if t),
@@ -150,36 +113,3 @@ async def _results(reader: StreamReader, request_id: str,
                                confidence=final.confidence,
                                audio_end_seconds=final.duration_s)
             return
-        elif isinstance(event, events.TranscribeStreamFailed):
-            raise failure_error(event.data.code, event.data.message)
-
-
-async def _next_stored(reader: StreamReader, sending: asyncio.Task[None]) -> Stored:
-    """The next stored event; what went wrong sending the audio, if that comes first."""
-    following = asyncio.ensure_future(reader.next())
-    try:
-        await asyncio.wait({following, sending}, return_when=asyncio.FIRST_COMPLETED)
-        if not following.done() and sending.done() and sending.exception() is not None:
-            raise sending.exception()  # type: ignore[misc]
-        return await following
-    finally:
-        if not following.done():
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
-
-
-def _own_event(stored: Stored, request_id: str, result_id: str) -> events.Event | None:
-    """The stored event when it is a partial or the result of ``request_id``."""
-    try:
-        event = events.decode(stored.data)
-    except msgspec.MsgspecError:
-        return None
-    mismatch = subjects.body_mismatch(stored.subject, event.conversation_id, event.event_type)
-    if mismatch is not None or event.causation_id != request_id:
-        return None
-    if isinstance(event, events.TranscribeStreamChunk):
-        expected = chunk_id(request_id, event.data.index)
-    else:
-        expected = result_id
-    return event if event.id == expected else None

@@ -48,6 +48,7 @@ from bridge.speech import Speaker
 from bridge.streaming import stream_events
 from bridge.tls import listen, server_credentials
 from bridge.tracecontext import TRACE_ID_HEADER, resolve_trace_id
+from bridge.transcribing import Scribe
 from bridge.voices import VoiceBook
 from core.audiostore import AudioStore
 from core.bus import Bus
@@ -161,7 +162,8 @@ def _audio_service(bus: Bus, presence: PresenceTracker, options: BridgeOptions) 
     catalog = VoiceCatalog(options.tts or TtsSettings.from_env())
     speaker = Speaker(bus, presence, catalog, AudioStore(bus), max_timeout_s=options.max_timeout_s)
     listener = Listener(bus, presence, max_timeout_s=options.max_timeout_s)
-    return AudioService(speaker, VoiceBook(catalog), options.token, listener)
+    scribe = Scribe(bus, presence, AudioStore(bus), max_timeout_s=options.max_timeout_s)
+    return AudioService(speaker, VoiceBook(catalog), options.token, listener, scribe)
 
 
 async def _cancel(future: asyncio.Future[Any]) -> None:

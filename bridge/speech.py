@@ -5,14 +5,11 @@ A call is checked before anything is published: its fields against the schema's
 bounds (``synthesize``'s params; ``INVALID_ARGUMENT`` naming the field), its voice
 against the voice catalogue (``NOT_FOUND``), a live worker serving ``synthesize``
 (``UNAVAILABLE``). Then the bridge publishes ``synthesize.requested`` on the call's
-conversation (conversation, timing and trace id as ExecutePrimitive: :mod:`bridge.calls`)
-and reads the conversation's ``synthesize.*`` events from the stream, from the
-request's own sequence on, with one ordered consumer: every ``synthesize.chunk`` of the
-request is handed over as it is stored (its audio read from the object store), so
-the first part reaches the caller while the worker still speaks the next ones; the
-``synthesize.completed`` result ends the call, a ``synthesize.failed`` one ends it
-with its code's status (``bridge.errors.failure_error``). Reading the stream rather
-than core NATS means no part is lost while the connection reconnects.
+conversation and reads its answers from the stream (:mod:`bridge.answers`): every
+``synthesize.chunk`` of the request is handed over as it is stored (its audio read from
+the object store), so the first part reaches the caller while the worker still speaks
+the next ones; the ``synthesize.completed`` result ends the call, a ``synthesize.failed``
+one ends it with its code's status (``bridge.errors.failure_error``).
 
 The calls have no timeout field: they wait until the gRPC deadline, at most the
 bridge's maximum (300 s); without a deadline, that maximum.
@@ -21,29 +18,18 @@ bridge's maximum (300 s); without a deadline, that maximum.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-import grpc
 import msgspec
 
 from bridge import calls, limits
-from bridge.calls import Timing
-from bridge.errors import CallError, failure_error
-from bridge.reader import StartAt, Stored, StreamReader
-from core import primitive as registry
-from core import subjects
+from bridge.answers import Answers, Publisher
 from core.bus import Bus
-from core.chunks import chunk_id
-from core.errors import InvalidParams
 from core.presence import PresenceTracker
 from schemas import events
 from schemas.audio import AudioRef, SynthesisChunk, SynthesisResult, SynthesizeParams
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PRIMITIVE = "synthesize"
 _FIELD_NAMES = {"voice": "voice_id"}
@@ -110,112 +96,51 @@ def speech(text: str, *, voice: str, language: str, fmt: str, sample_rate: int, 
     return Speech(params, conversation_id or calls.new_conversation_id(), trace_id)
 
 
-class Speaker:
+class Speaker(Publisher):
     """Runs synthesis calls for the AudioService (one per bridge)."""
+
+    primitive = PRIMITIVE
 
     def __init__(self, bus: Bus, presence: PresenceTracker, voices: VoiceCheck,
                  store: AudioReader, *, max_timeout_s: float = calls.MAX_TIMEOUT_S) -> None:
-        self.bus = bus
-        self.presence = presence
+        super().__init__(bus, presence, max_timeout_s=max_timeout_s)
         self.voices = voices
         self.store = store
-        self.max_timeout_s = max_timeout_s
 
     async def start(self, call: Speech, time_remaining: float | None) -> Synthesis:
         """Check the voice and the workers, publish the request, and open the reader of
         its parts (read them with :meth:`Synthesis.parts`, inside ``async with``)."""
         params = call.params
         await asyncio.to_thread(self.voices.resolve, params.voice, params.language)
-        calls.require_connected(self.bus)
-        prim = registry.get(PRIMITIVE)
-        if prim is None or not await self.presence.serves(PRIMITIVE):
-            raise CallError(grpc.StatusCode.UNAVAILABLE, f"no live worker serves {PRIMITIVE}")
-        timed = calls.timing(self.max_timeout_s, time_remaining, default=self.max_timeout_s,
-                             maximum=self.max_timeout_s)
-        try:
-            data = calls.request_data(prim, msgspec.to_builtins(params), timed)
-        except InvalidParams as exc:  # the params were converted once already: a bug
-            raise CallError(grpc.StatusCode.INTERNAL, str(exc)) from None
-        request = calls.request_event(prim, data, conversation_id=call.conversation_id,
-                                      trace_id=call.trace_id)
-        published = await self.bus.publish(request)
-        reader = StreamReader(self.bus, [_events_of(call.conversation_id)],
-                              StartAt(sequence=published.sequence))
-        try:
-            await reader.open()
-        except BaseException:
-            await reader.close()
-            raise
-        return Synthesis(reader, self.store, request.id, timed)
+        prim = await self.serving()
+        timed = self.timing(time_remaining)
+        request = self.request(prim, msgspec.to_builtins(params), timed,
+                               conversation_id=call.conversation_id, trace_id=call.trace_id)
+        return Synthesis(await self.publish(request, timed), self.store)
 
 
 class Synthesis:
     """One published synthesis: its parts and result, read from the stream."""
 
-    def __init__(self, reader: StreamReader, store: AudioReader, request_id: str,
-                 timed: Timing) -> None:
-        self.reader = reader
+    def __init__(self, answers: Answers, store: AudioReader) -> None:
+        self.answers = answers
         self.store = store
-        self.request_id = request_id
-        self.result_id = calls.result_id(request_id)
-        self.timed = timed
-        self._until = asyncio.get_running_loop().time() + timed.wait
 
     async def __aenter__(self) -> Synthesis:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.reader.close()
+        await self.answers.__aexit__(*exc)
 
     async def parts(self) -> AsyncIterator[Spoken | Finished]:
         """Each part as it is stored, then the result; raises a voicecore error (the
         failure's status, DEADLINE_EXCEEDED when the time is up)."""
-        next_index = 0
+        answers = self.answers
         while True:
-            event = _own_event(await self._within(self.reader.next()), self.request_id,
-                               self.result_id)
+            event = await answers.next()
             if isinstance(event, events.SynthesizeChunk):
-                if event.data.index < next_index:
-                    continue  # a redelivered attempt's copy, already sent
-                next_index = event.data.index + 1
-                audio = await self._within(self.store.get(event.data.audio))
+                audio = await answers.within(self.store.get(event.data.audio))
                 yield Spoken(event.data, audio)
             elif isinstance(event, events.SynthesizeCompleted):
-                yield Finished(event.data, self.request_id, self.result_id)
+                yield Finished(event.data, answers.request_id, answers.result_id)
                 return
-            elif isinstance(event, events.SynthesizeFailed):
-                raise failure_error(event.data.code, event.data.message)
-
-    async def _within(self, step: Awaitable[T]) -> T:
-        """``step``'s value, or DEADLINE_EXCEEDED when the call's time is up first."""
-        try:
-            return await asyncio.wait_for(step, self._until - asyncio.get_running_loop().time())
-        except TimeoutError:
-            why = "the caller's deadline passed" if self.timed.caller_bound else "no result"
-            raise CallError(grpc.StatusCode.DEADLINE_EXCEEDED,
-                            f"{PRIMITIVE}: {why} after {self.timed.wait:g}s") from None
-
-
-def _events_of(conversation_id: str) -> str:
-    """The subject filter of a conversation's ``synthesize`` events."""
-    return subjects.event_subject(conversation_id, f"{PRIMITIVE}.*")
-
-
-def _own_event(stored: Stored, request_id: str, result_id: str) -> events.Event | None:
-    """The stored event when it is a part or the result of ``request_id`` (its id the one
-    the worker derives for it), else ``None``: another call's, the request itself, or a
-    message that is no readable event."""
-    try:
-        event = events.decode(stored.data)
-    except msgspec.MsgspecError:
-        log.info("%s: skipped stream sequence %d: not a readable event", PRIMITIVE,
-                 stored.sequence)
-        return None
-    mismatch = subjects.body_mismatch(stored.subject, event.conversation_id, event.event_type)
-    if mismatch is not None or event.causation_id != request_id:
-        return None
-    if isinstance(event, events.SynthesizeChunk):
-        expected = chunk_id(request_id, event.data.index)
-    else:
-        expected = result_id
-    return event if event.id == expected else None

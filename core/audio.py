@@ -65,13 +65,23 @@ def decode(source: bytes | Path, *, rate: int | None = None,
     which needs ``fmt="pcm_s16le"`` and its ``source_rate``. The byte limit is checked
     before decoding, the duration while decoding (it stops at the limit).
     """
+    return decode_detected(source, rate=rate, limits=limits, fmt=fmt,
+                           source_rate=source_rate)[0]
+
+
+def decode_detected(source: bytes | Path, *, rate: int | None = None,
+                    limits: AudioLimits = DEFAULT_LIMITS, fmt: str | None = None,
+                    source_rate: int | None = None) -> tuple[Pcm, str]:
+    """:func:`decode`'s audio, and the format the bytes are in (``wav``, ``mp3``, ``ogg``,
+    ``flac``, ``webm``; ``pcm_s16le`` when told so): what a caller that was not told the
+    format stores them as."""
     if rate is not None:
         _check_rate(rate)
     data = read_limited(source, limits)
     if fmt == "pcm_s16le":
         pcm = _from_s16le(data, source_rate)
         check_duration(pcm.duration_s, limits)
-        return pcm if rate is None else resample(pcm, rate)
+        return (pcm if rate is None else resample(pcm, rate)), fmt
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="replace",
                             options={"format_whitelist": DEMUXERS})
@@ -79,7 +89,7 @@ def decode(source: bytes | Path, *, rate: int | None = None,
         raise unreadable(data, exc) from exc
     with container:
         check_wav_size(data, container)
-        return _decode_stream(data, container, rate, limits)
+        return _decode_stream(data, container, rate, limits), format_name(container)
 
 
 def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:

@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from nats.js.errors import NotFoundError
+
 from core import subjects
 from core.bus import Bus, Published
 from core.consumer import Ordered, PullConsumer
 from core.consumer_modes import FROM_THE_START
-from core.errors import InvalidAudio
+from core.errors import InvalidAudio, nats_errors
+from core.stored import stored_messages
 from schemas import ids
 
 MAX_CHUNK_BYTES = 256 * 1024
@@ -106,3 +109,25 @@ class ChunkReader:
             self._expected += 1
             final = headers.get(subjects.HEADER_STREAM_FINAL) == "1"
             return AudioPiece(sequence, msg.data, final)
+
+
+async def stored_pieces(bus: Bus, conversation_id: str, stream_id: str) -> list[AudioPiece]:
+    """The stream's chunks still in ``VC_AUDIO_IN``, in stream order (for a re-run of the
+    stream: ``replay --rerun``); none when they expired or were erased, or the stream
+    ``VC_AUDIO_IN`` does not exist. A chunk without its position is left out."""
+    subject = subjects.audio_in_subject(conversation_id, stream_id)
+    with nats_errors():
+        try:
+            info = await bus.js.stream_info(subjects.AUDIO_IN_STREAM, subjects_filter=subject)
+        except NotFoundError:
+            return []
+    if not info.state.subjects:
+        return []
+    found = []
+    async for msg in stored_messages(bus, subjects.AUDIO_IN_STREAM, subject):
+        headers = msg.headers or {}
+        sequence = headers.get(subjects.HEADER_STREAM_SEQUENCE, "")
+        if sequence.isdigit():
+            found.append(AudioPiece(int(sequence), msg.data,
+                                    headers.get(subjects.HEADER_STREAM_FINAL) == "1"))
+    return found

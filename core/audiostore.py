@@ -59,6 +59,16 @@ def object_name(conversation_id: str, request_id: str, part: int, fmt: str) -> s
     return f"{conversation_id}/{request_id}/{part}.{EXTENSIONS[fmt]}"
 
 
+def reference(name: str, data: bytes, *, format: AudioFormat, sample_rate: int,
+              duration_s: float, channels: int = 1,
+              bucket: str = subjects.AUDIO_BUCKET) -> AudioRef:
+    """The reference :meth:`AudioStore.put` answers for ``data`` stored as ``name``: known
+    before it is stored, so a request that names it can be checked first."""
+    return AudioRef(bucket=bucket, name=name, size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(), format=format,
+                    sample_rate=sample_rate, duration_s=round(duration_s, 6), channels=channels)
+
+
 @dataclass(frozen=True)
 class _Stored:
     """One object as its metadata describes it."""
@@ -96,15 +106,15 @@ class AudioStore:
     async def put(self, name: str, data: bytes, *, format: AudioFormat, sample_rate: int,
                   duration_s: float, channels: int = 1) -> AudioRef:
         """Store ``data`` as ``name``; the reference events carry."""
-        digest = hashlib.sha256(data).digest()
+        ref = reference(name, data, format=format, sample_rate=sample_rate,
+                        duration_s=duration_s, channels=channels, bucket=self.bucket)
+        digest = bytes.fromhex(ref.sha256)
         with nats_errors():
             stored = await self._stored(name)
             if stored is None or stored.digest != _nats_digest(digest) or stored.size != len(data):
                 meta = js_api.ObjectMeta(name=name, description=f"{format} {sample_rate} Hz")
                 await self._store.put(name, data, meta)
-        return AudioRef(bucket=self.bucket, name=name, size=len(data), sha256=digest.hex(),
-                        format=format, sample_rate=sample_rate,
-                        duration_s=round(duration_s, 6), channels=channels)
+        return ref
 
     async def get(self, ref: AudioRef) -> bytes:
         """The bytes ``ref`` names, checked against its size and sha256.

@@ -20,7 +20,8 @@ identity reads them with the plain message gets of ``_read_only``; the sink eras
 redacted conversation's (and the admin may do anything).
 
 Streamed audio (``VC_AUDIO_IN``, ``vc.audio.>``, core/audioin.py): the bridge publishes the
-chunks; the workers of ``transcribe_stream`` read them with their own ordered consumers.
+chunks; the workers of ``transcribe_stream`` read them with their own ordered consumers; the
+sink erases a redacted conversation's (as in the other streams it erases from).
 
 NATS wildcards match whole tokens only (``primitive_*`` is a literal), so per-primitive
 rights list each primitive, and the consumer rights of the bridge and the sink (whose
@@ -40,7 +41,7 @@ from core.natsauth import ROLES, inbox_prefix
 API = subjects.JS_API
 EVENTS = subjects.EVENTS_STREAM
 _STREAMS = (subjects.EVENTS_STREAM, subjects.DLQ_STREAM, subjects.REPLAY_STREAM)
-_ERASED = (*_STREAMS, subjects.AUDIO_STREAM)
+_ERASED = (*_STREAMS, subjects.AUDIO_STREAM, subjects.AUDIO_IN_STREAM)
 """What a redaction erases from (core/eventlog/erase.py)."""
 
 STREAMING = "transcribe_stream"

@@ -148,6 +148,11 @@ def conversation_filter(conversation_id: str) -> str:
     return f"{EVENT_PREFIX}.{check_conversation_id(conversation_id)}.>"
 
 
+def audio_in_filter(conversation_id: str) -> str:
+    """Every streamed chunk of a conversation, whatever its stream (``VC_AUDIO_IN``)."""
+    return f"{AUDIO_IN_PREFIX}.{check_conversation_id(conversation_id)}.>"
+
+
 def requests_filter(primitive: str) -> str:
     return f"{EVENT_PREFIX}.*.{primitive}.requested"
 

@@ -279,4 +279,4 @@ TRANSCRIBE_STREAM: Primitive = register(Primitive(
     requested=ev.TranscribeStreamRequested, completed=ev.TranscribeStreamCompleted,
     failed=ev.TranscribeStreamFailed, chunk=ev.TranscribeStreamChunk,
     handler=LISTENER.listen, prepare=LISTENER.prepare, timeout_s=TIMEOUT_S,
-    volatile=("real_time_factor", "time_to_final_ms")))
+    volatile=("real_time_factor", "time_to_final_ms", "audio.name")))

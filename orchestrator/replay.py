@@ -5,7 +5,8 @@
 * :func:`rerun` re-publishes each recorded request (same type and data, fresh ids)
   under the conversation ``replay-<run>-<conversation id>``, so the live
   conversation is never touched, waits for the primitives' answers and compares
-  them with the recorded results.
+  them with the recorded results (a streamed request's chunks are re-streamed with it:
+  :mod:`orchestrator.streamed`).
 * :func:`republish` copies the recorded events to ``vc.replay.<conversation id>.
   <source>.<event>`` (stream ``VC_REPLAY``) so downstream consumers can be re-fed.
 """
@@ -27,12 +28,14 @@ from nats.js.errors import NotFoundError
 
 from core import primitive as registry
 from core import subjects
+from core.audioin import AudioPiece
 from core.bus import Bus
 from core.consumer import Ordered, PullConsumer
 from core.correlator import Correlator
 from core.errors import EventLogError, InvalidConversationId, nats_errors
 from core.eventlog import readback
 from orchestrator.state import ConversationState, fold
+from orchestrator.streamed import recorded_streams, restream
 from schemas import events, ids
 
 REPLAY_CONVERSATION_PREFIX = "replay-"
@@ -74,6 +77,8 @@ class RerunReport:
     """Recorded requests answered ``INVALID_PARAMS`` (dead-lettered): not re-driven."""
     unreadable: int = 0
     """Logged entries that are not events (never requests): not re-driven."""
+    audio_gone: list[str] = field(default_factory=list)
+    """Why each streamed request was not re-driven (its chunks are gone), one line each."""
 
     @property
     def differs(self) -> bool:
@@ -86,7 +91,8 @@ class RerunReport:
                 "requests": [{"request_id": c.request_id, "primitive": c.primitive,
                               "params": c.params, "recorded": c.recorded, "now": c.now,
                               "same": c.same} for c in self.comparisons],
-                "rejected_not_rerun": self.rejected, "unreadable_not_rerun": self.unreadable}
+                "rejected_not_rerun": self.rejected, "unreadable_not_rerun": self.unreadable,
+                "audio_gone_not_rerun": self.audio_gone}
 
 
 def check_rerunnable(table: pa.Table, conversation_id: str) -> None:
@@ -150,10 +156,12 @@ async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
     rejected = [f.request_id for f in state.failed if f.code == REJECTED]
     skip = set(rejected)
     requests = [rows[a.request_id] for a in state.asked if a.request_id not in skip]
+    streamed = await recorded_streams(bus, requests)
+    requests = [r for r in requests if r["id"] not in streamed.gone]
     target = replay_conversation_id(run, conversation_id)
     report = RerunReport(conversation_id, target, rejected=rejected,
-                         unreadable=state.unreadable)
-    answers = await _drive(bus, requests, target, run, timeout)
+                         unreadable=state.unreadable, audio_gone=[*streamed.gone.values()])
+    answers = await _drive(bus, requests, target, run, timeout, streamed.pieces)
     for request in requests:
         data = msgspec.json.decode(request["data"])
         report.comparisons.append(Comparison(
@@ -165,8 +173,10 @@ async def rerun(bus: Bus, table: pa.Table, conversation_id: str, run: str,
 
 
 async def _drive(bus: Bus, requests: list[dict[str, Any]], target: str, run: str,
-                 timeout: float) -> dict[str, dict[str, Any]]:
-    """Publish fresh copies of ``requests``; map original request id → answer row.
+                 timeout: float, streams: dict[str, list[AudioPiece]]
+                 ) -> dict[str, dict[str, Any]]:
+    """Publish fresh copies of ``requests`` (a streamed one's recorded chunks first, from
+    ``streams``); map original request id → answer row.
 
     The answers are read from the stream (an ordered consumer on the re-run's own
     conversation, from its start), so none published before we listen is missed.
@@ -185,6 +195,8 @@ async def _drive(bus: Bus, requests: list[dict[str, Any]], target: str, run: str
                 ids.derive_id(new_id, "result"), functools.partial(_answer, new_id)))
                 for new_id in fresh}
             for new_id, request in fresh.items():
+                if request["id"] in streams:
+                    await restream(bus, request, streams[request["id"]], target, f"replay-{run}")
                 await bus.publish_raw(*_fresh_request(new_id, request, target, run))
             # unanswered requests show up as a difference ("now": null)
             await asyncio.wait(answers.values(), timeout=timeout)

@@ -2,7 +2,8 @@
 real `voicecore up`, audio objects stored by its worker identity in two conversations;
 after the redaction the secret conversation's objects are gone (no delete marker names
 them) and, once `up` stopped, no file of the data directory holds their bytes, while the
-other conversation's audio is all there."""
+other conversation's audio is all there. The same for streamed audio (issue 11): the
+chunks the bridge identity published to VC_AUDIO_IN for either conversation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core import subjects
+from core.audioin import publish_chunk
 from core.audiostore import AudioStore, object_name
 from core.bus import Bus
 from core.errors import AudioUnavailable
@@ -32,6 +34,7 @@ from tests.test_redact_no_copy import (
 from tests.test_up import up_args
 
 SECRET_AUDIO, KEPT_AUDIO = b"aardwolf-audio-bytes", b"pangolin-audio-bytes"
+SECRET_STREAMED, KEPT_STREAMED = b"okapi-streamed-pcm", b"quokka-streamed-pcm"
 
 
 def audio(mark: bytes) -> bytes:
@@ -57,6 +60,28 @@ async def store_audio(url: str, data: Path) -> dict[str, list[AudioRef]]:
         return refs
     finally:
         await worker.drain()
+        await admin.drain()
+
+
+async def stream_audio(url: str, data: Path) -> None:
+    """Two streams of chunks per conversation, as the bridge publishes them."""
+    bridge = await Bus.connect(url, auth=identity("bridge", NatsAuth(), data))
+    try:
+        for conversation_id, mark in ((CONVERSATION, SECRET_STREAMED), (KEPT, KEPT_STREAMED)):
+            for stream_id in ("s1", "s2"):
+                for seq in range(3):
+                    await publish_chunk(bridge, conversation_id, stream_id, seq,
+                                        mark + bytes(2000), final=seq == 2, trace_id="t")
+    finally:
+        await bridge.drain()
+
+
+async def streamed_subjects(url: str, data: Path) -> dict[str, int]:
+    admin = await Bus.connect(url, auth=proc.admin(data))
+    try:
+        info = await admin.js.stream_info(subjects.AUDIO_IN_STREAM, subjects_filter=">")
+        return dict(info.state.subjects or {})
+    finally:
         await admin.drain()
 
 
@@ -92,14 +117,19 @@ def test_redact_erases_the_conversations_audio_objects(tmp_path: Path) -> None:
     env = {"VOICECORE_DATA_DIR": str(data), "VOICECORE_NATS_URL": url}
     with proc.started(*up_args(data, port)) as (up, _):
         refs = asyncio.run(store_audio(url, data))
-        assert files_holding(data, (SECRET_AUDIO,))  # the test finds them when they are there
+        asyncio.run(stream_audio(url, data))
+        # the test finds them when they are there
+        assert files_holding(data, (SECRET_AUDIO,)) and files_holding(data, (SECRET_STREAMED,))
         redacted = proc.run("log", "redact", CONVERSATION, "--json", env=env)
         assert redacted.returncode == 0, redacted.stderr
-        assert json.loads(redacted.stdout)["stream_erased"]["VC_AUDIO"] == 2
+        erased = json.loads(redacted.stdout)["stream_erased"]
+        assert (erased["VC_AUDIO"], erased["VC_AUDIO_IN"]) == (2, 6)
+        assert asyncio.run(streamed_subjects(url, data)) == {
+            f"vc.audio.{KEPT}.s1": 3, f"vc.audio.{KEPT}.s2": 3}
         assert asyncio.run(readable(url, data, refs[CONVERSATION])) == [False, False]
         assert asyncio.run(readable(url, data, refs[KEPT])) == [True, True]
         assert asyncio.run(metadata_names(url, data)) == {ref.name for ref in refs[KEPT]}
         stopped = proc.stop(up)
     assert stopped.returncode == 0, stopped.stderr
-    assert files_holding(data, (SECRET_AUDIO,)) == []
-    assert files_holding(data, (KEPT_AUDIO,))
+    assert files_holding(data, (SECRET_AUDIO, SECRET_STREAMED)) == []
+    assert files_holding(data, (KEPT_AUDIO,)) and files_holding(data, (KEPT_STREAMED,))

@@ -248,6 +248,8 @@ def print_rerun(console: Console, report: RerunReport) -> None:
     if report.rejected or report.unreadable:
         console.print(f"not re-driven: {len(report.rejected)} request(s) rejected as invalid "
                       f"when recorded, {report.unreadable} unreadable entr(ies)")
+    for line in report.audio_gone:
+        console.print(Text(f"not re-driven: {line}"))
 
 
 def _outcome(outcome: dict[str, Any] | None) -> Text:

@@ -34,6 +34,7 @@ from core.errors import ConfigError
 from core.eventlog.client import service_url
 from core.natsauth import NatsAuth, identity
 from core.natsserver import port_in_use
+from core.stt import subtitles
 from core.stt.settings import DEFAULT_MODEL
 from core.transcribe import TRANSCRIBE, TRANSCRIBER
 from schemas.audio import AudioFormat, AudioRef, Transcription
@@ -96,7 +97,7 @@ def transcribe_command(
     if as_json:
         print(json.dumps(msgspec.to_builtins(result), indent=2, ensure_ascii=False))
     elif srt:
-        print(srt_text(result), end="")
+        print(subtitles.srt(result.segments), end="")
     else:
         print(result.text)
     print(f"voicecore: {result.duration_s:.2f} s heard by {result.model} "
@@ -184,21 +185,6 @@ async def _embedded() -> AsyncIterator[tuple[Bus, str]]:
         chosen = Settings(data_dir=Path(scratch), nats_port=-1, grpc_addr="127.0.0.1:0")
         async with running(chosen, [TRANSCRIBE], grpc_bridge=True) as state:
             yield state.bus, state.bridge.address
-
-
-def srt_text(result: Transcription) -> str:
-    """The segments as SRT: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, text."""
-    cues = [f"{n}\n{_srt_time(s.start)} --> {_srt_time(s.end)}\n{s.text}\n"
-            for n, s in enumerate(result.segments, start=1)]
-    return "\n".join(cues)
-
-
-def _srt_time(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
 
 
 def register(app: typer.Typer) -> None:

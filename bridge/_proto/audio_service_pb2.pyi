@@ -49,7 +49,7 @@ class AudioChunk(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., sequence: _Optional[int] = ..., format: _Optional[str] = ..., sample_rate: _Optional[int] = ..., is_final: _Optional[bool] = ..., conversation_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., language: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
 
 class STTResponse(_message.Message):
-    __slots__ = ("text", "language", "language_probability", "confidence", "segments", "duration_seconds", "trace_id")
+    __slots__ = ("text", "language", "language_probability", "confidence", "segments", "duration_seconds", "trace_id", "conversation_id", "request_event_id", "result_event_id", "model", "real_time_factor", "audio")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,12 @@ class STTResponse(_message.Message):
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    REAL_TIME_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     language_probability: float
@@ -64,7 +70,13 @@ class STTResponse(_message.Message):
     segments: _containers.RepeatedCompositeFieldContainer[Segment]
     duration_seconds: float
     trace_id: str
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., language_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., duration_seconds: _Optional[float] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    conversation_id: str
+    request_event_id: str
+    result_event_id: str
+    model: str
+    real_time_factor: float
+    audio: AudioObject
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., language_probability: _Optional[float] = ..., confidence: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[Segment, _Mapping]]] = ..., duration_seconds: _Optional[float] = ..., trace_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., request_event_id: _Optional[str] = ..., result_event_id: _Optional[str] = ..., model: _Optional[str] = ..., real_time_factor: _Optional[float] = ..., audio: _Optional[_Union[AudioObject, _Mapping]] = ...) -> None: ...
 
 class STTResult(_message.Message):
     __slots__ = ("text", "is_final", "stability", "confidence", "audio_end_seconds")
@@ -149,7 +161,7 @@ class Voice(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., gender: _Optional[str] = ..., engine: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., engine_voice: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class ProcessAudioFileRequest(_message.Message):
-    __slots__ = ("text", "audio", "format", "sample_rate", "voice_id", "speed", "language", "conversation_id", "trace_id")
+    __slots__ = ("text", "audio", "format", "sample_rate", "voice_id", "speed", "language", "conversation_id", "trace_id", "hint", "subtitles")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +171,8 @@ class ProcessAudioFileRequest(_message.Message):
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    SUBTITLES_FIELD_NUMBER: _ClassVar[int]
     text: str
     audio: bytes
     format: str
@@ -168,10 +182,12 @@ class ProcessAudioFileRequest(_message.Message):
     language: str
     conversation_id: str
     trace_id: str
-    def __init__(self, text: _Optional[str] = ..., audio: _Optional[bytes] = ..., format: _Optional[str] = ..., sample_rate: _Optional[int] = ..., voice_id: _Optional[str] = ..., speed: _Optional[float] = ..., language: _Optional[str] = ..., conversation_id: _Optional[str] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    hint: str
+    subtitles: str
+    def __init__(self, text: _Optional[str] = ..., audio: _Optional[bytes] = ..., format: _Optional[str] = ..., sample_rate: _Optional[int] = ..., voice_id: _Optional[str] = ..., speed: _Optional[float] = ..., language: _Optional[str] = ..., conversation_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., hint: _Optional[str] = ..., subtitles: _Optional[str] = ...) -> None: ...
 
 class ProcessAudioFileResponse(_message.Message):
-    __slots__ = ("data", "format", "sample_rate", "duration_seconds", "objects", "usage", "transcription", "conversation_id", "trace_id", "request_event_id", "result_event_id", "voice_id", "engine")
+    __slots__ = ("data", "format", "sample_rate", "duration_seconds", "objects", "usage", "transcription", "conversation_id", "trace_id", "request_event_id", "result_event_id", "voice_id", "engine", "subtitles")
     DATA_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +201,7 @@ class ProcessAudioFileResponse(_message.Message):
     RESULT_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VOICE_ID_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
+    SUBTITLES_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     format: str
     sample_rate: int
@@ -198,7 +215,8 @@ class ProcessAudioFileResponse(_message.Message):
     result_event_id: str
     voice_id: str
     engine: str
-    def __init__(self, data: _Optional[bytes] = ..., format: _Optional[str] = ..., sample_rate: _Optional[int] = ..., duration_seconds: _Optional[float] = ..., objects: _Optional[_Iterable[_Union[AudioObject, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., transcription: _Optional[_Union[STTResponse, _Mapping]] = ..., conversation_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., request_event_id: _Optional[str] = ..., result_event_id: _Optional[str] = ..., voice_id: _Optional[str] = ..., engine: _Optional[str] = ...) -> None: ...
+    subtitles: str
+    def __init__(self, data: _Optional[bytes] = ..., format: _Optional[str] = ..., sample_rate: _Optional[int] = ..., duration_seconds: _Optional[float] = ..., objects: _Optional[_Iterable[_Union[AudioObject, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., transcription: _Optional[_Union[STTResponse, _Mapping]] = ..., conversation_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., request_event_id: _Optional[str] = ..., result_event_id: _Optional[str] = ..., voice_id: _Optional[str] = ..., engine: _Optional[str] = ..., subtitles: _Optional[str] = ...) -> None: ...
 
 class AudioObject(_message.Message):
     __slots__ = ("bucket", "name", "size", "sha256", "format", "sample_rate", "duration_seconds")

@@ -80,15 +80,17 @@ class AudioServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SpeechToText(self, request_iterator, context):
-        """Speech to text of a whole utterance (first chunk: format, rate, ids). UNIMPLEMENTED
-        until issue 11.
+        """Speech to text of a whole utterance: the first chunk carries format (empty: detected;
+        pcm_s16le must be said, with its rate, default 16000), language, hint, conversation and
+        trace ids; the rest carry data. The audio is stored in VC_AUDIO and transcribed by the
+        `transcribe` primitive. Events: transcribe.requested/completed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamingSpeechToText(self, request_iterator, context):
-        """Partials, then a final. UNIMPLEMENTED until issue 11.
+        """Partials, then a final. Events: transcribe_stream.requested/chunk/completed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -109,7 +111,8 @@ class AudioServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ProcessAudioFile(self, request, context):
-        """A whole file in one call: synthesize text to a file (now), transcribe a file (issue 11).
+        """A whole file in one call: synthesize text to a file, or transcribe a file (optionally
+        with its SRT or WebVTT subtitles).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,13 +1,15 @@
 """Erasing a redacted conversation's copies from JetStream (issue 9, item 6).
 
 After ``voicecore log redact`` the conversation's values must not survive anywhere the
-system controls. On NATS they are in three streams:
+system controls. On NATS they are in four streams:
 
 * ``VC_EVENTS``: its messages on ``vc.ev.<conversation>.>`` (those the log holds; later
   ones are not logged yet, and a redaction must not lose them);
 * ``VC_DLQ``: dead-lettered copies, kept 30 days, found by their ``Vc-Dlq-Subject``
   header (the subject they had in ``VC_EVENTS``, as the log files them);
-* ``VC_REPLAY``: ``voicecore replay --to-stream`` copies on ``vc.replay.<conversation>.>``.
+* ``VC_REPLAY``: ``voicecore replay --to-stream`` copies on ``vc.replay.<conversation>.>``;
+* ``VC_AUDIO_IN``: its streamed audio (``transcribe_stream``'s chunks, raw speech, kept
+  minutes) on ``vc.audio.<conversation>.>``, every stream of it.
 
 Each is **erased**, not purged: ``$JS.API.STREAM.MSG.DELETE`` with ``no_erase: false``
 makes nats-server overwrite the message's bytes in its block file with random data
@@ -62,6 +64,7 @@ def copies_of(conversation_id: str, logged_up_to: int) -> list[Copies]:
                up_to_seq=logged_up_to),
         Copies(subjects.DLQ_STREAM, f"{subjects.DLQ_PREFIX}.>", dead_lettered),
         Copies(subjects.REPLAY_STREAM, subjects.replay_subject(conversation_id, ">")),
+        Copies(subjects.AUDIO_IN_STREAM, subjects.audio_in_filter(conversation_id)),
     ]
 
 

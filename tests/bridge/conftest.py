@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -15,6 +16,8 @@ from bridge.server import Bridge, BridgeOptions, serve_bridge
 from core import primitive as registry
 from core.bus import Bus
 from core.config import WorkerOptions
+from core.stt.settings import SttSettings
+from core.stt.whisper import Transcriber
 from core.worker import Worker
 from schemas.events import Event
 from tests.support.plugin import SLEEPY
@@ -80,6 +83,15 @@ async def wait_stored(bus: Bus, predicate: Callable[[list[Event]], bool],
             return found
         assert time.monotonic() < deadline, f"not stored in {timeout}s: {found}"
         await asyncio.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Transcriber]:
+    """The real tiny.en model, loaded once per module that hears speech."""
+    transcriber = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0,
+                                          cache_dir=Path(tmp_path_factory.mktemp("models"))))
+    yield transcriber
+    transcriber.unload()
 
 
 @pytest.fixture

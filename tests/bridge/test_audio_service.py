@@ -1,4 +1,4 @@
-"""AudioService's calls that need no worker: voices, speech to text (not yet), auth and
+"""AudioService's calls that need no worker: voices, speech to text without one, auth and
 reflection, over a real bridge and gRPC channel (and the real grpcurl)."""
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from tests.bridge.conftest import OPTIONS, status_of
 BIN = Path(sys.executable).parent
 
 
-async def test_speech_to_text_is_unimplemented_until_issue_11(
+async def test_speech_to_text_without_a_worker_is_unavailable(
         bridge: Bridge, audio_stub: Any) -> None:
     async def one_chunk() -> AsyncIterator[pb.AudioChunk]:
         yield pb.AudioChunk(data=b"\0\0", format="pcm_s16le", sample_rate=16000)
 
     code, details = await status_of(audio_stub.SpeechToText(one_chunk()))
-    assert code == grpc.StatusCode.UNIMPLEMENTED and "issue 11" in details
+    assert code == grpc.StatusCode.UNAVAILABLE and "transcribe" in details
 
 
 async def test_list_voices_filters(bridge: Bridge, audio_stub: Any) -> None:

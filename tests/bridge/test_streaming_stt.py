@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -15,7 +14,6 @@ import pytest
 from bridge._proto import audio_service_pb2 as pb
 from bridge.server import Bridge
 from core.bus import Bus
-from core.stt.settings import SttSettings
 from core.stt.whisper import Transcriber
 from core.transcribe_stream import TRANSCRIBE_STREAM, StreamListener
 from core.worker import Worker
@@ -24,14 +22,6 @@ from tests.stt.conftest import heard_email, speak
 from tests.support.listen import pieces, quantized
 
 SENTENCE = "My email is john dot smith at gmail dot com."
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Transcriber]:
-    transcriber = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0,
-                                          cache_dir=Path(tmp_path_factory.mktemp("models"))))
-    yield transcriber
-    transcriber.unload()
 
 
 @pytest.fixture

@@ -152,8 +152,8 @@ async def test_process_audio_file_answers_one_playable_file(
     assert all(o.bucket == "VC_AUDIO" and len(o.sha256) == 64 for o in response.objects)
     assert response.conversation_id == "tts-file" and response.result_event_id
     code, details = await status_of(audio_stub.ProcessAudioFile(pb.ProcessAudioFileRequest(
-        audio=response.data)))
-    assert code == grpc.StatusCode.UNIMPLEMENTED and "issue 11" in details
+        audio=response.data)))  # transcription: no worker serves transcribe here
+    assert code == grpc.StatusCode.UNAVAILABLE and "transcribe" in details
 
 
 async def test_text_to_speech_goes_past_what_is_not_its_own_on_its_subjects(

@@ -1,18 +1,23 @@
 """Speech in through a real ``voicecore up`` (tiny.en): ``voicecore transcribe FILE``, the
-audio → transcribe → capture_email chain through gRPC ExecutePrimitive, and the offline
-model error of a model that is nowhere."""
+audio → transcribe → capture_email chain through gRPC ExecutePrimitive, AudioService
+SpeechToText in the event log and in ``replay --rerun``, and the offline model error of a
+model that is nowhere."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import msgspec
 
+from bridge._proto import audio_service_pb2 as audio_pb
 from bridge._proto import voice_core_pb2 as pb
-from bridge.client import voice_core_stub
+from bridge.client import audio_service_stub, voice_core_stub
 from bridge.convert import fill_struct, from_struct
 from core.audio import encode
 from core.audiostore import AudioStore, object_name
@@ -106,3 +111,44 @@ def test_audio_that_does_not_decode_is_refused_before_anything_starts(tmp_path: 
     assert done.returncode == 1
     assert done.stderr.startswith("voicecore: error: ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_speech_to_text_through_a_real_up_is_logged_and_reruns(tmp_path: Path) -> None:
+    """AudioService SpeechToText with up's own identities (the bridge stores the audio):
+    the call is events in the log, and `replay --rerun` transcribes its stored audio again."""
+    speech = speak(EMAIL)
+    data, nats_port, grpc_port = tmp_path / "data", proc.free_port(), proc.free_port()
+
+    async def chunks() -> AsyncIterator[audio_pb.AudioChunk]:
+        yield audio_pb.AudioChunk(data=encode(speech, "flac"), language="en",
+                                  conversation_id="c-stt-up")
+
+    env = {"VOICECORE_DATA_DIR": str(data)}
+    with proc.started(*up_args(data, nats_port, grpc_port)) as (up, _):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            answer = await audio_service_stub(channel).SpeechToText(chunks(), timeout=320)
+        assert "john" in answer.text.lower() and answer.audio.format == "flac"
+        shown = await logged(env, "c-stt-up", 2)
+        rerun = await asyncio.to_thread(
+            proc.run, "replay", "c-stt-up", "--rerun", "--json", "--timeout", "300",
+            env=env, timeout=400)
+        stopped = proc.stop(up)
+    assert stopped.returncode == 0, stopped.stderr
+    assert [row["type"] for row in shown] == [
+        "transcribe.requested", "transcribe.completed"]
+    assert rerun.returncode in (0, 1), rerun.stderr  # 1: Whisper sampled another spelling
+    [compared] = json.loads(rerun.stdout)["rerun"]["requests"]
+    assert compared["now"]["kind"] == "completed"
+    assert compared["now"]["data"]["duration_s"] == compared["recorded"]["data"]["duration_s"]
+
+
+async def logged(env: dict[str, str], conversation: str, rows: int) -> list[dict[str, Any]]:
+    """The conversation's rows in the log (`log show`), once the sink stored ``rows``."""
+    for _ in range(60):
+        shown = await asyncio.to_thread(proc.run, "log", "show", conversation, "--json",
+                                        env=env)
+        found = json.loads(shown.stdout) if shown.returncode == 0 else []
+        if len(found) >= rows:
+            return list(found)
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{conversation}: not logged: {shown.stderr}")
