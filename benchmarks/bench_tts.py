@@ -46,7 +46,7 @@ from rich.table import Table
 from bridge._proto import audio_service_pb2 as pb
 from bridge.client import audio_service_stub
 from core.tts.engine import TtsEngine
-from core.tts.sentences import split_sentences
+from core.tts.sentences import speaking_parts
 from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
 from schemas import ids
@@ -74,7 +74,7 @@ def milliseconds(samples: list[float]) -> dict[str, float]:
 
 def engine_alone(engine: TtsEngine, voice: Any, text: str) -> float:
     """Seconds the engine takes to speak the text's first sentence, alone in this process."""
-    first = split_sentences(text, "en")[0]
+    first = speaking_parts(text, "en")[0]
     started = time.perf_counter()
     engine.synthesize(first, voice, speed=1.0)
     return time.perf_counter() - started

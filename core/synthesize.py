@@ -1,6 +1,7 @@
 """The ``synthesize`` primitive: text to speech on the event pipeline, part by part.
 
-The text is split at sentence boundaries (:func:`core.tts.sentences.split_sentences`);
+The text is split at sentence boundaries, the first sentence also at a clause break
+(:func:`core.tts.sentences.speaking_parts`);
 each part is spoken by the engine behind the resolved voice, encoded in the asked
 format and rate, stored in the ``VC_AUDIO`` bucket (:class:`core.audiostore.AudioStore`)
 and announced with a ``synthesize.chunk`` event *as soon as it is stored*, so the first
@@ -34,7 +35,7 @@ from core.errors import EngineUnavailable, InvalidParams
 from core.primitive import Call, Primitive, register
 from core.text import one_line
 from core.tts.engine import EngineVoice, TtsEngine
-from core.tts.sentences import split_sentences
+from core.tts.sentences import speaking_parts
 from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
 from schemas import events as ev
@@ -102,7 +103,7 @@ class Synthesizer:
 
     async def synthesize(self, params: SynthesizeParams, call: Call) -> SynthesisResult:
         started = time.monotonic()
-        parts = split_sentences(params.text, params.language)
+        parts = speaking_parts(params.text, params.language)
         if not parts:
             raise InvalidParams("text: nothing to say (only white space)")
         speaker = self._speaker(params.voice, params.language)

@@ -26,7 +26,7 @@ from core.natsserver import EmbeddedNats
 from core.synthesize import SYNTHESIZE, Synthesizer
 from core.tts.engine import EngineVoice
 from core.tts.piper import PiperEngine
-from core.tts.sentences import split_sentences
+from core.tts.sentences import speaking_parts
 from core.tts.settings import TtsSettings
 from core.tts.voices import VoiceCatalog
 from core.worker import Worker
@@ -106,12 +106,12 @@ async def test_ten_sentences_are_announced_one_by_one_the_first_before_the_last_
     async with synthesizing(bus, settings, catalog):
         result, chunks = await answer(bus, request)
     assert isinstance(result.data, SynthesisResult), result.data
-    parts = split_sentences(TEN, "en")
-    assert len(parts) == 10
+    parts = speaking_parts(TEN, "en")  # the first sentence in two: at its comma
+    assert len(parts) == 11 and parts[0] == "This is sentence number one,"
     data = [c.data for c in chunks]
     assert all(isinstance(d, SynthesisChunk) for d in data)
-    assert [d.index for d in data] == list(range(10))
-    assert [d.is_final for d in data] == [False] * 9 + [True]
+    assert [d.index for d in data] == list(range(11))
+    assert [d.is_final for d in data] == [False] * 10 + [True]
     assert [d.characters for d in data] == [len(p) for p in parts]
     assert list(result.data.chunks) == [d.audio for d in data]
     # The first chunk was stored (JetStream's own timestamp) before the engine even began

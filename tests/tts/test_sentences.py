@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.tts.sentences import MAX_PART, split_sentences
+from core.tts.sentences import MAX_PART, speaking_parts, split_sentences
 
 
 @pytest.mark.parametrize(("language", "text", "expected"), [
@@ -75,3 +75,22 @@ def test_nothing_is_lost_and_no_part_is_over_the_cap(text: str) -> None:
     parts = split_sentences(text, "es")
     assert all(0 < len(p) <= MAX_PART for p in parts)
     assert "".join("".join(parts).split()) == "".join(text.split())
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("Thank you for calling, how can I help you today?", "Thank you for calling,"),
+    ("Hi, how are you today? Fine.", "Hi, how are you today?"),  # 1 word before the comma
+    ("I have your number, thanks. Bye.", "I have your number, thanks."),  # 1 word after
+    ("Well, as I said before; we call you back tomorrow.", "Well, as I said before;"),
+    ("No clause break in this one at all.", "No clause break in this one at all."),
+])
+def test_the_first_sentence_is_spoken_in_two_at_a_clause_break(text: str, first: str) -> None:
+    parts = speaking_parts(text, "en")
+    assert parts[0] == first
+    assert " ".join(parts) == " ".join(split_sentences(text, "en"))  # nothing lost or moved
+
+
+def test_only_the_first_sentence_is_cut_at_a_clause_break() -> None:
+    text = "One two three, four five six. Seven eight nine, ten eleven twelve."
+    assert speaking_parts(text) == ["One two three,", "four five six.",
+                                    "Seven eight nine, ten eleven twelve."]
