@@ -138,11 +138,15 @@ async def test_the_raw_consumer_delivers_in_order_within_its_credit_and_acks_all
             if consumer.credit.held == 8 or len(seen) == 30:
                 await consumer.ack(seen[-1])
                 consumer.release(consumer.credit.held)
-        info = await bus.js.consumer_info(EVENTS_STREAM, "raw")
-        while info.ack_floor is None or info.ack_floor.stream_seq < 30:
-            await asyncio.sleep(0.02)
-            info = await bus.js.consumer_info(EVENTS_STREAM, "raw")
+        await asyncio.wait_for(acked(bus, "raw", 30), GUARD_S)
     finally:
         await consumer.stop()
     assert [m.data for m in seen] == [f"m{i}".encode() for i in range(30)]
     assert [(m.headers or {}).get("n") for m in seen] == [str(i) for i in range(30)]
+
+
+async def acked(bus: Bus, consumer: str, sequence: int) -> None:
+    info = await bus.js.consumer_info(EVENTS_STREAM, consumer)
+    while info.ack_floor is None or info.ack_floor.stream_seq < sequence:
+        await asyncio.sleep(0.02)
+        info = await bus.js.consumer_info(EVENTS_STREAM, consumer)
