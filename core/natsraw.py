@@ -44,6 +44,8 @@ def header_dict(block: bytes | None) -> dict[str, str] | None:
         return None
     first, _, lines = block.partition(b"\r\n")
     found = header_lines(lines)
+    if first == _HEADER_LINE:  # no status: every message but the server's own
+        return found or None
     code, _, description = first[len(_HEADER_LINE):].strip().partition(b" ")
     if code.isdigit():
         found[STATUS] = code.decode()
