@@ -1,6 +1,7 @@
 """The sink: a durable JetStream consumer that copies VC_EVENTS into the DuckDB log.
 
-Flow: the one pull consumer (:mod:`core.consumer`) keeps pull requests (of up to
+Flow: the one pull consumer, in raw mode (:mod:`core.consumer_raw`: deliveries straight
+from the NATS parser, headers parsed only to be stored), keeps pull requests (of up to
 ``fetch_batch``) outstanding on the durable consumer ``eventlog_<log id>`` and
 buffers what they deliver, within ``max_ack_pending`` of credit; an insert task
 takes what is buffered (merged up to ``max_batch``), applies it on the log's single DB thread
