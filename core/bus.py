@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
-from core import subjects, tracing
+from core import natsraw, subjects, tracing
 from core.config import StreamLimits, WorkerOptions
 from core.errors import (
     NATS_ERRORS,
@@ -166,6 +166,7 @@ async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, nam
 class Bus:
     def __init__(self, nc: NATS) -> None:
         self.nc = nc
+        natsraw.install(nc)  # less Python per message received (core/natsraw.py)
         self.js: JetStreamContext = nc.jetstream()
         self._acks = _PubAcks(nc)
 

@@ -10,8 +10,9 @@ pull requests outstanding for at most what is free of it (``credit`` minus what 
 holds and what it already asked for) and gets credit back when the caller
 :meth:`~PullConsumer.release`\\ s a delivery it finished. So the consumer never holds
 more deliveries than granted, and a slow caller slows only its own consumer.
-Deliveries arrive on one inbox subscription (no task or timer per message); the
-caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`.
+Deliveries arrive on one inbox subscription (no task or timer per message) as nats-py
+``Msg`` objects (:class:`PullConsumer`) or raw (:class:`core.consumer_raw.RawPullConsumer`);
+the caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`.
 
 Status codes (:mod:`core.pullstatus`) are handled here only. The consumer is *lost*
 when the server deletes it (409), or no message nor idle heartbeat came for
@@ -33,12 +34,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from core import subjects
+from core import natsraw, subjects
 from core.bus import Bus
 from core.consumer_modes import Durable, Ordered, StartAt
 from core.errors import NATS_ERRORS, BusError, BusUnavailable, ignored, nats_errors, note_ignored
@@ -46,7 +47,7 @@ from core.pullcredit import Credit
 from core.pullstatus import Action, Status, classify, delivered
 from schemas import ids
 
-__all__ = ["LOST", "Durable", "Ordered", "PullConsumer", "StartAt"]
+__all__ = ["LOST", "BasePullConsumer", "Durable", "Ordered", "PullConsumer", "StartAt"]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,12 @@ LOST = "pull consumer: consumer lost (re-opened on a new inbox; ordered: after t
        "sequence delivered)"
 STATUS = "pull consumer: JetStream status ended a pull request (pulled again)"
 CLEANUP = "pull consumer: cleanup of a consumer being closed (it expires on its own)"
+M = TypeVar("M", Msg, natsraw.RawMsg)
 
 
-class PullConsumer:
+class BasePullConsumer(Generic[M]):
+    """The consumer; what a delivery is (``M``) is up to the subclass's subscription."""
+
     def __init__(self, bus: Bus, mode: Durable | Ordered, *, credit: int,
                  batch: int | None = None, expires_s: float = 30.0, heartbeat_s: float = 1.0,
                  reopen: bool = True, stream: str = subjects.EVENTS_STREAM) -> None:
@@ -71,7 +75,7 @@ class PullConsumer:
         """Stream sequence of the last delivery (ordered: in order, no gap)."""
         self.initial_pending = 0
         """Messages stored for the filter when the consumer was created (ordered)."""
-        self.buffer: deque[Msg] = deque()
+        self.buffer: deque[M] = deque()
         self.ready = asyncio.Event()
         self.credit = Credit(credit, min(batch or credit, credit))
         """``credit.held``: deliveries the caller has not released yet (what ``credit`` bounds)."""
@@ -107,7 +111,7 @@ class PullConsumer:
         self.credit.held -= count
         self._pull_soon()
 
-    def take(self, limit: int) -> list[Msg]:
+    def take(self, limit: int) -> list[M]:
         """Up to ``limit`` buffered deliveries, oldest first (still held until released)."""
         taken = [self.buffer.popleft() for _ in range(min(limit, len(self.buffer)))]
         if not self.buffer and not self._stopped:
@@ -127,7 +131,7 @@ class PullConsumer:
         finally:
             self._want = 0
 
-    async def next(self) -> Msg:
+    async def next(self) -> M:
         """The next delivery (to be released); raises what went wrong (see the module doc)."""
         while not self.buffer:
             self._raise_failure()
@@ -151,13 +155,12 @@ class PullConsumer:
             with nats_errors():
                 info = await self.bus.js.add_consumer(self.stream, config)
             self.initial_pending, self._expected = int(info.num_pending or 0), 1
-        inbox = self.bus.nc.new_inbox()
         with nats_errors():
-            self._sub = await self.bus.nc.subscribe(
-                inbox, cb=functools.partial(self._on_message, inbox),
-                pending_msgs_limit=4 * self.credit.granted + 1000,
-                pending_bytes_limit=512 * 1024 ** 2)
+            self._sub = await self._subscribe(self.bus.nc.new_inbox())
         await self._pull()
+
+    async def _subscribe(self, inbox: str) -> Subscription:
+        raise NotImplementedError
 
     async def _close(self) -> None:
         sub, self._sub = self._sub, None
@@ -166,7 +169,7 @@ class PullConsumer:
     async def _forget(self, sub: Subscription | None) -> None:
         if sub is not None:
             with ignored(log, CLEANUP, *NATS_ERRORS, level=logging.DEBUG):
-                await sub.unsubscribe()
+                await natsraw.unsubscribe(self.bus.nc, sub)
         if isinstance(self.mode, Ordered) and self.name and self.bus.nc.is_connected:
             with ignored(log, CLEANUP, BusError, level=logging.DEBUG), nats_errors():
                 await self.bus.js.delete_consumer(self.stream, self.name)
@@ -199,7 +202,7 @@ class PullConsumer:
             self.credit.request_over(want)
             raise
 
-    async def _on_message(self, inbox: str, msg: Msg) -> None:
+    def _on_message(self, inbox: str, msg: M) -> None:
         if self._sub is None or inbox != self._sub.subject:
             return  # a delivery to an inbox already replaced: the server redelivers it
         self.credit.heard_at = time.monotonic()
@@ -212,7 +215,7 @@ class PullConsumer:
             log.exception("pull consumer %s: unexpected error handling a message", self.name)
             self._fail(exc)
 
-    def _on_delivery(self, msg: Msg) -> None:
+    def _on_delivery(self, msg: M) -> None:
         if isinstance(self.mode, Ordered):
             meta = delivered(msg.reply)
             if meta.consumer_sequence != self._expected:
@@ -298,3 +301,17 @@ class PullConsumer:
             elif not credit.asked or credit.due_for_renewal(now):
                 self._pull_soon()  # nothing waiting (a pull failed while disconnected?), or
                 # the waiting request is about to expire: keep one waiting on the server
+
+
+class PullConsumer(BasePullConsumer[Msg]):
+    """Deliveries as nats-py ``Msg`` objects (acked by the caller: ``msg.ack()``, …)."""
+
+    async def _subscribe(self, inbox: str) -> Subscription:
+        return await self.bus.nc.subscribe(
+            inbox, cb=functools.partial(self._on_msg, inbox),
+            pending_msgs_limit=4 * self.credit.granted + 1000,
+            pending_bytes_limit=512 * 1024 ** 2)
+
+    async def _on_msg(self, inbox: str, msg: Msg) -> None:
+        self._on_message(inbox, msg)
+

@@ -74,9 +74,20 @@ class Delivered(NamedTuple):
 def delivered(reply: str) -> Delivered:
     """Parse ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>``
     (9 tokens) or the 12-token form (domain and account hash first, a random token last)."""
-    tokens = reply.split(".")
-    at = 2 if len(tokens) == 9 else 4
-    if len(tokens) not in (9, 11, 12) or tokens[0] != "$JS" or tokens[1] != "ACK":
-        raise ValueError(f"not a JetStream ack subject: {reply[:80]!r}")
+    tokens, at = _ack_tokens(reply)
     return Delivered(stream_sequence=int(tokens[at + 3]), consumer_sequence=int(tokens[at + 4]),
                      pending=int(tokens[at + 6]), deliveries=int(tokens[at + 2]))
+
+
+def stream_sequence(reply: str) -> int:
+    """Only the stream sequence of :func:`delivered` (the event-log sink's, per message)."""
+    tokens, at = _ack_tokens(reply)
+    return int(tokens[at + 3])
+
+
+def _ack_tokens(reply: str) -> tuple[list[str], int]:
+    """The ack subject's tokens, and where the stream's name is."""
+    tokens = reply.split(".")
+    if len(tokens) not in (9, 11, 12) or tokens[0] != "$JS" or tokens[1] != "ACK":
+        raise ValueError(f"not a JetStream ack subject: {reply[:80]!r}")
+    return tokens, 2 if len(tokens) == 9 else 4

@@ -1,6 +1,7 @@
 """The sink: a durable JetStream consumer that copies VC_EVENTS into the DuckDB log.
 
-Flow: the one pull consumer (:mod:`core.consumer`) keeps pull requests (of up to
+Flow: the one pull consumer, in raw mode (:mod:`core.consumer_raw`: deliveries straight
+from the NATS parser, headers parsed only to be stored), keeps pull requests (of up to
 ``fetch_batch``) outstanding on the durable consumer ``eventlog_<log id>`` and
 buffers what they deliver, within ``max_ack_pending`` of credit; an insert task
 takes what is buffered (merged up to ``max_batch``), applies it on the log's single DB thread
@@ -28,17 +29,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from nats.aio.msg import Msg
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.bus import Bus
-from core.consumer import Durable, PullConsumer
-from core.errors import NATS_ERRORS, ignored, nats_errors
+from core.consumer import Durable
+from core.consumer_raw import RawPullConsumer
+from core.errors import BusError, ignored, nats_errors
 from core.eventlog.progress import CONSUMER_PREFIX
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import Incoming, LogStore
+from core.natsraw import RawMsg
+from core.pullstatus import stream_sequence
 
 log = logging.getLogger(__name__)
 ACK_LOST = "event log: ack not sent (the batch is stored; its redelivery is skipped)"
@@ -125,7 +128,7 @@ class Sink:
         self._logged_at = 0.0
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._puller: PullConsumer | None = None
+        self._puller: RawPullConsumer | None = None
         self._progress = asyncio.Condition()
         self._service: Any = None
 
@@ -136,7 +139,7 @@ class Sink:
     async def start(self) -> None:
         await self._ensure_consumer()
         o = self.options
-        self._puller = PullConsumer(self.bus, Durable(self.consumer, self._ensure_consumer),
+        self._puller = RawPullConsumer(self.bus, Durable(self.consumer, self._ensure_consumer),
                                     credit=o.max_ack_pending, batch=o.fetch_batch,
                                     expires_s=o.fetch_timeout_s)
         await self._puller.start()
@@ -207,7 +210,7 @@ class Sink:
                 await self._apply(batch)
                 puller.release(len(batch))
 
-    async def _apply(self, batch: list[Msg]) -> None:
+    async def _apply(self, batch: list[RawMsg]) -> None:
         """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
 
         The store takes every message (what it cannot store as an event it stores
@@ -233,8 +236,9 @@ class Sink:
         last = batch[max(range(len(batch)), key=lambda i: received[i][0])]
         # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
         # means a redelivery, which the store skips (at or below its last sequence).
-        with ignored(log, ACK_LOST, *NATS_ERRORS):
-            await last.ack()
+        if self._puller is not None:
+            with ignored(log, ACK_LOST, BusError):
+                await self._puller.ack(last)
         self.applied += inserted
         self.transactions += 1
         async with self._progress:
@@ -299,21 +303,5 @@ class Sink:
         await asyncio.wait_for(reached(), timeout)
 
 
-def _seq(msg: Msg) -> int:
-    """The stream sequence from the ack subject (cheaper than parsing all of ``metadata``).
-
-    ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` (9 tokens),
-    or the 12-token form with domain and account hash before the stream and a
-    random token at the end.
-    """
-    tokens = msg.reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    if len(tokens) >= 11:
-        return int(tokens[7])
-    return int(msg.metadata.sequence.stream)
-
-
-def _incoming(msg: Msg) -> Incoming:
-    return (_seq(msg), msg.subject, msg.data, msg.headers)
-
+def _incoming(msg: RawMsg) -> Incoming:
+    return (stream_sequence(msg.reply), msg.subject, msg.data, msg.headers)
