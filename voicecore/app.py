@@ -248,7 +248,8 @@ async def _start_orchestrator(stack: AsyncExitStack, state: Running, url: str) -
                     "orchestrator --grpc-tls-ca …` against it")
         return
     await _start_child(stack, state, orchestrator_role(
-        url, state.bridge.address, settings.identity("orchestrator"), settings.grpc_token))
+        url, state.bridge.address, settings.identity("orchestrator"), settings.grpc_token,
+        settings.data_dir))
 
 
 async def _start_workers(state: Running, primitives: list[Primitive]) -> None:

@@ -61,12 +61,15 @@ def sink_role(nats_url: str, data_dir: Path, auth: NatsAuth | None = None) -> Ch
 
 
 def orchestrator_role(nats_url: str, grpc_addr: str, auth: NatsAuth | None = None,
-                      grpc_token: str | None = None) -> ChildRole:
+                      grpc_token: str | None = None, data_dir: Path | None = None
+                      ) -> ChildRole:
     """``voicecore orchestrator`` against ``up``'s own bridge at ``grpc_addr`` (the URL,
-    the credentials and the bridge's token through the environment)."""
+    the credentials, the bridge's token and ``up``'s data directory through the
+    environment: a child never falls back to the default data directory's credentials)."""
     command = [sys.executable, "-m", "voicecore", "orchestrator", "--grpc-addr", grpc_addr]
     env = {**child_env(nats_url, auth),
-           **({"VOICECORE_GRPC_TOKEN": grpc_token} if grpc_token else {})}
+           **({"VOICECORE_GRPC_TOKEN": grpc_token} if grpc_token else {}),
+           **({DATA_DIR_ENV: str(data_dir)} if data_dir is not None else {})}
     return ChildRole("orchestrator", command, env, ready="voicecore ready")
 
 
