@@ -11,6 +11,9 @@ Rules
 * Self-corrections ("actually", "no wait", "I mean", "perdón", "enfin", "ich meine") split
   the answer; the last segment with a signal decides ("yes... actually no" is no). A bare
   "no" is never a correction marker here: it is the answer.
+* "It is" answers only when it ends its clause ("yes it is", "it is."). Followed by more
+  words it introduces a value, so "no, it's jane at example dot com" is a no with a
+  correction, not a "no" overruled by a "yes" ("it's not john" still answers no).
 * Inside the deciding segment an evaluation outranks a particle, so "no, that's right"
   (the "no" being a discourse marker) is yes, and "yeah, no, that's wrong" is no; when
   signals disagree like this the answer is kept but at low confidence.
@@ -157,6 +160,8 @@ _QUESTION_OPENERS: dict[Language, tuple[str, ...]] = {
     "de": ("ist das", "ist es", "was", "wie bitte", "wie", "konnen sie", "kannst du",
            "stimmt das", "noch mal", "nochmal"),
 }
+# "it is" that a word other than "not" follows in its clause: it opens a value, not an answer.
+_VALUE_OPENERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bit is(?= +(?!not\b)\w)")}
 _CLAUSE = re.compile(r"[^.!?¿;,]+[.!?;,]?")  # "Yes, but can you text it?" is a yes
 
 
@@ -217,6 +222,8 @@ def capture_confirmation(transcript: str, language: Language = "en") -> CaptureR
     """The answer ("yes"/"no") in ``transcript``; None if neither, unsure or a question."""
     lang = check_language(language)
     text = prepare(check_transcript(transcript), lang)
+    if lang in _VALUE_OPENERS:
+        text = _VALUE_OPENERS[lang].sub("it", text)  # "no, it jane at ...": the "no" decides
     for segment in reversed(split_corrections(text, lang, bare_no="never")):
         decided = _decide(segment, lang)
         if decided is None:
