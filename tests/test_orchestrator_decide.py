@@ -93,12 +93,17 @@ def kinds(course: Course, objective: str) -> list[str]:
     return [p.kind for p in course.objectives[objective].prompts]
 
 
+def roles(course: Course, objective: str) -> list[str]:
+    return [c.role for c in course.objectives[objective].calls]
+
+
 def test_happy_path_fills_every_slot_and_confirms_the_email() -> None:
     done = play(contact_flow(), ["john at gmail dot com", "yes", "415 555 2671"])
     assert done.status == "completed"
     assert done.slots == {"email": "john@gmail.com", "phone": "+14155552671"}
     assert kinds(done, "email") == ["ask", "confirm"]
     assert kinds(done, "goodbye") == ["say"]
+    assert roles(done, "email") == ["capture", "confirm"]  # a yes needs no second capture
 
 
 def test_no_match_climbs_the_ladder_then_a_spelled_email_is_taken() -> None:
@@ -109,8 +114,16 @@ def test_no_match_climbs_the_ladder_then_a_spelled_email_is_taken() -> None:
 
 
 def test_a_no_with_a_correction_confirms_the_new_value() -> None:
-    """capture_confirmation reads "no, it's jane…" as a yes: the correction still wins."""
+    """A "no" with a value: the objective's primitive reads the same words."""
     done = play(contact_flow(), ["john at gmail dot com", "no, it's jane at example dot com",
+                                 "yes", "415 555 2671"])
+    assert done.slots["email"] == "jane@example.com"
+    assert kinds(done, "email") == ["ask", "confirm", "confirm"]
+    assert roles(done, "email") == ["capture", "confirm", "capture", "confirm"]
+
+
+def test_a_correction_without_a_yes_or_no_is_read_back() -> None:
+    done = play(contact_flow(), ["john at gmail dot com", "it's jane at example dot com",
                                  "yes", "415 555 2671"])
     assert done.slots["email"] == "jane@example.com"
     assert kinds(done, "email") == ["ask", "confirm", "confirm"]
