@@ -18,7 +18,8 @@ words, so a correction in the same breath is taken and read back in turn; a "no"
 ``NO_MATCH`` climbs the re-prompt ladder until ``max_attempts``, then the objective fails
 ``MAX_ATTEMPTS`` with its ``give_up`` reason and ``on_failure`` decides; an objective past
 its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot be reached fails it
-``UNAVAILABLE``, says the flow's fallback line and abandons.
+``UNAVAILABLE``, says the flow's fallback line and abandons; a caller who hung up
+(``conversation.hung_up``) fails the current objective and abandons, ``HUNG_UP``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ CONFIRMATION, TRANSCRIBE = "capture_confirmation", "transcribe"
 IS_THAT_RIGHT = {"en": "Is that right?", "es": "¿Es correcto?", "fr": "Est-ce exact ?",
                  "de": "Ist das richtig?"}
 ENDED = frozenset({"completed", "abandoned"})
+HUNG_UP, CALLER_LEFT = "HUNG_UP", "the caller hung up"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def decide(flow: Flow, course: Course | None, now: dt.datetime,
            off_record: Outcome | None = None) -> Decision:
     if course is None or course.status in ENDED or not course.request_id:
         return WAIT
+    if course.hung_up:
+        return _hung_up(course)
     if course.status == "requested":
         return Step((("conversation.started", cv.ConversationStart(
             flow=flow.name, flow_version=course.flow_version,
@@ -295,6 +299,16 @@ def _unavailable(flow: Flow, course: Course, objective: Objective, record: Objec
                          text=render(flow.fallback, course.slots), attempt=_attempt(record))
     return Step((*failed.events, ("prompt.spoken", fallback),
                  *_abandon(course, "UNAVAILABLE", reason).events))
+
+
+def _hung_up(course: Course) -> Step:
+    """The caller left: the objective being asked fails and the conversation is abandoned,
+    at once (nothing more is said: nobody is listening)."""
+    record = course.objectives.get(course.current)
+    failed = () if record is None else (("objective.failed", cv.ObjectiveFailure(
+        objective=record.id, code=HUNG_UP, reason=CALLER_LEFT,
+        attempts=_attempt(record))),)
+    return Step((*failed, *_abandon(course, HUNG_UP, CALLER_LEFT).events))
 
 
 def _abandon(course: Course, code: str, reason: str) -> Step:

@@ -7,7 +7,9 @@ every step as an event so that its state is a pure fold over them
 ``prompt.spoken`` (what the caller was told or asked), ``turn.received`` (what the caller
 answered, published by the caller's side), the primitives' own request and result events,
 ``objective.completed`` or ``objective.failed``, and at the end
-``conversation.completed`` or ``conversation.abandoned``.
+``conversation.completed`` or ``conversation.abandoned``. The caller's side may say it
+hung up (``conversation.hung_up``) at any time; the orchestrator then abandons the
+conversation (``HUNG_UP``).
 
 Slot values, turns and prompts (which read values back) are personal data: they live in
 events only, never in logs, spans or metric labels, and ``voicecore log redact`` removes them.
@@ -97,6 +99,14 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
 
     text: Utterance = ""
     audio: AudioRef | None = None
+
+
+class HangUp(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``conversation.hung_up``: the caller left (published by the caller's side, at
+    any time; its ``causation_id`` is the last ``prompt.spoken`` the caller heard, if any)."""
+
+    reason: Reason = ""
+    """How the caller's side knew (``end of input``); never what the caller said."""
 
 
 class ObjectiveResult(msgspec.Struct, frozen=True, kw_only=True):

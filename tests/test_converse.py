@@ -81,12 +81,23 @@ def test_a_scripted_caller(flow: Path, tmp_path: Path) -> None:
     assert "Sorry, what is your email address?" in done.stdout
 
 
-def test_replies_that_run_out_leave_the_conversation_open(flow: Path, tmp_path: Path) -> None:
-    done = converse("--flow", str(flow), "--json", "--data-dir", str(tmp_path / "data"),
+def test_replies_that_run_out_hang_up_and_the_conversation_is_abandoned(
+        flow: Path, tmp_path: Path) -> None:
+    """End of input after the email: converse hangs up, the orchestrator abandons the
+    conversation at once (the objectives' 600 s timeouts never come into it)."""
+    data = tmp_path / "data"
+    done = converse("--flow", str(flow), "--json", "--data-dir", str(data),
                     replies="john at gmail dot com\n")
     assert done.returncode == 1
     result = json.loads(done.stdout.splitlines()[-1])
-    assert (result["status"], result["slots"]) == ("open", {})
+    assert (result["status"], result["slots"]) == ("abandoned", {})
+    assert "voicecore: conversation abandoned: the caller hung up" in done.stderr
+    shown = json.loads(proc.run("log", "show", result["conversation_id"], "--data-dir",
+                                str(data), "--json").stdout)
+    [hung_up] = [r for r in shown if r["type"] == "conversation.hung_up"]
+    assert hung_up["data"] == {"reason": "end of input"}
+    assert shown[-1]["type"] == "conversation.abandoned"
+    assert shown[-1]["data"]["code"] == "HUNG_UP"
 
 
 def test_a_bad_flow_file_is_one_line(tmp_path: Path) -> None:
