@@ -218,8 +218,9 @@ class Driver:
             self.apply(event)
 
     async def _voiced(self, flow: Flow, course: Course, prompt: Any, cause: str) -> Any:
-        """The prompt with its synthesized audio when the conversation speaks (its first
-        part: ``Prompt.audio`` holds one reference); without, when the core cannot."""
+        """The prompt with its synthesized audio when the conversation speaks (every part,
+        ``audio_parts``; the first also as ``audio``, for readers of before); without,
+        when the core cannot."""
         if not course.speak or prompt.kind == "fallback":
             return prompt
         params = {"text": prompt.text, "voice": course.voice or flow.voice,
@@ -232,5 +233,6 @@ class Driver:
         if not chunks:
             log.warning("conversation prompt not synthesized (%s)", outcome.code or "no audio")
             return prompt
-        return msgspec.structs.replace(prompt, audio=msgspec.convert(chunks[0], AudioRef))
+        parts = msgspec.convert(chunks, tuple[AudioRef, ...])
+        return msgspec.structs.replace(prompt, audio=parts[0], audio_parts=parts)
 

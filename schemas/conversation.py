@@ -81,8 +81,10 @@ class ObjectiveStart(msgspec.Struct, frozen=True, kw_only=True):
     slot: OptionalSlot = ""
 
 
-class Prompt(msgspec.Struct, frozen=True, kw_only=True):
-    """What the caller was told. A caller's answer names it as its ``causation_id``."""
+class Prompt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What the caller was told. A caller's answer names it as its ``causation_id``.
+    Fields at their default are not written (so ``audio_parts`` was added without
+    changing how a prompt without it reads); every reader defaults them."""
 
     objective: ObjectiveId
     kind: PromptKind
@@ -90,7 +92,10 @@ class Prompt(msgspec.Struct, frozen=True, kw_only=True):
     attempt: Count = 1
     """Which attempt at the objective this prompt opens (1 = first ask)."""
     audio: AudioRef | None = None
-    """The synthesized prompt, when the conversation speaks."""
+    """The synthesized prompt's first part, when the conversation speaks."""
+    audio_parts: tuple[AudioRef, ...] = ()
+    """Every part of the synthesized prompt, in order (one per sentence; ``audio`` is the
+    first). Empty in prompts written before it existed: a reader then has ``audio`` only."""
 
 
 class Turn(msgspec.Struct, frozen=True, kw_only=True):

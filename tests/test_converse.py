@@ -109,7 +109,8 @@ def test_a_bad_flow_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_speak_writes_each_prompt_whole(flow: Path, tmp_path: Path) -> None:
-    """A prompt of two sentences is synthesized in two parts; its file holds both."""
+    """A prompt of two sentences is synthesized in two parts: ``prompt.spoken`` lists both
+    and converse's file holds both."""
     data = tmp_path / "data"
     done = converse("--flow", str(flow), "--speak", "--json", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
@@ -120,6 +121,9 @@ def test_speak_writes_each_prompt_whole(flow: Path, tmp_path: Path) -> None:
     shown = json.loads(proc.run("log", "show", cid, "--data-dir", str(data), "--json").stdout)
     goodbye = [r["data"] for r in shown if r["type"] == "synthesize.completed"][-1]
     assert len(goodbye["chunks"]) == 2
+    said = [r["data"] for r in shown if r["type"] == "prompt.spoken"][-1]
+    assert said["audio_parts"] == goodbye["chunks"]  # every part, in order
+    assert said["audio"] == goodbye["chunks"][0]  # the first, for readers of before
     assert decode(files[-1]).duration_s == pytest.approx(goodbye["duration_s"], abs=0.05)
 
 

@@ -40,7 +40,6 @@ from orchestrator.flowfile import load_flow
 from schemas import conversation as cv
 from schemas import conversation_events as ce
 from schemas import ids
-from schemas.audio import AudioRef, SynthesisResult
 from schemas.events import Event, decode, new_event
 from voicecore.converse_replies import Replies, Reply, audio_files, scripted
 from voicecore.converse_speech import SpeechIo
@@ -166,9 +165,6 @@ class Session:
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.trace_id = ids.uuid7().replace("-", "")
         self.hung_up = False
-        self.spoken: dict[str, tuple[AudioRef, ...]] = {}
-        """Every part of a synthesized prompt, by its first part's name (a prompt names its
-        first part; ``synthesize.completed``, which the caller sees first, lists them all)."""
 
     async def run(self, request: cv.ConversationRequest) -> Ended:
         from core import subjects
@@ -197,12 +193,10 @@ class Session:
 
     async def _next(self, event: Event) -> None:
         """Handle one event of the conversation (a question with no reply left: hang up)."""
-        if isinstance(event.data, SynthesisResult) and event.data.chunks:
-            self.spoken[event.data.chunks[0].name] = event.data.chunks
         if isinstance(event, ce.PromptSpoken):
             self._show(event.data)
-            if event.data.audio is not None:
-                parts = self.spoken.get(event.data.audio.name, (event.data.audio,))
+            if event.data.audio is not None:  # every part (an older orchestrator: the first)
+                parts = event.data.audio_parts or (event.data.audio,)
                 await self.speech.play(event.data, parts, self.ended.conversation_id)
             if event.data.kind in QUESTIONS and not self.hung_up:
                 reply = await self.replies.next()
