@@ -13,8 +13,9 @@ or the bridge refused it before publishing), which the course cannot show.
 
 The rules (README, "Orchestrator"): an answer goes to the objective's primitive; a value
 is confirmed when the policy says so (its read-back, then the caller's yes/no through
-``capture_confirmation``; on anything but a yes the objective's primitive reads the same
-words, so a correction in the same breath is taken and read back in turn; a "no" re-asks);
+``capture_confirmation``; on anything but a clear yes the objective's primitive reads the
+same words, so a correction in the same breath is taken and read back in turn; a "no"
+re-asks);
 ``NO_MATCH`` climbs the re-prompt ladder until ``max_attempts``, then the objective fails
 ``MAX_ATTEMPTS`` with its ``give_up`` reason and ``on_failure`` decides; an objective past
 its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot be reached fails it
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from orchestrator.course import Call as CallRecord
-from orchestrator.course import Course, ObjectiveCourse, Role, TurnReceived
+from orchestrator.course import Confirming, Course, ObjectiveCourse, Role, TurnReceived
 from orchestrator.flow import Flow, Goto, Objective
 from orchestrator.port import NO_MATCH, Outcome
 from schemas import conversation as cv
@@ -243,24 +244,25 @@ def _ask_again(course: Course, objective: Objective, record: ObjectiveCourse) ->
 
 def _confirming(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
                 calls: dict[str, CallRecord], turn_id: str, text: str) -> Decision:
-    """The answer to a read-back: a yes completes the objective; anything else also goes
-    to the objective's primitive, so a correction in the same breath ("no, it's
-    jane@x.com") is read back in turn, a bare "no" asks again, and neither yes nor no
-    reads the value back again."""
+    """The answer to a read-back: a clear yes completes the objective; anything else (an
+    uncertain yes too) also goes to the objective's primitive, so a correction in the same
+    breath ("no, it's jane@x.com") is read back in turn, a bare "no" asks again, and
+    neither yes nor no reads the value back again."""
     said = calls.get("confirm")
     if said is None:
         return Call(CONFIRMATION, "confirm", objective, turn_id, text)
     asked = record.confirming
     answer = str(said.value) if said.outcome == "completed" else ""
-    if answer == "yes" and asked is not None:
-        confidence = asked.confidence if asked.confidence is not None else 1.0
-        return _complete(objective, record, str(asked.value), confidence, confirmed=True)
+    if answer == "yes" and asked is not None and not said.needs_confirmation:
+        return _confirmed(objective, record, asked)
     read = calls.get("capture")
     if read is None:
         return Call(objective.primitive or "", "capture", objective, turn_id, text)
     again = _attempt(record) + 1
     if read.outcome == "completed" and (asked is None or read.value != asked.value):
         return _read_back_or_complete(course, objective, record, read, again, always=True)
+    if answer == "yes" and asked is not None:
+        return _confirmed(objective, record, asked)
     confirmed = next((c for c in record.calls if asked and c.request_id == asked.request_id),
                      None)
     if answer != "no" and confirmed is not None:  # neither yes nor no: read it back again
@@ -268,6 +270,11 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
             return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
         return _read_back_or_complete(course, objective, record, confirmed, again, always=True)
     return _ask_again(course, objective, record)
+
+
+def _confirmed(objective: Objective, record: ObjectiveCourse, asked: Confirming) -> Step:
+    confidence = asked.confidence if asked.confidence is not None else 1.0
+    return _complete(objective, record, str(asked.value), confidence, confirmed=True)
 
 
 def _off_record(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
