@@ -134,10 +134,10 @@ def test_a_no_with_a_correction_confirms_the_new_value() -> None:
 
 
 def test_an_uncertain_yes_with_a_new_value_is_read_back() -> None:
-    """capture_confirmation hears a yes at 0.6 in "no, the correct address is …" (the
-    "correct" outranks the "no"): uncertain, so the primitive reads the words too."""
+    """capture_confirmation hears a yes at 0.6 in "no, that's right, it's jane…" (the
+    evaluation outranks the "no"): uncertain, so the primitive reads the words too."""
     done = play(contact_flow(), ["john at gmail dot com",
-                                 "no, the correct address is jane at example dot com",
+                                 "no, that's right, it's jane at example dot com",
                                  "yes", "415 555 2671"])
     assert done.slots["email"] == "jane@example.com"
     assert roles(done, "email") == ["capture", "confirm", "capture", "confirm"]
