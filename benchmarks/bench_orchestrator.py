@@ -4,7 +4,7 @@ sink, gRPC bridge) with one `voicecore orchestrator` process, and scripted calle
 Measured in one run:
 
 * **conversations/s**: ``--conversations`` conversations of the contact flow (greeting,
-  email with read-back and yes, phone, goodbye: 3 turns, 5 primitive calls each),
+  email with read-back and yes, phone, goodbye: 3 turns, 4 primitive calls each),
   ``--concurrency`` at a time, from the first request to the last end;
 * **the orchestrator's added latency per turn**: for each turn, from ``turn.received``
   to the first orchestrator event it caused (the reply step), minus the time of the

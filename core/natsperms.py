@@ -138,8 +138,7 @@ def role_permissions(role: str, primitives: Iterable[str]) -> Permissions:
     if role == "orchestrator":
         return _deny_workers(_orchestrator(), names)
     if role == "caller":
-        publish = [*(f"{subjects.EVENT_PREFIX}.*.{kind}" for kind in
-                     (subjects.CONVERSATION_REQUESTED, subjects.TURN_RECEIVED)),
+        publish = [*(f"{subjects.EVENT_PREFIX}.*.{kind}" for kind in subjects.CALLER_EVENTS),
                    *_read_only(), *_put_audio(), *_any_consumer()]
         subscribe = [*inbox, f"{subjects.EVENT_PREFIX}.>"]
         return _deny_workers(_allow(publish, subscribe), names)

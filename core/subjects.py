@@ -76,6 +76,9 @@ ORCHESTRATOR_CONSUMER = "orchestrator_requests"
 """The durable consumer all orchestrator processes share on ``conversation.requested``."""
 CONVERSATION_REQUESTED = "conversation.requested"
 TURN_RECEIVED = "turn.received"
+CONVERSATION_HUNG_UP = "conversation.hung_up"
+CALLER_EVENTS = (CONVERSATION_REQUESTED, TURN_RECEIVED, CONVERSATION_HUNG_UP)
+"""The event types the caller's side publishes (its NATS role's rights)."""
 ORCHESTRATOR_EVENTS = ("conversation.started", "conversation.completed",
                        "conversation.abandoned", "objective.started", "objective.completed",
                        "objective.failed", "prompt.spoken")

@@ -204,6 +204,17 @@ class Course(msgspec.Struct, frozen=True, kw_only=True):
     last_event_id: str = ""
     """The orchestrator's last event (``conversation.started`` on; not the caller's
     ``conversation.requested`` or turns): the cause of a step no turn caused."""
+    hung_up: str = ""
+    """The caller's ``conversation.hung_up`` (the first, if sent twice); ``""``: still there."""
+
+    @property
+    def step_cause(self) -> str:
+        """The ``causation_id`` of the next step's events: the caller's hang-up, else the
+        turn it answers, else the orchestrator's last event (else the request). Event ids
+        are derived from it, so the same step is the same events whoever publishes it."""
+        turn = self.pending_turn
+        return self.hung_up or (turn.id if turn is not None else "") \
+            or self.last_event_id or self.request_id
 
     @property
     def pending_turn(self) -> TurnReceived | None:

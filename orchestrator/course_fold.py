@@ -34,7 +34,7 @@ ENDINGS: dict[str, ConversationStatus] = {type_of(ev.ConversationCompleted): "co
 ``active`` once an orchestrator started it (``conversation.started`` with object data);
 then the status of its last ending (``completed``/``abandoned``, object data), which a
 late ``conversation.started`` or ``conversation.requested`` never reopens."""
-_CALLERS = frozenset({_REQUESTED, type_of(ev.TurnReceived)})
+_CALLERS = frozenset({_REQUESTED, type_of(ev.TurnReceived), type_of(ev.ConversationHungUp)})
 """What the caller's side publishes; every other event of the course is the orchestrator's."""
 
 
@@ -168,6 +168,10 @@ class CourseFolder:
         self.turn_objective[event_id] = objective
         self._put(record, turns=(*record.turns, turn))
 
+    def _hung_up(self, _data: dict[str, Any], event_id: str, *_: Any) -> None:
+        if not self._course().hung_up:
+            self._course(hung_up=event_id)
+
     def _objective_completed(self, data: dict[str, Any], *_: Any) -> None:
         record = self._objective(_text(data.get("objective")))
         slot = _text(data.get("slot"))
@@ -223,6 +227,7 @@ _HANDLERS: dict[str, Callable[..., None]] = {
     type_of(ev.ObjectiveStarted): CourseFolder._objective_started,
     type_of(ev.PromptSpoken): CourseFolder._prompt,
     type_of(ev.TurnReceived): CourseFolder._turn,
+    type_of(ev.ConversationHungUp): CourseFolder._hung_up,
     type_of(ev.ObjectiveCompleted): CourseFolder._objective_completed,
     type_of(ev.ObjectiveFailed): CourseFolder._objective_failed,
     **{ending: lambda self, data, *_, status=status: self._conversation_ended(status, data)

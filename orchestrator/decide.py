@@ -13,12 +13,14 @@ or the bridge refused it before publishing), which the course cannot show.
 
 The rules (README, "Orchestrator"): an answer goes to the objective's primitive; a value
 is confirmed when the policy says so (its read-back, then the caller's yes/no through
-``capture_confirmation``, and the objective's primitive on the same words so a
-correction in the same breath is taken and read back in turn; a "no" re-asks);
+``capture_confirmation``; on anything but a clear yes the objective's primitive reads the
+same words, so a correction in the same breath is taken and read back in turn; a "no"
+re-asks);
 ``NO_MATCH`` climbs the re-prompt ladder until ``max_attempts``, then the objective fails
 ``MAX_ATTEMPTS`` with its ``give_up`` reason and ``on_failure`` decides; an objective past
 its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot be reached fails it
-``UNAVAILABLE``, says the flow's fallback line and abandons.
+``UNAVAILABLE``, says the flow's fallback line and abandons; a caller who hung up
+(``conversation.hung_up``) fails the current objective and abandons, ``HUNG_UP``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from orchestrator.course import Call as CallRecord
-from orchestrator.course import Course, ObjectiveCourse, Role, TurnReceived
+from orchestrator.course import Confirming, Course, ObjectiveCourse, Role, TurnReceived
 from orchestrator.flow import Flow, Goto, Objective
 from orchestrator.port import NO_MATCH, Outcome
 from schemas import conversation as cv
@@ -39,6 +41,7 @@ CONFIRMATION, TRANSCRIBE = "capture_confirmation", "transcribe"
 IS_THAT_RIGHT = {"en": "Is that right?", "es": "¿Es correcto?", "fr": "Est-ce exact ?",
                  "de": "Ist das richtig?"}
 ENDED = frozenset({"completed", "abandoned"})
+HUNG_UP, CALLER_LEFT = "HUNG_UP", "the caller hung up"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def decide(flow: Flow, course: Course | None, now: dt.datetime,
            off_record: Outcome | None = None) -> Decision:
     if course is None or course.status in ENDED or not course.request_id:
         return WAIT
+    if course.hung_up:
+        return _hung_up(course)
     if course.status == "requested":
         return Step((("conversation.started", cv.ConversationStart(
             flow=flow.name, flow_version=course.flow_version,
@@ -239,30 +244,37 @@ def _ask_again(course: Course, objective: Objective, record: ObjectiveCourse) ->
 
 def _confirming(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
                 calls: dict[str, CallRecord], turn_id: str, text: str) -> Decision:
-    """The answer to a read-back: its yes/no, and (always) the objective's primitive on the
-    same words, so a correction in the same breath ("no, it's jane@x.com") is taken even
-    when the yes/no reader hears a yes in it."""
+    """The answer to a read-back: a clear yes completes the objective; anything else (an
+    uncertain yes too) also goes to the objective's primitive, so a correction in the same
+    breath ("no, it's jane@x.com") is read back in turn, a bare "no" asks again, and
+    neither yes nor no reads the value back again."""
     said = calls.get("confirm")
     if said is None:
         return Call(CONFIRMATION, "confirm", objective, turn_id, text)
+    asked = record.confirming
+    answer = str(said.value) if said.outcome == "completed" else ""
+    if answer == "yes" and asked is not None and not said.needs_confirmation:
+        return _confirmed(objective, record, asked)
     read = calls.get("capture")
     if read is None:
         return Call(objective.primitive or "", "capture", objective, turn_id, text)
-    asked = record.confirming
     again = _attempt(record) + 1
     if read.outcome == "completed" and (asked is None or read.value != asked.value):
         return _read_back_or_complete(course, objective, record, read, again, always=True)
-    answer = str(said.value) if said.outcome == "completed" else ""
+    if answer == "yes" and asked is not None:
+        return _confirmed(objective, record, asked)
     confirmed = next((c for c in record.calls if asked and c.request_id == asked.request_id),
                      None)
-    if answer == "yes" and asked is not None:
-        confidence = asked.confidence if asked.confidence is not None else 1.0
-        return _complete(objective, record, str(asked.value), confidence, confirmed=True)
     if answer != "no" and confirmed is not None:  # neither yes nor no: read it back again
         if _attempt(record) >= objective.max_attempts:
             return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
         return _read_back_or_complete(course, objective, record, confirmed, again, always=True)
     return _ask_again(course, objective, record)
+
+
+def _confirmed(objective: Objective, record: ObjectiveCourse, asked: Confirming) -> Step:
+    confidence = asked.confidence if asked.confidence is not None else 1.0
+    return _complete(objective, record, str(asked.value), confidence, confirmed=True)
 
 
 def _off_record(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
@@ -294,6 +306,16 @@ def _unavailable(flow: Flow, course: Course, objective: Objective, record: Objec
                          text=render(flow.fallback, course.slots), attempt=_attempt(record))
     return Step((*failed.events, ("prompt.spoken", fallback),
                  *_abandon(course, "UNAVAILABLE", reason).events))
+
+
+def _hung_up(course: Course) -> Step:
+    """The caller left: the objective being asked fails and the conversation is abandoned,
+    at once (nothing more is said: nobody is listening)."""
+    record = course.objectives.get(course.current)
+    failed = () if record is None else (("objective.failed", cv.ObjectiveFailure(
+        objective=record.id, code=HUNG_UP, reason=CALLER_LEFT,
+        attempts=_attempt(record))),)
+    return Step((*failed, *_abandon(course, HUNG_UP, CALLER_LEFT).events))
 
 
 def _abandon(course: Course, code: str, reason: str) -> Step:

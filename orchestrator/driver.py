@@ -79,6 +79,9 @@ class Driver:
         self.folder = Folder(lease.conversation_id)
         self.turns: dict[str, ce.TurnReceived] = {}
         """The caller's turns by id (the fold keeps whether one had audio, not its reference)."""
+        self.hang_up: ce.ConversationHungUp | None = None
+        """The caller's hang-up, once it came: folded before the next decision, even in the
+        middle of a step (it changes no turn nor call, so any point of the fold takes it)."""
 
     @property
     def course(self) -> Course | None:
@@ -88,6 +91,13 @@ class Driver:
         self.folder.apply(event)
         if isinstance(event, ce.TurnReceived):
             self.turns[event.id] = event
+
+    def deliver(self, event: ce.TurnReceived | ce.ConversationHungUp) -> None:
+        """A caller's event, live: a turn waits in the inbox until the driver waits for one
+        (a call is the latest turn's); a hang-up also ends the step under way."""
+        if isinstance(event, ce.ConversationHungUp):
+            self.hang_up = event
+        self.inbox.put_nowait(event)  # wakes a driver waiting for the caller
 
     async def run(self, history: list[Event]) -> Course | None:
         """Drive until the conversation ends (or the lease is lost: :class:`LeaseLost`)."""
@@ -122,6 +132,8 @@ class Driver:
     async def _advance(self, flow: Flow) -> None:
         off_record: Outcome | None = None
         while True:
+            if self.hang_up is not None:
+                self.apply(self.hang_up)  # once: the fold ignores an event id it has seen
             decision = decide(flow, self.course, self.clock(), off_record)
             if isinstance(decision, Call):
                 outcome = await self._call(flow, decision)
@@ -193,8 +205,7 @@ class Driver:
         await self.lease.ensure()
         course = self.course
         assert course is not None
-        turn = course.pending_turn
-        cause = turn.id if turn is not None else course.last_event_id or course.request_id
+        cause = course.step_cause
         for event_type, data in step.events:
             if event_type == "prompt.spoken":
                 data = await self._voiced(flow, course, data, cause)
@@ -207,8 +218,9 @@ class Driver:
             self.apply(event)
 
     async def _voiced(self, flow: Flow, course: Course, prompt: Any, cause: str) -> Any:
-        """The prompt with its synthesized audio when the conversation speaks (its first
-        part: ``Prompt.audio`` holds one reference); without, when the core cannot."""
+        """The prompt with its synthesized audio when the conversation speaks (every part,
+        ``audio_parts``; the first also as ``audio``, for readers of before); without,
+        when the core cannot."""
         if not course.speak or prompt.kind == "fallback":
             return prompt
         params = {"text": prompt.text, "voice": course.voice or flow.voice,
@@ -221,5 +233,6 @@ class Driver:
         if not chunks:
             log.warning("conversation prompt not synthesized (%s)", outcome.code or "no audio")
             return prompt
-        return msgspec.structs.replace(prompt, audio=msgspec.convert(chunks[0], AudioRef))
+        parts = msgspec.convert(chunks, tuple[AudioRef, ...])
+        return msgspec.structs.replace(prompt, audio=parts[0], audio_parts=parts)
 

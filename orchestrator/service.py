@@ -5,10 +5,10 @@
   hands each request to one of them); whoever fetches a request takes the
   conversation's lease (:mod:`orchestrator.lease`), then acks. A request whose lease
   someone holds is acked and left to its holder.
-* **Turns**: each process reads ``vc.ev.*.turn.received`` (an ordered consumer, new
-  messages only) and hands a turn to the conversation's driver if it holds it; others
-  ignore it (their holder reads it too; an orphan's turn is in the events it is
-  rebuilt from).
+* **Turns and hang-ups**: each process reads ``vc.ev.*.turn.received`` and
+  ``vc.ev.*.conversation.hung_up`` (an ordered consumer, new messages only) and hands
+  them to the conversation's driver if it holds it; others ignore them (their holder
+  reads them too; an orphan's are in the events it is rebuilt from).
 * **Orphans**: every lease TTL, the active conversations whose lease is free are
   taken over: their course is rebuilt from ``VC_EVENTS`` and driven on.
 * Leases are renewed every third of the TTL; a lost one stops its driver.
@@ -43,6 +43,8 @@ TAKE_CREDIT = 8
 requests in order, so requests alternate between the processes instead of filling one
 process's big batch."""
 ACK_WAIT_S = 30.0
+CALLERS_LIVE = (subjects.TURN_RECEIVED, subjects.CONVERSATION_HUNG_UP)
+"""What the caller's side says during a conversation, handed to its driver."""
 
 
 class Orchestrator:
@@ -67,7 +69,7 @@ class Orchestrator:
                                                   lambda: ensure_requests_consumer(self.bus)),
                                 credit=TAKE_CREDIT, batch=1)
         turns = PullConsumer(self.bus, Ordered(
-            (subjects.events_of_type(subjects.TURN_RECEIVED),), StartAt()), credit=CREDIT)
+            tuple(map(subjects.events_of_type, CALLERS_LIVE)), StartAt()), credit=CREDIT)
         for consumer in (turns, requests):  # turns first: none is missed once a lease is held
             await consumer.start()
             self._consumers.append(consumer)
@@ -148,8 +150,8 @@ class Orchestrator:
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
             driver = self.drivers.get(event.conversation_id)
-            if driver is not None and isinstance(event, ce.TurnReceived):
-                driver.inbox.put_nowait(event)
+            if driver is not None and isinstance(event, ce.TurnReceived | ce.ConversationHungUp):
+                driver.deliver(event)
 
     async def _renew_leases(self) -> None:
         while True:

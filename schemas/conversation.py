@@ -7,7 +7,9 @@ every step as an event so that its state is a pure fold over them
 ``prompt.spoken`` (what the caller was told or asked), ``turn.received`` (what the caller
 answered, published by the caller's side), the primitives' own request and result events,
 ``objective.completed`` or ``objective.failed``, and at the end
-``conversation.completed`` or ``conversation.abandoned``.
+``conversation.completed`` or ``conversation.abandoned``. The caller's side may say it
+hung up (``conversation.hung_up``) at any time; the orchestrator then abandons the
+conversation (``HUNG_UP``).
 
 Slot values, turns and prompts (which read values back) are personal data: they live in
 events only, never in logs, spans or metric labels, and ``voicecore log redact`` removes them.
@@ -79,8 +81,10 @@ class ObjectiveStart(msgspec.Struct, frozen=True, kw_only=True):
     slot: OptionalSlot = ""
 
 
-class Prompt(msgspec.Struct, frozen=True, kw_only=True):
-    """What the caller was told. A caller's answer names it as its ``causation_id``."""
+class Prompt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What the caller was told. A caller's answer names it as its ``causation_id``.
+    Fields at their default are not written (so ``audio_parts`` was added without
+    changing how a prompt without it reads); every reader defaults them."""
 
     objective: ObjectiveId
     kind: PromptKind
@@ -88,7 +92,10 @@ class Prompt(msgspec.Struct, frozen=True, kw_only=True):
     attempt: Count = 1
     """Which attempt at the objective this prompt opens (1 = first ask)."""
     audio: AudioRef | None = None
-    """The synthesized prompt, when the conversation speaks."""
+    """The synthesized prompt's first part, when the conversation speaks."""
+    audio_parts: tuple[AudioRef, ...] = ()
+    """Every part of the synthesized prompt, in order (one per sentence; ``audio`` is the
+    first). Empty in prompts written before it existed: a reader then has ``audio`` only."""
 
 
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +104,14 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
 
     text: Utterance = ""
     audio: AudioRef | None = None
+
+
+class HangUp(msgspec.Struct, frozen=True, kw_only=True):
+    """Data of ``conversation.hung_up``: the caller left (published by the caller's side, at
+    any time; its ``causation_id`` is the last ``prompt.spoken`` the caller heard, if any)."""
+
+    reason: Reason = ""
+    """How the caller's side knew (``end of input``); never what the caller said."""
 
 
 class ObjectiveResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ from schemas.conversation import (
     ConversationRequest,
     ConversationResult,
     ConversationStart,
+    HangUp,
     ObjectiveFailure,
     ObjectiveResult,
     ObjectiveStart,
@@ -43,6 +44,15 @@ class TurnReceived(Event, frozen=True, kw_only=True, tag="turn.received"):
     data: Turn
 
 
+class ConversationHungUp(Event, frozen=True, kw_only=True, tag="conversation.hung_up"):
+    """The caller hung up (published by the caller's side): the conversation is abandoned.
+    Its own type, not a kind of turn: it answers no prompt, may come at any moment (before
+    the conversation started, during a primitive call), and the caller's NATS identity may
+    publish it while the orchestrator's may not."""
+
+    data: HangUp
+
+
 class ObjectiveCompleted(Event, frozen=True, kw_only=True, tag="objective.completed"):
     data: ObjectiveResult
 
@@ -69,6 +79,7 @@ CONVERSATION_EVENTS: tuple[type[Event], ...] = (
     ObjectiveFailed,
     ConversationCompleted,
     ConversationAbandoned,
+    ConversationHungUp,
 )
 CONVERSATION_SOURCES = frozenset(type_of(c).split(".")[0] for c in CONVERSATION_EVENTS)
 """``conversation``, ``objective``, ``prompt``, ``turn``: the orchestrator's, not primitives'."""

@@ -38,6 +38,7 @@ from schemas.conversation_events import (
     CONVERSATION_EVENTS,
     ConversationAbandoned,
     ConversationCompleted,
+    ConversationHungUp,
     ConversationRequested,
     ConversationStarted,
     ObjectiveCompleted,
@@ -118,6 +119,7 @@ __all__ = [  # noqa: RUF022 -- grouped: re-exported here, so events are imported
     "ObjectiveFailed",
     "ConversationCompleted",
     "ConversationAbandoned",
+    "ConversationHungUp",
 ]
 """Only the names this module takes from :mod:`schemas.envelope`,
 :mod:`schemas.speech_events` and :mod:`schemas.conversation_events` (everything defined

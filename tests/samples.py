@@ -26,6 +26,7 @@ from schemas.conversation import (
     ConversationResult,
     ConversationStart,
     FlowRef,
+    HangUp,
     ObjectiveFailure,
     ObjectiveResult,
     ObjectiveStart,
@@ -144,6 +145,7 @@ DATA: dict[type[ev.Event], Any] = {
     ev.ConversationAbandoned: Abandonment(code="UNAVAILABLE",
                                           reason="capture_phone: circuit open",
                                           slots={"email": "john.smith@gmail.com"}),
+    ev.ConversationHungUp: HangUp(reason="end of input"),
 }
 
 

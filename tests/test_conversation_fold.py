@@ -22,6 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.course import ROLES, Role, parse_purpose, purpose_for
+from orchestrator.decide import Step, decide
+from orchestrator.flowfile import parse_flow
 from orchestrator.state import ConversationState, fold
 from schemas import events
 from schemas.conversation import ObjectiveStart, Turn
@@ -69,7 +71,7 @@ def test_raw_envelopes_and_redelivered_events_fold_the_same(name: str) -> None:
 def test_every_scenario_the_brief_names_is_recorded() -> None:
     assert set(NAMES) >= {"happy_path", "no_match_reprompt", "confirmation_no_then_correction",
                           "max_attempts_continue", "max_attempts_end", "max_attempts_goto",
-                          "abandoned_unavailable", "interrupted_at_confirmation"}
+                          "abandoned_unavailable", "interrupted_at_confirmation", "hung_up"}
 
 
 def test_a_restarted_driver_reads_the_turn_it_has_not_handled_and_what_it_confirms() -> None:
@@ -87,6 +89,24 @@ def test_a_restarted_driver_reads_the_turn_it_has_not_handled_and_what_it_confir
     assert course.last_prompt_id == email.last_prompt.id == course.last_event_id
     done = fold(events.decode(body) for body in recorded("happy_path")).course
     assert done is not None and done.objectives["email"].unhandled_turn is None
+
+
+def test_a_hang_up_is_the_callers_and_the_decision_on_it_is_the_recorded_end() -> None:
+    """Folded, the caller's ``conversation.hung_up`` acts on no turn and is no orchestrator
+    event; deciding on the events up to it gives exactly the events recorded after it."""
+    recorded_events = [events.decode(body) for body in recorded("hung_up")]
+    *before, failed, abandoned = recorded_events
+    hang_up = before[-1]
+    course = fold(before).course
+    assert course is not None and course.hung_up == hang_up.id
+    assert course.last_event_id == before[-2].id and course.step_cause == hang_up.id
+    decision = decide(parse_flow(course.flow_document).flow, course, events.now())
+    assert isinstance(decision, Step)
+    assert decision.events == ((failed.event_type, failed.data),
+                               (abandoned.event_type, abandoned.data))
+    assert {failed.causation_id, abandoned.causation_id} == {hang_up.id}
+    done = fold(recorded_events).course
+    assert done is not None and (done.status, done.end_code) == ("abandoned", "HUNG_UP")
 
 
 def test_a_conversation_without_orchestrator_events_has_no_course() -> None:

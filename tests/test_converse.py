@@ -81,12 +81,23 @@ def test_a_scripted_caller(flow: Path, tmp_path: Path) -> None:
     assert "Sorry, what is your email address?" in done.stdout
 
 
-def test_replies_that_run_out_leave_the_conversation_open(flow: Path, tmp_path: Path) -> None:
-    done = converse("--flow", str(flow), "--json", "--data-dir", str(tmp_path / "data"),
+def test_replies_that_run_out_hang_up_and_the_conversation_is_abandoned(
+        flow: Path, tmp_path: Path) -> None:
+    """End of input after the email: converse hangs up, the orchestrator abandons the
+    conversation at once (the objectives' 600 s timeouts never come into it)."""
+    data = tmp_path / "data"
+    done = converse("--flow", str(flow), "--json", "--data-dir", str(data),
                     replies="john at gmail dot com\n")
     assert done.returncode == 1
     result = json.loads(done.stdout.splitlines()[-1])
-    assert (result["status"], result["slots"]) == ("open", {})
+    assert (result["status"], result["slots"]) == ("abandoned", {})
+    assert "voicecore: conversation abandoned: the caller hung up" in done.stderr
+    shown = json.loads(proc.run("log", "show", result["conversation_id"], "--data-dir",
+                                str(data), "--json").stdout)
+    [hung_up] = [r for r in shown if r["type"] == "conversation.hung_up"]
+    assert hung_up["data"] == {"reason": "end of input"}
+    assert shown[-1]["type"] == "conversation.abandoned"
+    assert shown[-1]["data"]["code"] == "HUNG_UP"
 
 
 def test_a_bad_flow_file_is_one_line(tmp_path: Path) -> None:
@@ -98,7 +109,8 @@ def test_a_bad_flow_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_speak_writes_each_prompt_whole(flow: Path, tmp_path: Path) -> None:
-    """A prompt of two sentences is synthesized in two parts; its file holds both."""
+    """A prompt of two sentences is synthesized in two parts: ``prompt.spoken`` lists both
+    and converse's file holds both."""
     data = tmp_path / "data"
     done = converse("--flow", str(flow), "--speak", "--json", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
@@ -109,6 +121,9 @@ def test_speak_writes_each_prompt_whole(flow: Path, tmp_path: Path) -> None:
     shown = json.loads(proc.run("log", "show", cid, "--data-dir", str(data), "--json").stdout)
     goodbye = [r["data"] for r in shown if r["type"] == "synthesize.completed"][-1]
     assert len(goodbye["chunks"]) == 2
+    said = [r["data"] for r in shown if r["type"] == "prompt.spoken"][-1]
+    assert said["audio_parts"] == goodbye["chunks"]  # every part, in order
+    assert said["audio"] == goodbye["chunks"][0]  # the first, for readers of before
     assert decode(files[-1]).duration_s == pytest.approx(goodbye["duration_s"], abs=0.05)
 
 

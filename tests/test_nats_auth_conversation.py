@@ -1,6 +1,6 @@
 """Least privilege for conversations: the ``orchestrator`` identity publishes only the
 orchestrator's events (and keeps its leases), the ``caller`` identity only asks for
-conversations and sends turns; neither forges what the other (or a worker) says."""
+conversations, sends turns and hangs up; neither forges what the other (or a worker) says."""
 
 from __future__ import annotations
 
@@ -53,8 +53,12 @@ async def test_the_orchestrator_publishes_its_events_and_keeps_its_leases(
         await orchestrator.publish(spoken)
         await caller.publish(new_event(ce.TurnReceived, conversation_id="perm-1", trace_id="t",
                                        causation_id=spoken.id, data=cv.Turn(text="hi")))
+        hung_up = new_event(ce.ConversationHungUp, conversation_id="perm-1", trace_id="t",
+                            causation_id=spoken.id, data=cv.HangUp())
+        await caller.publish(hung_up)
         course = fold(await stored_events(orchestrator, "perm-1")).course
         assert course is not None and course.request_id == asked.id
+        assert course.hung_up == hung_up.id
         await lease.release(ended=True)
         assert await leases.orphans() == []
     finally:
@@ -62,8 +66,8 @@ async def test_the_orchestrator_publishes_its_events_and_keeps_its_leases(
         await orchestrator.drain()
 
 
-@pytest.mark.parametrize("kind", [subjects.TURN_RECEIVED, subjects.CONVERSATION_REQUESTED,
-                                  "capture_email.requested", "capture_email.completed"])
+@pytest.mark.parametrize("kind", [*subjects.CALLER_EVENTS, "capture_email.requested",
+                                  "capture_email.completed"])
 async def test_the_orchestrator_cannot_speak_for_the_caller_or_a_primitive(
         server: EmbeddedNats, kind: str) -> None:
     await _refused(server, "orchestrator", f"vc.ev.perm-2.{kind}")

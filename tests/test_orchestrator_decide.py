@@ -56,6 +56,15 @@ def run_primitive(call: Call, folder: Folder) -> Outcome:
     return Outcome(result is not None, request_id=request.id, result_id=answer.id)
 
 
+HANG_UP = "<the caller hangs up>"
+"""A script entry: the caller's side publishes ``conversation.hung_up`` instead of a turn."""
+
+
+def hang_up(course: Course) -> Event:
+    return event("conversation.hung_up", cv.HangUp(reason="end of input"),
+                 course.last_prompt_id or course.request_id)
+
+
 def play(document: str, script: list[str], *,
          primitive: Callable[[Call, Folder], Outcome] = run_primitive,
          folder: Folder | None = None) -> Course:
@@ -73,15 +82,17 @@ def play(document: str, script: list[str], *,
             off_record = None if outcome.request_id else outcome
             continue
         if decision.events:
-            turn = course.pending_turn
-            cause = turn.id if turn else course.last_event_id or course.request_id
             for event_type, data in decision.events:
-                folder.apply(event(event_type, data, cause))
+                folder.apply(event(event_type, data, course.step_cause))
             off_record = None
             continue
         if course.status in ("completed", "abandoned") or not script:
             return course
-        folder.apply(event("turn.received", cv.Turn(text=script.pop(0)), course.last_prompt_id))
+        said = script.pop(0)
+        if said == HANG_UP:
+            folder.apply(hang_up(course))
+            continue
+        folder.apply(event("turn.received", cv.Turn(text=said), course.last_prompt_id))
     raise AssertionError("no end in 200 steps")
 
 
@@ -93,12 +104,17 @@ def kinds(course: Course, objective: str) -> list[str]:
     return [p.kind for p in course.objectives[objective].prompts]
 
 
+def roles(course: Course, objective: str) -> list[str]:
+    return [c.role for c in course.objectives[objective].calls]
+
+
 def test_happy_path_fills_every_slot_and_confirms_the_email() -> None:
     done = play(contact_flow(), ["john at gmail dot com", "yes", "415 555 2671"])
     assert done.status == "completed"
     assert done.slots == {"email": "john@gmail.com", "phone": "+14155552671"}
     assert kinds(done, "email") == ["ask", "confirm"]
     assert kinds(done, "goodbye") == ["say"]
+    assert roles(done, "email") == ["capture", "confirm"]  # a yes needs no second capture
 
 
 def test_no_match_climbs_the_ladder_then_a_spelled_email_is_taken() -> None:
@@ -109,8 +125,26 @@ def test_no_match_climbs_the_ladder_then_a_spelled_email_is_taken() -> None:
 
 
 def test_a_no_with_a_correction_confirms_the_new_value() -> None:
-    """capture_confirmation reads "no, it's jane…" as a yes: the correction still wins."""
+    """A "no" with a value: the objective's primitive reads the same words."""
     done = play(contact_flow(), ["john at gmail dot com", "no, it's jane at example dot com",
+                                 "yes", "415 555 2671"])
+    assert done.slots["email"] == "jane@example.com"
+    assert kinds(done, "email") == ["ask", "confirm", "confirm"]
+    assert roles(done, "email") == ["capture", "confirm", "capture", "confirm"]
+
+
+def test_an_uncertain_yes_with_a_new_value_is_read_back() -> None:
+    """capture_confirmation hears a yes at 0.6 in "no, that's right, it's jane…" (the
+    evaluation outranks the "no"): uncertain, so the primitive reads the words too."""
+    done = play(contact_flow(), ["john at gmail dot com",
+                                 "no, that's right, it's jane at example dot com",
+                                 "yes", "415 555 2671"])
+    assert done.slots["email"] == "jane@example.com"
+    assert roles(done, "email") == ["capture", "confirm", "capture", "confirm"]
+
+
+def test_a_correction_without_a_yes_or_no_is_read_back() -> None:
+    done = play(contact_flow(), ["john at gmail dot com", "it's jane at example dot com",
                                  "yes", "415 555 2671"])
     assert done.slots["email"] == "jane@example.com"
     assert kinds(done, "email") == ["ask", "confirm", "confirm"]
@@ -173,6 +207,48 @@ def test_a_rebuilt_course_calls_nothing_already_answered() -> None:
     decision = decide(flow, course, now())
     assert isinstance(decision, Step)
     assert [(t, d.kind) for t, d in decision.events] == [("prompt.spoken", "confirm")]
+
+
+def test_a_caller_who_hangs_up_ends_the_conversation_at_once() -> None:
+    done = play(contact_flow(), [HANG_UP])
+    assert (done.status, done.end_code, done.slots) == ("abandoned", "HUNG_UP", {})
+    assert done.objectives["email"].failure_code == "HUNG_UP"
+    assert kinds(done, "email") == ["ask"] and done.objectives["phone"].runs == 0
+
+
+def test_a_hang_up_keeps_what_was_captured_and_is_the_cause_of_the_end() -> None:
+    done = play(contact_flow(), ["john at gmail dot com", "yes", HANG_UP])
+    assert (done.status, done.end_code) == ("abandoned", "HUNG_UP")
+    assert done.slots == {"email": "john@gmail.com"}
+    assert done.objectives["email"].status == "completed"
+    assert done.objectives["phone"].failure_code == "HUNG_UP"
+    assert done.last_event_id != done.hung_up and done.step_cause == done.hung_up
+
+
+def test_a_hang_up_before_the_conversation_started_abandons_it() -> None:
+    flow = parse_flow(contact_flow()).flow
+    folder = Folder("c1")
+    folder.apply(event("conversation.requested", request(contact_flow())))
+    course = folder.course.state()
+    assert course is not None
+    folder.apply(hang_up(course))
+    decision = decide(flow, folder.course.state(), now())
+    assert isinstance(decision, Step)
+    assert [(t, d.code) for t, d in decision.events] == [("conversation.abandoned", "HUNG_UP")]
+
+
+def test_a_hang_up_during_a_primitive_call_is_decided_on_next() -> None:
+    """The driver folds a hang-up before its next decision, even mid-step: the capture's
+    result is kept, and no read-back is spoken to nobody."""
+    def hung_up_meanwhile(call: Call, folder: Folder) -> Outcome:
+        course = folder.course.state()
+        assert course is not None
+        folder.apply(hang_up(course))
+        return run_primitive(call, folder)
+
+    done = play(contact_flow(), ["john at gmail dot com"], primitive=hung_up_meanwhile)
+    assert (done.status, done.end_code) == ("abandoned", "HUNG_UP")
+    assert kinds(done, "email") == ["ask"] and roles(done, "email") == ["capture"]
 
 
 def test_templates_keep_unknown_names_and_stray_braces() -> None:

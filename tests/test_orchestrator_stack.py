@@ -16,7 +16,14 @@ from core.bus import Bus
 from schemas import conversation_events as ce
 from schemas.envelope import Event
 from tests.support import proc
-from tests.support.conversations import Call, Stack, contact_flow, scripted_call, stack
+from tests.support.conversations import (
+    HANG_UP,
+    Call,
+    Stack,
+    contact_flow,
+    scripted_call,
+    stack,
+)
 from tests.support.streams import stream_events
 
 pytestmark = pytest.mark.timeout(600)
@@ -79,6 +86,18 @@ async def test_a_no_at_confirmation_then_a_correction(bus: Bus) -> None:
     completed = [e for e in call.events if isinstance(e, ce.ObjectiveCompleted)
                  and e.data.objective == "email"]
     assert completed[0].data.confirmed
+
+
+async def test_a_caller_who_hangs_up_ends_the_conversation_at_once(bus: Bus) -> None:
+    """Well before the phone objective's 600 s timeout: abandoned, HUNG_UP, the email kept."""
+    call = await scripted_call(bus, contact_flow(), ["john at gmail dot com", "yes", HANG_UP])
+    assert isinstance(call.end, ce.ConversationAbandoned)
+    assert (call.end.data.code, call.end.data.slots) == ("HUNG_UP", {"email": "john@gmail.com"})
+    [failed] = [e for e in call.events if isinstance(e, ce.ObjectiveFailed)]
+    assert (failed.data.objective, failed.data.code) == ("phone", "HUNG_UP")
+    [hung_up] = [e for e in call.events if isinstance(e, ce.ConversationHungUp)]
+    assert call.end.causation_id == failed.causation_id == hung_up.id
+    assert asked(call, "phone") == ["ask"] and asked(call, "goodbye") == []
 
 
 @pytest.mark.parametrize(("on_failure", "end"), [("continue", ce.ConversationCompleted),

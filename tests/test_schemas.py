@@ -146,17 +146,43 @@ def test_bodies_nested_too_deep_are_decode_errors_not_recursion(depth: int) -> N
     assert envelope.conversation_id == "c42"
 
 
+def golden_shape(name: str, event: ev.Event) -> ev.Event:
+    """A later shape of an event type held by its own golden file ``v1/<name>.json``
+    (written once, with VOICECORE_WRITE_GOLDEN=1): today's encoder writes its bytes and
+    the decoder reads them back as ``event``. Returns what was read."""
+    golden = GOLDEN / "v1" / f"{name}.json"
+    if not golden.exists() and os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
+        golden.write_bytes(ev.encode(event) + b"\n")
+    assert ev.encode(event) == golden.read_bytes().strip()
+    read = ev.decode(golden.read_bytes())
+    assert read == event
+    return read
+
+
 def test_a_deadline_is_written_only_when_set() -> None:
     request = sample(ev.CaptureEmailRequested)
     assert b"deadline" not in ev.encode(request)
-    golden = GOLDEN / "v1" / "capture_email.requested.with_deadline.json"
     when = dt.datetime(2026, 11, 23, 16, 40, tzinfo=dt.UTC)
     with_deadline = msgspec.structs.replace(
         request, data=msgspec.structs.replace(request.data, deadline=when))
-    if not golden.exists() and os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
-        golden.write_bytes(ev.encode(with_deadline) + b"\n")
-    assert ev.encode(with_deadline) == golden.read_bytes().strip()
-    assert ev.decode(golden.read_bytes()).data.deadline == when
+    read = golden_shape("capture_email.requested.with_deadline", with_deadline)
+    assert read.data.deadline == when
+
+
+def test_a_spoken_prompt_lists_every_part_of_its_audio() -> None:
+    """``audio_parts`` is written only when there are parts (so the v1 golden, a prompt
+    without it, still reads and encodes the same); ``audio`` stays the first part."""
+    prompt = sample(ev.PromptSpoken)
+    assert b"audio_parts" not in ev.encode(prompt)
+    first = prompt.data.audio
+    assert first is not None
+    second = msgspec.structs.replace(first, name=first.name.replace("/0.", "/1."), size=40044,
+                                     duration_s=0.907)
+    with_parts = msgspec.structs.replace(
+        prompt, data=msgspec.structs.replace(prompt.data, audio_parts=(first, second)))
+    read = golden_shape("prompt.spoken.with_audio_parts", with_parts)
+    assert read.data.audio == read.data.audio_parts[0] == first
+    assert [p.name for p in read.data.audio_parts] == [first.name, second.name]
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -112,6 +112,14 @@ def _to_json(message: Any) -> dict[str, Any]:
     return converted
 
 
+def json_text(message: Any, indent: int | None = None) -> str:
+    """``message`` as JSON with its keys sorted at every level. A result's ``data`` is a
+    protobuf ``Struct``, a map whose order the upb runtime varies from process to process:
+    unsorted, the same result printed in another order each run (and a key that happened to
+    come last lost its trailing comma, which made README examples that quote one line fail)."""
+    return json.dumps(_to_json(message), indent=indent, sort_keys=True)
+
+
 def _call_error(exc: Any) -> ConfigError:
     return ConfigError(f"{exc.code().name}: {exc.details()}")
 
@@ -140,7 +148,7 @@ def exec_command(
         purpose=purpose, timeout_seconds=timeout, idempotency_key=idempotency_key)
     fill_struct(request.params, parse_params(param or [], params_types(objective_type)))
     response = _run(_execute(caller, request))
-    print(json.dumps(_to_json(response), indent=2))
+    print(json_text(response, indent=2))
     raise typer.Exit(0 if response.success else 1)
 
 
@@ -188,7 +196,7 @@ async def _tail(caller: Caller, request: Any) -> None:
         stream = voice_core_stub(channel).StreamEvents
         try:
             async for event in stream(request, metadata=caller.metadata()):
-                print(json.dumps(_to_json(event)), flush=True)
+                print(json_text(event), flush=True)
         except grpc.aio.AioRpcError as exc:
             raise _call_error(exc) from None
 

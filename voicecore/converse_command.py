@@ -7,9 +7,10 @@ conversation completes or is abandoned. Replies come from the terminal, a script
 caller or a directory of audio files (:mod:`voicecore.converse_replies`). When standard
 input is not a terminal each prompt is one flushed line and one line is read per turn,
 so ``printf 'a\\nb\\n' | voicecore converse --flow F --json`` works; ``--json`` prints
-``{"conversation_id", "status", "slots"}`` as the last line. The exit status is 0 when
-the conversation completed, 1 otherwise (abandoned, or the replies ran out first:
-status ``open``, the orchestrator then ends it by its objectives' timeouts).
+``{"conversation_id", "status", "slots"}`` as the last line. When the replies run out
+before the conversation ends, the caller hangs up (``conversation.hung_up``): the
+orchestrator abandons it at once (``HUNG_UP``), and that is the status shown. The exit
+status is 0 when the conversation completed, 1 otherwise.
 
 It talks to the ``voicecore up`` of ``--data-dir`` (the NATS URL its event log
 advertises, the ``caller`` identity) or, when none runs, to an embedded one (NATS, the
@@ -39,7 +40,6 @@ from orchestrator.flowfile import load_flow
 from schemas import conversation as cv
 from schemas import conversation_events as ce
 from schemas import ids
-from schemas.audio import AudioRef, SynthesisResult
 from schemas.events import Event, decode, new_event
 from voicecore.converse_replies import Replies, Reply, audio_files, scripted
 from voicecore.converse_speech import SpeechIo
@@ -56,6 +56,9 @@ from voicecore.options import (
 from voicecore.orchestrator_command import orchestrating
 
 QUESTIONS = frozenset({"ask", "reprompt", "confirm"})
+HANG_UP_WAIT_S = 60.0
+"""How long, after hanging up, to wait for the orchestrator to end the conversation (it may
+be finishing a primitive call first); then the status stays ``open``."""
 ENDS = {"conversation.completed": "completed", "conversation.abandoned": "abandoned"}
 
 
@@ -161,9 +164,7 @@ class Session:
         self.ended = Ended(cid)
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.trace_id = ids.uuid7().replace("-", "")
-        self.spoken: dict[str, tuple[AudioRef, ...]] = {}
-        """Every part of a synthesized prompt, by its first part's name (a prompt names its
-        first part; ``synthesize.completed``, which the caller sees first, lists them all)."""
+        self.hung_up = False
 
     async def run(self, request: cv.ConversationRequest) -> Ended:
         from core import subjects
@@ -175,8 +176,13 @@ class Session:
                 ce.ConversationRequested, conversation_id=self.ended.conversation_id,
                 trace_id=self.trace_id, data=request))
             while self.ended.status == "open":
-                if not await self._next(await self.events.get()):
+                try:
+                    async with asyncio.timeout(HANG_UP_WAIT_S if self.hung_up else None):
+                        event = await self.events.get()
+                except TimeoutError:
+                    self.ended.reason = "hung up, but no orchestrator ended the conversation"
                     break
+                await self._next(event)
         finally:
             await sub.unsubscribe()
         return self.ended
@@ -185,26 +191,24 @@ class Session:
         with contextlib.suppress(ValueError):  # msgspec's errors are ValueErrors
             self.events.put_nowait(decode(msg.data))
 
-    async def _next(self, event: Event) -> bool:
-        """Handle one event of the conversation; ``False`` when the replies ran out."""
-        if isinstance(event.data, SynthesisResult) and event.data.chunks:
-            self.spoken[event.data.chunks[0].name] = event.data.chunks
+    async def _next(self, event: Event) -> None:
+        """Handle one event of the conversation (a question with no reply left: hang up)."""
         if isinstance(event, ce.PromptSpoken):
             self._show(event.data)
-            if event.data.audio is not None:
-                parts = self.spoken.get(event.data.audio.name, (event.data.audio,))
+            if event.data.audio is not None:  # every part (an older orchestrator: the first)
+                parts = event.data.audio_parts or (event.data.audio,)
                 await self.speech.play(event.data, parts, self.ended.conversation_id)
-            if event.data.kind in QUESTIONS:
+            if event.data.kind in QUESTIONS and not self.hung_up:
                 reply = await self.replies.next()
                 if reply is None:
-                    return False
-                await self._answer(event, reply)
+                    await self._hang_up(event)
+                else:
+                    await self._answer(event, reply)
         elif event.event_type in ENDS:
             data = event.data
             self.ended.status = ENDS[event.event_type]
             self.ended.slots = dict(data.slots)
             self.ended.reason = getattr(data, "reason", "")
-        return True
 
     def _show(self, prompt: cv.Prompt) -> None:
         print(f"agent: {prompt.text}" if self.replies.interactive else prompt.text, flush=True)
@@ -216,6 +220,15 @@ class Session:
         await self.bus.publish(new_event(
             ce.TurnReceived, conversation_id=self.ended.conversation_id,
             trace_id=self.trace_id, causation_id=prompt.id, data=data, event_id=turn_id))
+
+
+    async def _hang_up(self, prompt: ce.PromptSpoken) -> None:
+        """No reply left: the caller hangs up (the orchestrator then abandons at once)."""
+        self.hung_up = True
+        await self.bus.publish(new_event(
+            ce.ConversationHungUp, conversation_id=self.ended.conversation_id,
+            trace_id=self.trace_id, causation_id=prompt.id,
+            data=cv.HangUp(reason=self.replies.ran_out)))
 
 
 def register(app: typer.Typer) -> None:

@@ -38,6 +38,8 @@ class Replies:
     def __init__(self, replies: list[Reply] | None) -> None:
         self._scripted = replies
         self.interactive = replies is None and sys.stdin.isatty()
+        self.ran_out = "end of input" if replies is None else "end of the replies"
+        """Why there are no more (the hang-up's reason)."""
 
     async def next(self) -> Reply | None:
         if self._scripted is not None:

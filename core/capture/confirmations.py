@@ -11,6 +11,13 @@ Rules
 * Self-corrections ("actually", "no wait", "I mean", "perdón", "enfin", "ich meine") split
   the answer; the last segment with a signal decides ("yes... actually no" is no). A bare
   "no" is never a correction marker here: it is the answer.
+* After a leading "no" (the segment's first signal), a yes followed by other words in its
+  clause is part of a correction, not an answer: "no, the correct address is jane at
+  example dot com", "nein, richtig ist …", "no, eso es …" are a no ("no, that's right" and
+  "no, that's right, thank you" stay a yes at low confidence).
+* "It is" answers only when it ends its clause ("yes it is", "it is."). Followed by more
+  words it introduces a value, so "no, it's jane at example dot com" is a no with a
+  correction, not a "no" overruled by a "yes" ("it's not john" still answers no).
 * Inside the deciding segment an evaluation outranks a particle, so "no, that's right"
   (the "no" being a discourse marker) is yes, and "yeah, no, that's wrong" is no; when
   signals disagree like this the answer is kept but at low confidence.
@@ -39,6 +46,9 @@ class _Signal(NamedTuple):
     answer: str  # "yes" | "no" | "" (hesitation)
     confidence: float
     evaluation: bool = False
+    opens_value: bool = False
+    """Words no signal covers follow it in its clause ("correct" in "the correct address is
+    jane@x.com"): after a leading no, such a yes is part of the correction, not an answer."""
 
 
 def _entries(spec: str) -> list[tuple[str, str]]:
@@ -157,16 +167,24 @@ _QUESTION_OPENERS: dict[Language, tuple[str, ...]] = {
     "de": ("ist das", "ist es", "was", "wie bitte", "wie", "konnen sie", "kannst du",
            "stimmt das", "noch mal", "nochmal"),
 }
+# "it is" that a word other than "not" follows in its clause: it opens a value, not an answer.
+_VALUE_OPENERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bit is(?= +(?!not\b)\w)")}
+_TRAILERS = frozenset({"thank", "thanks", "you", "please", "gracias", "merci", "beaucoup",
+                       "danke", "schon", "sir", "maam", "senor", "senora", "monsieur", "madame"})
+"""Words after an answer that add no value to it ("that's right, thank you")."""
 _CLAUSE = re.compile(r"[^.!?¿;,]+[.!?;,]?")  # "Yes, but can you text it?" is a yes
 
 
 def _clause_signals(clause: str, lang: Language) -> list[_Signal]:
     tokens = tokenize(clause)
+    hits = find_phrases(tokens, _TABLES[lang])
+    covered = {i for start, end, _ in hits for i in range(start, end)}
     found: list[_Signal] = []
-    for start, end, signal in find_phrases(tokens, _TABLES[lang]):
+    for start, end, signal in hits:
         if signal.evaluation and signal.answer == "yes" and _negated(tokens, start, end, lang):
             signal = _Signal("no", 0.85, True)
-        found.append(signal)
+        rest = [t for i, t in enumerate(tokens[end:], end) if i not in covered]
+        found.append(signal._replace(opens_value=any(t not in _TRAILERS for t in rest)))
     return found
 
 
@@ -195,6 +213,8 @@ def _decide(segment: str, lang: Language) -> tuple[str, float] | None:
             question = _is_question(clause, lang)
     if not signals:
         return None
+    if signals[0].answer == "no" and not signals[0].evaluation:  # "no, the right one is X"
+        signals = [signals[0], *(s for s in signals[1:] if s.answer != "yes" or not s.opens_value)]
     if question or any(not s.answer for s in signals):
         return "", 0.0
     deciding = [s for s in signals if s.evaluation] or signals
@@ -217,6 +237,8 @@ def capture_confirmation(transcript: str, language: Language = "en") -> CaptureR
     """The answer ("yes"/"no") in ``transcript``; None if neither, unsure or a question."""
     lang = check_language(language)
     text = prepare(check_transcript(transcript), lang)
+    if lang in _VALUE_OPENERS:
+        text = _VALUE_OPENERS[lang].sub("it", text)  # "no, it jane at ...": the "no" decides
     for segment in reversed(split_corrections(text, lang, bare_no="never")):
         decided = _decide(segment, lang)
         if decided is None:

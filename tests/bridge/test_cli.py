@@ -103,7 +103,8 @@ def test_busy_grpc_port_is_one_line(tmp_path: Path) -> None:
 
 
 def test_exec_converts_params_by_the_primitives_types(tmp_path: Path) -> None:
-    """A phone number typed as digits stays a string, a date stays a date (issue 7, item 11)."""
+    """A phone number typed as digits stays a string, a date stays a date (issue 7, item 11);
+    the response prints with its keys sorted."""
     addr = f"127.0.0.1:{proc.free_port()}"
     with proc.started("up", "--data-dir", str(tmp_path), "--nats-port", str(proc.free_port()),
                       "--grpc-addr", addr) as (up, _):
@@ -111,6 +112,9 @@ def test_exec_converts_params_by_the_primitives_types(tmp_path: Path) -> None:
                          "--grpc-addr", addr)
         assert phone.returncode == 0, (phone.stdout, phone.stderr)
         assert json.loads(phone.stdout)["data"]["value"] == "+14155552671"
+        # the same result prints the same text on every run (a Struct's order varies by process)
+        assert phone.stdout.strip() == json.dumps(json.loads(phone.stdout), indent=2,
+                                                  sort_keys=True)
         date = proc.run("exec", "capture_date", "--param", "transcript=tomorrow",
                         "--param", "reference_date=2026-01-01", "--grpc-addr", addr)
         assert json.loads(date.stdout)["data"]["value"] == "2026-01-02", date.stderr

@@ -156,6 +156,40 @@ def test_hedged_answers_need_confirmation_and_clear_ones_do_not() -> None:
     assert not _get(capture_confirmation("nope")).needs_confirmation
 
 
+@pytest.mark.parametrize(
+    ("language", "transcript"),
+    [("en", "no, it's jane at example dot com"), ("en", "no it is jane at example dot com"),
+     ("en", "nope, its jane at example dot com"),
+     ("en", "no, it's actually jane at example dot com"),
+     ("de", "nein, es ist jane at example punkt com"),
+     ("fr", "non, c'est jane arobase example point com"),
+     ("es", "no, es jane arroba example punto com"),
+     ("en", "no, the correct address is jane at example dot com"),
+     ("en", "no, the right one is jane at example dot com"),
+     ("de", "nein, richtig ist jane at example punkt com"),
+     ("fr", "non, c'est juste jane arobase example point com"),
+     ("es", "no, eso es jane arroba example punto com")],
+)
+def test_a_leading_no_followed_by_a_correction_is_a_no(language: Language,
+                                                       transcript: str) -> None:
+    result = _get(capture_confirmation(transcript, language))
+    assert (result.value, result.needs_confirmation) == ("no", False), transcript
+
+
+def test_a_yes_that_ends_its_clause_still_outranks_a_leading_no() -> None:
+    for transcript in ("no, that's right", "no that's correct thank you",
+                       "no, that's exactly right"):
+        result = _get(capture_confirmation(transcript))
+        assert (result.value, result.needs_confirmation) == ("yes", True), transcript
+
+
+def test_it_is_answers_only_when_it_ends_its_clause() -> None:
+    assert _get(capture_confirmation("yes it is")).value == "yes"
+    assert _get(capture_confirmation("it is.")).value == "yes"
+    assert _get(capture_confirmation("it's not john, it's jane")).value == "no"
+    assert capture_confirmation("it's jane at example dot com") is None  # a value, no answer
+
+
 def test_bare_no_is_an_answer_not_a_correction() -> None:
     assert _get(capture_confirmation("no")).value == "no"
     assert _get(capture_confirmation("no, no, no")).value == "no"

@@ -2,8 +2,9 @@
 
 A :func:`scripted_call` is the caller's side as ``voicecore converse`` has it: it asks
 for a conversation, answers each question (``ask``/``reprompt``/``confirm`` prompt) with
-the next line of its script, naming the prompt, and returns every event of the
-conversation once it ended (``conversation.completed``/``.abandoned``).
+the next line of its script, naming the prompt (:data:`HANG_UP`: it hangs up instead),
+and returns every event of the conversation once it ended
+(``conversation.completed``/``.abandoned``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ objectives:
     say: "Thank you, we will email {email}. Goodbye."
 """
 QUESTIONS = frozenset({"ask", "reprompt", "confirm"})
+HANG_UP = "<the caller hangs up>"
+"""A script line: publish ``conversation.hung_up`` (naming the prompt) instead of a turn."""
 ENDS = frozenset({"conversation.completed", "conversation.abandoned"})
 
 
@@ -115,9 +118,13 @@ async def _answer(bus: Bus, call: Call, prompt: ce.PromptSpoken, trace: str) -> 
     assert call.script, f"script ran out at {prompt.data.kind} {prompt.data.objective}"
     text = call.script.pop(0)
     call.answered += 1
-    await bus.publish(new_event(ce.TurnReceived, conversation_id=call.conversation_id,
-                                trace_id=trace, causation_id=prompt.id,
-                                data=cv.Turn(text=text)))
+    said: Event = new_event(ce.TurnReceived, conversation_id=call.conversation_id,
+                            trace_id=trace, causation_id=prompt.id, data=cv.Turn(text=text))
+    if text == HANG_UP:
+        said = new_event(ce.ConversationHungUp, conversation_id=call.conversation_id,
+                         trace_id=trace, causation_id=prompt.id,
+                         data=cv.HangUp(reason="end of the script"))
+    await bus.publish(said)
 
 
 @dataclass
