@@ -128,6 +128,8 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
         if item in ("@", _END) or item in PREAMBLE[lang]:
             break
         taken.append(item)
+    split = _split_by_a_full_stop(items, taken, lang)
+    taken = split or taken
     taken = spelled_once(letter_names(taken[::-1]) if lang == "en" else taken[::-1])
     while taken and taken[0] in ".-+":
         taken.pop(0)
@@ -137,7 +139,23 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     if not local or len(local) > 64 or not _LOCAL_OK.fullmatch(local):
         return None
     spelled = sum(map(is_letter, taken)) >= 3
-    return local, spelled, _joined_words(taken)
+    return local, spelled, split is not None or _joined_words(taken)
+
+
+def _split_by_a_full_stop(items: Sequence[str], taken: list[str],
+                          lang: Language) -> list[str] | None:
+    """A spoken "dot" Whisper wrote as a full stop ("my email is Lucy. Clark at …"): one
+    name, a sentence end, one name before "@", right after the preamble. Taken as
+    "lucy.clark" (``taken`` is reversed), read back since it is a guess (words joined)."""
+    end = len(items) - len(taken) - 1
+    if len(taken) != 1 or end < 2 or items[end] != _END:
+        return None
+    name, before = items[end - 1], items[end - 2]
+    words = (taken[0], name)
+    if before not in PREAMBLE[lang] or name in PREAMBLE[lang] \
+            or not all(w.isalpha() and len(w) > 1 for w in words):
+        return None
+    return [taken[0], ".", name]
 
 
 def _joined_words(part: Sequence[str]) -> bool:

@@ -37,10 +37,21 @@ REF = dt.date(2026, 3, 1)  # a Sunday
     ("r.patel at yahoo.com", "r.patel@yahoo.com"),
     # the name spelled, then said ("J-O-H-N, John") is one name
     ("My email is J-O-H-N, John, at gmail.com.", "john@gmail.com"),
+    # a spoken "dot" written as a full stop between two names (bench_spoken.py, Piper)
+    ("No, it's Lucy. Clark at Yahoo.com.", "lucy.clark@yahoo.com"),
+    ("My email is Lucy. Clark at yahoo dot com", "lucy.clark@yahoo.com"),
+    # ... but not after an answer word, nor with nothing said before it
+    ("Yes. Clark at yahoo.com.", "clark@yahoo.com"),
+    ("Thanks. Clark at yahoo.com.", "clark@yahoo.com"),
 ])
 def test_email_as_whisper_writes_it(transcript: str, expected: str) -> None:
     result = capture_email(transcript)
     assert result is not None and result.value == expected
+
+
+def test_a_full_stop_taken_for_a_dot_is_read_back() -> None:
+    result = capture_email("No, it's Lucy. Clark at Yahoo.com.")
+    assert result is not None and result.needs_confirmation
 
 
 def test_spelled_email_written_with_periods_is_still_read_back() -> None:
