@@ -292,12 +292,15 @@ class Bus:
                 await self._acks.request(subject, body, headers, PUBLISH_TIMEOUT_S))
         return Published(subject=subject, sequence=sequence, duplicate=duplicate)
 
-    async def drain(self) -> None:
-        """Flush what is buffered and close; never raises on an already-closed connection."""
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Flush what is buffered and close; never raises on an already-closed connection.
+        ``timeout_s``: close anyway after that long (a drain can wait up to nats-py's own
+        30 s on a subscription whose last messages never come, longer than a supervisor
+        waits for a process to stop)."""
         if self.nc.is_closed:
             return
         try:
-            await self.nc.drain()
+            await asyncio.wait_for(self.nc.drain(), timeout_s)
         except Exception as exc:  # a drain during shutdown must not mask the real exit path
-            log.warning("nats drain: %s", exc)
+            log.warning("nats drain: %s", exc if str(exc) else type(exc).__name__)
             await self.nc.close()

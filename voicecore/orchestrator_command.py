@@ -97,6 +97,12 @@ async def orchestrating(bus: Bus, caller: Caller, lease_ttl_s: float = LEASE_TTL
             await orchestrator.stop()
 
 
+DRAIN_S = 5.0
+"""How long the connection may drain at stop: every step is already in the stream, and a
+conversation's lease expires on its own, so nothing waits on a longer drain (up's
+supervisor kills a child after 30 s)."""
+
+
 @with_nats_auth
 @with_grpc_caller
 def orchestrator_command(
@@ -135,7 +141,7 @@ async def _serve(chosen: Settings, caller: Caller, lease_ttl_s: float) -> None:
                   flush=True)
             await stop.wait()
     finally:
-        await bus.drain()
+        await bus.drain(timeout_s=DRAIN_S)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
