@@ -27,6 +27,7 @@ raised to the caller, never turned into a quiet reopen loop.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import functools
@@ -58,7 +59,7 @@ CLEANUP = "pull consumer: cleanup of a consumer being closed (it expires on its 
 M = TypeVar("M", Msg, natsraw.RawMsg)
 
 
-class BasePullConsumer(Generic[M]):
+class BasePullConsumer(abc.ABC, Generic[M]):
     """The consumer; what a delivery is (``M``) is up to the subclass's subscription."""
 
     def __init__(self, bus: Bus, mode: Durable | Ordered, *, credit: int,
@@ -159,8 +160,9 @@ class BasePullConsumer(Generic[M]):
             self._sub = await self._subscribe(self.bus.nc.new_inbox())
         await self._pull()
 
+    @abc.abstractmethod
     async def _subscribe(self, inbox: str) -> Subscription:
-        raise NotImplementedError
+        """Subscribe ``inbox`` the way this consumer receives (nats-py ``Msg`` or raw)."""
 
     async def _close(self) -> None:
         sub, self._sub = self._sub, None
