@@ -18,7 +18,6 @@ sink is known then), logged at WARNING.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +30,7 @@ from core import subjects
 from core.bus import Bus
 from core.errors import note_ignored
 from core.eventlog import progress
+from core.pause import pause, stop_tasks
 from core.presence import PresenceTracker
 
 log = logging.getLogger(__name__)
@@ -113,15 +113,12 @@ class Health:
 
     async def stop(self) -> None:
         """Report NOT_SERVING from now on (first step of shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks(self._task)
         await self.standard.enter_graceful_shutdown()
 
     async def _refresh(self, interval_s: float) -> None:
         while True:
-            await asyncio.sleep(interval_s)
+            await pause(interval_s)
             await self._publish_standard()
 
     async def _publish_standard(self) -> None:

@@ -44,6 +44,7 @@ from core import natsraw, subjects
 from core.bus import Bus
 from core.consumer_modes import Durable, Ordered, StartAt
 from core.errors import NATS_ERRORS, BusError, BusUnavailable, ignored, nats_errors, note_ignored
+from core.pause import pause, stop_tasks
 from core.pullcredit import Credit
 from core.pullstatus import Action, Status, classify, delivered
 from schemas import ids
@@ -101,10 +102,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         self._stopped = True
         self.ready.set()
         self._enough.set()
-        tasks = [t for t in (self._watchdog, self._reopening, *self._background) if t]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(self._watchdog, self._reopening, *self._background)
         await self._close()
 
     def release(self, count: int = 1) -> None:
@@ -272,7 +270,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
     async def _reopen(self, old: Subscription | None, pause_s: float) -> None:
         """On a new inbox (late deliveries to the old one are dropped and redelivered)."""
         await self._forget(old)  # an ordered consumer is deleted: a new one is made below
-        await asyncio.sleep(pause_s)
+        await pause(pause_s)
         if not self.reopen_on_loss:
             return
         delay = 0.1
@@ -285,7 +283,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
             except BusError as exc:
                 log.info("pull consumer %s: re-open failed (%s); retrying", self.name, exc)
                 await self._close()
-                await asyncio.sleep(delay)
+                await pause(delay)
                 delay = min(2 * delay, 2.0)
 
     async def _watch(self) -> None:
@@ -293,7 +291,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         tick = min(self.heartbeat_s, self.expires_s / 2)
         while not self._stopped:
             slept_from = time.monotonic()
-            await asyncio.sleep(tick)
+            await pause(tick)
             credit, now = self.credit, time.monotonic()
             if self._sub is None or now - slept_from > 2 * tick:
                 continue  # re-opening or failed; or this loop itself stalled: heartbeats that

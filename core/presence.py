@@ -18,7 +18,6 @@ at once, so a caller learns there is no live worker without waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from core.errors import NATS_ERRORS, ignored
+from core.pause import pause, stop_tasks
 from core.subjects import (
     PRESENCE_ANNOUNCE_ALL,
     PRESENCE_PING_ALL,
@@ -85,10 +85,7 @@ class Announcer:
         self._task = asyncio.create_task(self._periodic(), name=f"presence {self.me.primitive}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks(self._task)
         for sub in self._subs:
             with ignored(log, UNSUBSCRIBE, *NATS_ERRORS, level=logging.DEBUG):
                 await sub.unsubscribe()
@@ -97,7 +94,7 @@ class Announcer:
 
     async def _periodic(self) -> None:
         while True:
-            await asyncio.sleep(self.me.interval_s)
+            await pause(self.me.interval_s)
             await self._send(self._body)
 
     async def _send(self, body: bytes) -> None:

@@ -41,6 +41,7 @@ from core.config import WorkerOptions
 from core.consumer import Durable, PullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
+from core.pause import pause, stop_tasks
 from core.presence import Announcer
 from core.primitive import Primitive
 from core.pullstatus import delivered
@@ -104,8 +105,7 @@ class Worker:
             for task in late:
                 task.cancel()  # _handle naks on cancellation
             await asyncio.gather(*late, return_exceptions=True)
-        if self._heartbeat_loop is not None:
-            self._heartbeat_loop.cancel()
+        await stop_tasks(self._heartbeat_loop)
         if self._exhausted is not None:
             with ignored(log, "worker: unsubscribe at stop (the connection may be closing)",
                          *NATS_ERRORS, level=logging.DEBUG):
@@ -253,7 +253,7 @@ class Worker:
         while it runs (at most 1.5 periods = ack_wait / 2 between two of them)."""
         period = self.options.heartbeat_s
         while True:
-            await asyncio.sleep(period)
+            await pause(period)
             since = time.monotonic() - period / 2
             for msg, started in list(self._working.values()):
                 if started <= since:

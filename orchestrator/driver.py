@@ -32,6 +32,7 @@ from nats.js.errors import NotFoundError
 from core import subjects
 from core.bus import Bus
 from core.errors import nats_errors
+from core.pause import pause
 from core.stored import stored_messages
 from orchestrator.course import Course, purpose_for
 from orchestrator.decide import Call, Step, deadline, decide, find, last_run
@@ -162,7 +163,7 @@ class Driver:
             left = (deadline(call.objective, record) - self.clock()).total_seconds()
             if left <= 0:
                 return outcome
-            await asyncio.sleep(min(WAIT_RETRY_S, left))
+            await pause(min(WAIT_RETRY_S, left))
 
     def _params(self, call: Call) -> dict[str, Any]:
         course = self.course

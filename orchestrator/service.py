@@ -29,6 +29,7 @@ from core import subjects
 from core.bus import Bus
 from core.consumer import Durable, Ordered, PullConsumer, StartAt
 from core.errors import BusError, VoiceCoreError, ignored, nats_errors
+from core.pause import pause, stop_tasks
 from orchestrator.driver import Driver, FlowLoader, stored_events
 from orchestrator.lease import LEASE_TTL_S, Lease, LeaseLost, Leases
 from orchestrator.port import Primitives
@@ -80,10 +81,7 @@ class Orchestrator:
 
     async def stop(self) -> None:
         """Stop driving; leases are given up so another process adopts at once."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(*self._tasks)
         for consumer in self._consumers:
             await consumer.stop()
 
@@ -155,7 +153,7 @@ class Orchestrator:
 
     async def _renew_leases(self) -> None:
         while True:
-            await asyncio.sleep(self.lease_ttl_s / 3)
+            await pause(self.lease_ttl_s / 3)
             for driver in list(self.drivers.values()):
                 with contextlib.suppress(LeaseLost), ignored(
                         log, "orchestrator: lease renewal failed (retried)", BusError):
@@ -168,7 +166,7 @@ class Orchestrator:
             with ignored(log, "orchestrator: orphan scan failed (retried)", BusError):
                 for cid in await leases.orphans():
                     await self.take(cid)
-            await asyncio.sleep(self.lease_ttl_s)
+            await pause(self.lease_ttl_s)
 
 
 async def ensure_requests_consumer(bus: Bus, ack_wait_s: float = ACK_WAIT_S) -> str:

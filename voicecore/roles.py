@@ -26,6 +26,7 @@ from core.config import DATA_DIR_ENV, WorkerOptions
 from core.errors import VoiceCoreError
 from core.natsauth import NatsAuth, without_auth_env
 from core.natsserver import stop_with_parent
+from core.pause import pause, stop_tasks
 from core.primitive import Primitive
 from core.tts.settings import TtsSettings
 
@@ -101,10 +102,7 @@ class ChildRole:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await stop_tasks(self._watch)
         await self._end_process()
 
     async def _spawn(self) -> None:
@@ -129,7 +127,7 @@ class ChildRole:
             code = await self.process.wait()
             log.error("the %s process exited (status %s); restarting it in %.0f s",
                       self.name, code, RESTART_PAUSE_S)
-            await asyncio.sleep(RESTART_PAUSE_S)
+            await pause(RESTART_PAUSE_S)
             try:
                 await self._spawn()
             except VoiceCoreError as exc:

@@ -41,6 +41,7 @@ from core.eventlog.progress import CONSUMER_PREFIX
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import Incoming, LogStore
 from core.natsraw import RawMsg
+from core.pause import pause
 from core.pullstatus import stream_sequence
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ class Sink:
                     log.error("event log: batch not stored at stop (%s); left in the stream", exc)
                     return
                 self._failing(exc)
-                await asyncio.sleep(RETRY_S)
+                await pause(RETRY_S)
         self._recovered()
         last = batch[max(range(len(batch)), key=lambda i: received[i][0])]
         # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
