@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import json
 import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
@@ -129,13 +130,35 @@ def load(model: Path, download_dir: Path | None = None) -> PiperVoice:
 
 
 def _load(model: Path, download_dir: Path | None) -> PiperVoice:
-    from piper import PiperVoice
+    """``PiperVoice.load`` with our session options (:func:`session_options`)."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+    from piper.phonemize_espeak import ESPEAK_DATA_DIR
 
     try:
-        return PiperVoice.load(model, download_dir=download_dir or model.parent)
+        config = json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
+        session = onnxruntime.InferenceSession(str(model), sess_options=session_options(),
+                                               providers=["CPUExecutionProvider"])
+        return PiperVoice(config=PiperConfig.from_dict(config), session=session,
+                          espeak_data_dir=Path(ESPEAK_DATA_DIR),
+                          download_dir=download_dir or model.parent)
     except Exception as exc:  # a truncated model, bad JSON, onnxruntime's own errors
         raise EngineUnavailable(f"Piper voice {model.name} does not load: "
                                 f"{type(exc).__name__}: {one_line(str(exc), 200)}") from exc
+
+
+def session_options() -> Any:
+    """onnxruntime's options for a voice: its threads sleep when a sentence is done.
+
+    By default they spin for more work after every run; in ``up`` that spinning takes
+    the cores the bridge and NATS need to deliver the audio just made (the pipeline's
+    overhead over the bare engine, README: Benchmarks)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    for pool in ("intra_op", "inter_op"):
+        options.add_session_config_entry(f"session.{pool}.allow_spinning", "0")
+    return options
 
 
 @functools.cache

@@ -76,6 +76,16 @@ def test_a_model_is_loaded_once_for_every_thread() -> None:
     assert len({id(voice) for voice in seen}) == 1
 
 
+def test_a_loaded_voice_does_not_spin_between_sentences() -> None:
+    """onnxruntime's threads sleep when a run ends instead of spinning for more work (in
+    ``up``, spinning took the cores the bridge and NATS needed: README, Benchmarks)."""
+    model = PiperEngine(TtsSettings()).model(DEFAULT_VOICE)
+    assert model is not None
+    options = piper.load(model).session.get_session_options()
+    for pool in ("intra_op", "inter_op"):
+        assert options.get_session_config_entry(f"session.{pool}.allow_spinning") == "0"
+
+
 def test_a_local_onnx_path_is_a_voice() -> None:
     engine = PiperEngine(TtsSettings())
     path = engine.model(DEFAULT_VOICE)
