@@ -203,7 +203,6 @@ class Driver:
             return None
 
     async def _publish(self, flow: Flow, step: Step) -> None:
-        await self.lease.ensure()
         course = self.course
         assert course is not None
         cause = course.step_cause
@@ -215,6 +214,10 @@ class Driver:
                               conversation_id=self.folder.conversation_id,
                               trace_id=course.trace_id, data=data, causation_id=cause,
                               event_id=derive_id(cause, what))
+            # Checked right before each publish, after the synthesis that can take seconds:
+            # a process stalled past the TTL meanwhile renews (and finds the lease taken)
+            # before it can publish, not after.
+            await self.lease.ensure()
             await self.bus.publish(event)
             self.apply(event)
 
