@@ -45,7 +45,8 @@ from core.captures import CAPTURE_EMAIL
 from core.config import StreamLimits, WorkerOptions
 from core.eventlog import readback, reading
 from core.eventlog.client import open_log
-from core.eventlog.sink import LogDatabase, Sink
+from core.eventlog.database import LogDatabase
+from core.eventlog.sink import Sink
 from core.eventlog.store import LogStore
 from core.natsserver import EmbeddedNats
 from core.worker import Worker

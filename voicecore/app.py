@@ -168,7 +168,7 @@ async def running(
             stack.push_async_callback(server.stop)
         database = None
         if event_log and separate is None:  # opened before the bus: closes after NATS drained
-            from core.eventlog.sink import LogDatabase
+            from core.eventlog.database import LogDatabase
             from orchestrator.views import VIEWS
 
             database = await stack.enter_async_context(

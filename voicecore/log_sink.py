@@ -20,7 +20,8 @@ from pathlib import Path
 from core.bus import Bus
 from core.config import StreamLimits, default_data_dir
 from core.errors import VoiceCoreError
-from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+from core.eventlog.database import LogDatabase
+from core.eventlog.sink import Sink, SinkOptions
 from core.natsauth import NatsAuth, identity
 from orchestrator.views import VIEWS
 from voicecore.loop import run_async

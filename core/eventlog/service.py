@@ -89,7 +89,7 @@ def _decode_request(body: bytes) -> dict[str, Any]:
 
 
 class ServedDatabase(Protocol):
-    """The open log file and its threads (``core.eventlog.sink.LogDatabase``)."""
+    """The open log file and its threads (``core.eventlog.database.LogDatabase``)."""
 
     @property
     def store(self) -> LogStore: ...

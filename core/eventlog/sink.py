@@ -22,10 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -37,9 +34,9 @@ from core.bus import Bus
 from core.consumer import Durable
 from core.consumer_raw import RawPullConsumer
 from core.errors import BusError, ignored, nats_errors
+from core.eventlog.database import LogDatabase
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.schema import DB_FILE
-from core.eventlog.store import Incoming, LogStore
+from core.eventlog.store import Incoming
 from core.natsraw import RawMsg
 from core.pause import pause
 from core.pullstatus import stream_sequence
@@ -67,49 +64,6 @@ class SinkOptions:
     """Expiry of one pull request."""
     ack_wait_s: float = 60.0
     max_ack_pending: int = 30_000
-
-
-class LogDatabase:
-    """The open log file and the one thread that touches it for writing."""
-
-    def __init__(self, store: LogStore) -> None:
-        self.store = store
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="eventlog-db")
-        self.readers = ThreadPoolExecutor(2, thread_name_prefix="eventlog-read")
-
-    @classmethod
-    async def open(cls, data_dir: Path, wait_s: float = 10.0,
-                   views: Sequence[str] = ()) -> LogDatabase:
-        """``views``: see :class:`~core.eventlog.store.LogStore`."""
-        store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s, views)
-        return cls(store)
-
-    async def write(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
-
-    async def read(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(cursor, *args)`` on a reader thread with its own DuckDB cursor."""
-
-        def call() -> Any:
-            cursor = self.store.con.cursor()
-            try:
-                return fn(cursor, *args)
-            finally:
-                cursor.close()
-
-        return await asyncio.get_running_loop().run_in_executor(self.readers, call)
-
-    async def close(self) -> None:
-        """Close the file last (after the sink stopped and NATS drained)."""
-        await self.write(self.store.close)
-        self.writer.shutdown(wait=True)
-        self.readers.shutdown(wait=True)
-
-    async def __aenter__(self) -> LogDatabase:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
 
 class Sink:

@@ -12,8 +12,9 @@ import duckdb
 
 from core import subjects
 from core.bus import Bus
+from core.eventlog.database import LogDatabase
 from core.eventlog.schema import DB_FILE
-from core.eventlog.sink import LogDatabase, Sink, SinkOptions
+from core.eventlog.sink import Sink, SinkOptions
 from orchestrator.views import VIEWS
 from schemas import events as ev
 from schemas import ids
