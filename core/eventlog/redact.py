@@ -103,3 +103,20 @@ def scrub_raw(raw: str) -> str:
     found: set[str] = set()
     cleaned_value = scrub(value, "raw", found)
     return raw_text(msgspec.json.encode(cleaned_value)) if found else raw
+
+
+def scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str]) -> list[int]:
+    """Redact ``rows`` in place; returns the positions of the rows that changed."""
+    changed = []
+    for row in rows:
+        before = (row["data"], row["raw"])
+        if row["sub"] == 0:  # a message of the stream; sub ≥ 1: a record the log wrote itself
+            row["data"] = scrub_json(row["data"], fields)
+        if row["raw"]:
+            row["raw"] = scrub_raw(row["raw"])
+            if row["raw"] != before[1]:
+                fields.add("raw")
+        if (row["data"], row["raw"]) != before:
+            row["redacted_by"] = redaction_id
+            changed.append(row["pos"])
+    return changed

@@ -142,3 +142,22 @@ def _escaped(value: object) -> str:
 def _bounded(reason: str) -> str:
     reason = " ".join(reason.split())  # one line
     return reason if len(reason) <= REASON_MAX else reason[:REASON_MAX - 1] + "…"
+
+
+def redaction_row(conversation_id: str, redaction_id: str, data: str, *, pos: int, seq: int,
+                  sub: int, at_us: int) -> dict[str, Any]:
+    """The row of the log's own :class:`~schemas.events.EventlogRedacted` record (``data``:
+    its JSON), logged at stream sequence ``seq`` as sub-row ``sub`` ≥ 1."""
+    type_ = events.type_of(events.EventlogRedacted)
+    source, _, kind = type_.rpartition(".")
+    return {
+        "pos": pos, "seq": seq, "sub": sub,
+        # not event_subject(): a quarantined row's conversation may be no valid id
+        "subject": f"{subjects.EVENT_PREFIX}.{conversation_id}.{type_}",
+        "id": redaction_id,
+        "type": type_, "source": source, "kind": kind,
+        "conversation_id": conversation_id, "trace_id": f"redaction-{redaction_id}",
+        "causation_id": None, "occurred_us": at_us, "producer": "voicecore-eventlog",
+        "schema_version": 1, "attempt": 1, "headers": "{}", "data": data, "raw": None,
+        "redacted_by": None, "quarantine_reason": None,
+    }

@@ -23,7 +23,6 @@ from typing import Any
 import duckdb
 import msgspec
 
-from core import subjects
 from core.errors import (
     EventLogError,
     LogLocked,
@@ -32,11 +31,10 @@ from core.errors import (
     translate_duckdb,
 )
 from core.eventlog import chain, db
-from core.eventlog.redact import scrub_json, scrub_raw
-from core.eventlog.rows import headers_text, quarantined_row, row_from_message
+from core.eventlog.redact import scrub_rows
+from core.eventlog.rows import headers_text, quarantined_row, redaction_row, row_from_message
 from core.eventlog.schema import DDL, NAMES, VIEWS, to_arrow
 from schemas import ids
-from schemas.events import EventlogRedacted, type_of
 from schemas.payloads import Redaction
 
 log = logging.getLogger(__name__)
@@ -234,7 +232,7 @@ class LogStore:
             raise EventLogError(f"no conversation {conversation_id!r} in the event log")
         redaction_id = ids.uuid7()
         fields: set[str] = set()
-        changed = _scrub_rows(rows, redaction_id, fields)
+        changed = scrub_rows(rows, redaction_id, fields)
         old_head = rows[-1]["hash"]
         head = chain.conversation_genesis(conversation_id)
         for row in rows:
@@ -258,21 +256,8 @@ class LogStore:
         """The row of the :class:`~schemas.events.EventlogRedacted` record (``sub`` ≥ 1)."""
         sub = db.rows(self.con, "SELECT coalesce(max(sub), 0) + 1 FROM log_events WHERE seq = ?",
                       [self.last_seq])[0]
-        at = now_us()
-        type_ = type_of(EventlogRedacted)
-        source, _, kind = type_.rpartition(".")
-        return {
-            "pos": self.last_pos + 1, "seq": self.last_seq, "sub": sub[0],
-            # not event_subject(): a quarantined row's conversation may be no valid id
-            "subject": f"{subjects.EVENT_PREFIX}.{conversation_id}.{type_}",
-            "id": redaction_id,
-            "type": type_, "source": source, "kind": kind,
-            "conversation_id": conversation_id, "trace_id": f"redaction-{redaction_id}",
-            "causation_id": None, "occurred_us": at, "producer": "voicecore-eventlog",
-            "schema_version": 1, "attempt": 1, "headers": "{}",
-            "data": msgspec.json.encode(data).decode(), "raw": None, "redacted_by": None,
-            "quarantine_reason": None,
-        }
+        return redaction_row(conversation_id, redaction_id, msgspec.json.encode(data).decode(),
+                             pos=self.last_pos + 1, seq=self.last_seq, sub=sub[0], at_us=now_us())
 
     def _write_redaction(self, rows: list[dict[str, Any]], record: dict[str, Any],
                          events: int) -> None:
@@ -308,20 +293,3 @@ class LogStore:
     def erased(self, conversation_id: str, up_to_seq: int) -> None:
         db.run(self.con, "DELETE FROM log_erasures WHERE conversation_id = ? AND up_to_seq <= ?",
                [conversation_id, up_to_seq])
-
-
-def _scrub_rows(rows: list[dict[str, Any]], redaction_id: str, fields: set[str]) -> list[int]:
-    """Redact ``rows`` in place; returns the positions of the rows that changed."""
-    changed = []
-    for row in rows:
-        before = (row["data"], row["raw"])
-        if row["sub"] == 0:  # a message of the stream; sub ≥ 1: a record the log wrote itself
-            row["data"] = scrub_json(row["data"], fields)
-        if row["raw"]:
-            row["raw"] = scrub_raw(row["raw"])
-            if row["raw"] != before[1]:
-                fields.add("raw")
-        if (row["data"], row["raw"]) != before:
-            row["redacted_by"] = redaction_id
-            changed.append(row["pos"])
-    return changed
