@@ -34,6 +34,21 @@ from typing import Any, TypeVar, Union
 import msgspec
 
 from schemas import ids
+from schemas.capture_events import (
+    CAPTURE_EVENTS,
+    CaptureConfirmationCompleted,
+    CaptureConfirmationFailed,
+    CaptureConfirmationRequested,
+    CaptureDateCompleted,
+    CaptureDateFailed,
+    CaptureDateRequested,
+    CaptureEmailCompleted,
+    CaptureEmailFailed,
+    CaptureEmailRequested,
+    CapturePhoneCompleted,
+    CapturePhoneFailed,
+    CapturePhoneRequested,
+)
 from schemas.conversation_events import (
     CONVERSATION_EVENTS,
     ConversationAbandoned,
@@ -63,13 +78,7 @@ from schemas.envelope import (
 )
 from schemas.limits import Int32, check_depth
 from schemas.payloads import (
-    CaptureParams,
-    CaptureResult,
-    DateParams,
-    Failure,
-    PhoneParams,
     Redaction,
-    Request,
 )
 from schemas.speech_events import (
     SPEECH_EVENTS,
@@ -99,6 +108,18 @@ __all__ = [  # noqa: RUF022 -- grouped: re-exported here, so events are imported
     "Producer",
     "TraceId",
     "type_of",
+    "CaptureEmailRequested",
+    "CaptureEmailCompleted",
+    "CaptureEmailFailed",
+    "CapturePhoneRequested",
+    "CapturePhoneCompleted",
+    "CapturePhoneFailed",
+    "CaptureConfirmationRequested",
+    "CaptureConfirmationCompleted",
+    "CaptureConfirmationFailed",
+    "CaptureDateRequested",
+    "CaptureDateCompleted",
+    "CaptureDateFailed",
     "SynthesizeRequested",
     "SynthesizeChunk",
     "SynthesizeCompleted",
@@ -122,65 +143,9 @@ __all__ = [  # noqa: RUF022 -- grouped: re-exported here, so events are imported
     "ConversationHungUp",
 ]
 """Only the names this module takes from :mod:`schemas.envelope`,
-:mod:`schemas.speech_events` and :mod:`schemas.conversation_events` (everything defined
+:mod:`schemas.capture_events`, :mod:`schemas.speech_events` and
+:mod:`schemas.conversation_events` (everything defined
 here is importable as usual)."""
-
-# --- Capture primitives -----------------------------------------------------------
-
-
-class CaptureEmailRequested(Event, frozen=True, kw_only=True, tag="capture_email.requested"):
-    data: Request[CaptureParams]
-
-
-class CaptureEmailCompleted(Event, frozen=True, kw_only=True, tag="capture_email.completed"):
-    data: CaptureResult
-
-
-class CaptureEmailFailed(Event, frozen=True, kw_only=True, tag="capture_email.failed"):
-    data: Failure
-
-
-class CapturePhoneRequested(Event, frozen=True, kw_only=True, tag="capture_phone.requested"):
-    data: Request[PhoneParams]
-
-
-class CapturePhoneCompleted(Event, frozen=True, kw_only=True, tag="capture_phone.completed"):
-    data: CaptureResult
-
-
-class CapturePhoneFailed(Event, frozen=True, kw_only=True, tag="capture_phone.failed"):
-    data: Failure
-
-
-class CaptureConfirmationRequested(
-    Event, frozen=True, kw_only=True, tag="capture_confirmation.requested"
-):
-    data: Request[CaptureParams]
-
-
-class CaptureConfirmationCompleted(
-    Event, frozen=True, kw_only=True, tag="capture_confirmation.completed"
-):
-    data: CaptureResult
-
-
-class CaptureConfirmationFailed(
-    Event, frozen=True, kw_only=True, tag="capture_confirmation.failed"
-):
-    data: Failure
-
-
-class CaptureDateRequested(Event, frozen=True, kw_only=True, tag="capture_date.requested"):
-    data: Request[DateParams]
-
-
-class CaptureDateCompleted(Event, frozen=True, kw_only=True, tag="capture_date.completed"):
-    data: CaptureResult
-
-
-class CaptureDateFailed(Event, frozen=True, kw_only=True, tag="capture_date.failed"):
-    data: Failure
-
 
 class EventlogRedacted(Event, frozen=True, kw_only=True, tag="eventlog.redacted"):
     """The event log's own record, appended to a conversation it redacted (voicecore never
@@ -190,18 +155,7 @@ class EventlogRedacted(Event, frozen=True, kw_only=True, tag="eventlog.redacted"
 
 
 BUILTIN_EVENTS: tuple[type[Event], ...] = (
-    CaptureEmailRequested,
-    CaptureEmailCompleted,
-    CaptureEmailFailed,
-    CapturePhoneRequested,
-    CapturePhoneCompleted,
-    CapturePhoneFailed,
-    CaptureConfirmationRequested,
-    CaptureConfirmationCompleted,
-    CaptureConfirmationFailed,
-    CaptureDateRequested,
-    CaptureDateCompleted,
-    CaptureDateFailed,
+    *CAPTURE_EVENTS,
     EventlogRedacted,
     *SPEECH_EVENTS,
     *CONVERSATION_EVENTS,
