@@ -26,14 +26,14 @@ its ``timeout_s`` fails ``TIMEOUT``; a voice core that cannot be reached fails i
 from __future__ import annotations
 
 import datetime as dt
-import string
 from dataclasses import dataclass
 from typing import Any, get_args
 
 from orchestrator.course import Call as CallRecord
-from orchestrator.course import Confirming, Course, ObjectiveCourse, Role, TurnReceived
+from orchestrator.course import Confirming, Course, ObjectiveCourse, Role
 from orchestrator.flow import Flow, Goto, Objective
 from orchestrator.port import NO_MATCH, Outcome
+from orchestrator.reading import attempt_of, calls_for, deadline, find, last_run, render, text_of
 from schemas import conversation as cv
 from schemas.payloads import Language
 
@@ -92,8 +92,8 @@ def decide(flow: Flow, course: Course | None, now: dt.datetime,
     turn = record.unhandled_turn
     if turn is None:
         return WAIT
-    calls = _calls_for(record, turn.id)
-    text = _text_of(turn, calls)
+    calls = calls_for(record, turn.id)
+    text = text_of(turn, calls)
     if text is None:
         return Call(TRANSCRIBE, "transcribe", objective, turn.id)
     if not text.strip():  # nothing heard: as if nothing could be read
@@ -103,61 +103,10 @@ def decide(flow: Flow, course: Course | None, now: dt.datetime,
     return _asking(flow, course, objective, record, calls, turn.id, text)
 
 
-def last_run(course: Course) -> ObjectiveCourse | None:
-    """The record of the objective started last, ended or not (``None``: none yet)."""
-    return course.objectives.get(course.last_objective) if course.last_objective else None
-
-
-def deadline(objective: Objective, record: ObjectiveCourse) -> dt.datetime:
-    if record.started_at is None:  # (an objective.started without a time: no deadline)
-        return dt.datetime.max.replace(tzinfo=dt.UTC)
-    return record.started_at + dt.timedelta(seconds=objective.timeout_s)
-
-
-def find(flow: Flow, objective_id: str) -> Objective:
-    return next(o for o in flow.objectives if o.id == objective_id)
-
-
-def render(template: str, slots: dict[str, Any]) -> str:
-    """``{slot}`` replaced by its value; unknown names stay as written (and a template
-    with unbalanced braces is said as written)."""
-    out = []
-    try:
-        for literal, name, spec, _conv in string.Formatter().parse(template):
-            out.append(literal)
-            if name is not None:
-                known = slots.get(name)
-                out.append(str(known) if known is not None
-                           else "{" + name + (":" + spec if spec else "") + "}")
-    except ValueError:
-        return template
-    return "".join(out)
-
-
 def _language(flow: Flow, course: Course) -> Language:
     """The request's language when it is one we speak, else the flow's."""
     return next((known for known in get_args(Language) if known == course.language),
                 flow.language)
-
-
-def _calls_for(record: ObjectiveCourse, turn_id: str) -> dict[str, CallRecord]:
-    """The latest answered call of each role made on the turn (pending ones: not yet)."""
-    return {c.role: c for c in record.calls if c.turn_id == turn_id and c.outcome != "pending"}
-
-
-def _text_of(turn: TurnReceived, calls: dict[str, CallRecord]) -> str | None:
-    """The turn's words: its text, or what ``transcribe`` heard (``None``: not yet asked)."""
-    if not turn.audio:
-        return turn.text
-    heard = calls.get("transcribe")
-    if heard is None:
-        return None
-    return str(heard.value.get("text", "")) if isinstance(heard.value, dict) else ""
-
-
-def _attempt(record: ObjectiveCourse) -> int:
-    last = record.last_prompt
-    return last.attempt if last is not None else 1
 
 
 def _advance(flow: Flow, course: Course, record: ObjectiveCourse | None) -> Decision:
@@ -209,7 +158,7 @@ def _asking(flow: Flow, course: Course, objective: Objective, record: ObjectiveC
     if read is None:
         return Call(objective.primitive or "", "capture", objective, turn_id, text)
     if read.outcome == "completed":
-        return _read_back_or_complete(course, objective, record, read, _attempt(record))
+        return _read_back_or_complete(course, objective, record, read, attempt_of(record))
     if read.code != NO_MATCH:
         return _fail(objective, record, read.code or "PRIMITIVE_FAILED", "the primitive failed")
     return _ask_again(course, objective, record)
@@ -235,7 +184,7 @@ def _needs_confirming(objective: Objective, read: CallRecord) -> bool:
 
 
 def _ask_again(course: Course, objective: Objective, record: ObjectiveCourse) -> Step:
-    attempt = _attempt(record)
+    attempt = attempt_of(record)
     if attempt >= objective.max_attempts:
         return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
     return _speak(objective, "reprompt", render(_rung(objective, attempt + 1), course.slots),
@@ -258,7 +207,7 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
     read = calls.get("capture")
     if read is None:
         return Call(objective.primitive or "", "capture", objective, turn_id, text)
-    again = _attempt(record) + 1
+    again = attempt_of(record) + 1
     if read.outcome == "completed" and (asked is None or read.value != asked.value):
         return _read_back_or_complete(course, objective, record, read, again, always=True)
     if answer == "yes" and asked is not None:
@@ -266,7 +215,7 @@ def _confirming(flow: Flow, course: Course, objective: Objective, record: Object
     confirmed = next((c for c in record.calls if asked and c.request_id == asked.request_id),
                      None)
     if answer != "no" and confirmed is not None:  # neither yes nor no: read it back again
-        if _attempt(record) >= objective.max_attempts:
+        if attempt_of(record) >= objective.max_attempts:
             return _fail(objective, record, "MAX_ATTEMPTS", objective.give_up)
         return _read_back_or_complete(course, objective, record, confirmed, again, always=True)
     return _ask_again(course, objective, record)
@@ -289,13 +238,13 @@ def _complete(objective: Objective, record: ObjectiveCourse, value: str, confide
     slot = "" if objective.say is not None else objective.slot or objective.id
     return Step((("objective.completed", cv.ObjectiveResult(
         objective=objective.id, slot=slot, value=value, confidence=confidence,
-        confirmed=confirmed, attempts=_attempt(record))),))
+        confirmed=confirmed, attempts=attempt_of(record))),))
 
 
 def _fail(objective: Objective, record: ObjectiveCourse, code: str, reason: str) -> Step:
     return Step((("objective.failed", cv.ObjectiveFailure(
         objective=objective.id, code=code[:64], reason=reason[:1000],
-        attempts=_attempt(record))),))
+        attempts=attempt_of(record))),))
 
 
 def _unavailable(flow: Flow, course: Course, objective: Objective, record: ObjectiveCourse,
@@ -303,7 +252,7 @@ def _unavailable(flow: Flow, course: Course, objective: Objective, record: Objec
     """Degradation: record the failure, say the fallback line, abandon (never hang)."""
     failed = _fail(objective, record, "UNAVAILABLE", reason)
     fallback = cv.Prompt(objective=objective.id, kind="fallback",
-                         text=render(flow.fallback, course.slots), attempt=_attempt(record))
+                         text=render(flow.fallback, course.slots), attempt=attempt_of(record))
     return Step((*failed.events, ("prompt.spoken", fallback),
                  *_abandon(course, "UNAVAILABLE", reason).events))
 
@@ -314,7 +263,7 @@ def _hung_up(course: Course) -> Step:
     record = course.objectives.get(course.current)
     failed = () if record is None else (("objective.failed", cv.ObjectiveFailure(
         objective=record.id, code=HUNG_UP, reason=CALLER_LEFT,
-        attempts=_attempt(record))),)
+        attempts=attempt_of(record))),)
     return Step((*failed, *_abandon(course, HUNG_UP, CALLER_LEFT).events))
 
 

@@ -35,10 +35,11 @@ from core.errors import nats_errors
 from core.pause import pause
 from core.stored import stored_messages
 from orchestrator.course import Course, purpose_for
-from orchestrator.decide import Call, Step, deadline, decide, find, last_run
+from orchestrator.decide import Call, Step, decide
 from orchestrator.flow import Flow
 from orchestrator.lease import Lease
 from orchestrator.port import Outcome, Primitives
+from orchestrator.reading import deadline, find, last_run
 from orchestrator.state import Folder
 from schemas import conversation_events as ce
 from schemas.audio import AudioRef

@@ -18,9 +18,10 @@ import pytest
 
 from core import captures
 from orchestrator.course import Course, purpose_for
-from orchestrator.decide import Call, Step, decide, render
+from orchestrator.decide import Call, Step, decide
 from orchestrator.flowfile import parse_flow
 from orchestrator.port import NO_MATCH, Outcome
+from orchestrator.reading import render
 from orchestrator.state import Folder
 from schemas import conversation as cv
 from schemas import ids
