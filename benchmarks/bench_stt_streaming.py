@@ -13,10 +13,14 @@ Per utterance and run:
 
 * **time to final**: from sending the last chunk to receiving the final ``STTResult``
   (the worker's last pass over the utterance, the completed event, the bridge);
-* **bare**: ``Transcriber.transcribe`` of the whole utterance in this process: the pass
-  the final cannot avoid (the final is one pass over the utterance, see
-  ``core/transcribe_stream.py``);
-* partials received before the final.
+* **bare**: ``Transcriber.transcribe`` of the whole utterance (the 16-bit samples the
+  stream carries) in this process: the pass the final needs, unless it started at the end
+  of speech (see ``core/transcribe_stream.py``); whether its text is the final's;
+* **the worker's own account**, from the final event (read back through StreamEvents):
+  ``final_pass_started_ms`` (negative: the pass started at the end of speech, before the
+  last chunk; positive: what it waited for, a partial's pass still running), the pass
+  (``real_time_factor`` x duration), ``time_to_final_ms``;
+* partials received before the final; the load average before and after.
 
 Targets (issue 11, tiny.en on this 2-core machine): time to final p50 ≤ 0.5 s, p99 ≤ 1 s.
 Prints a table and writes ``benchmarks/results/stt_streaming.json``.
@@ -153,6 +157,7 @@ def seconds(samples: list[float]) -> dict[str, float]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    load_before = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 minutes
     spoken = utterances()
     bare_model = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0))
     bare_model.load()
@@ -186,7 +191,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "finals_equal_to_bare_text": sum(r["final_is_bare_text"] for r in rows),
             "rows": rows,
             "targets": {"p50_s": TARGET_P50_S, "p99_s": TARGET_P99_S},
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                        "load_average_before": load_before,
+                        "load_average_after": [round(x, 2) for x in os.getloadavg()]}}
 
 
 def report(result: dict[str, Any]) -> None:
