@@ -166,12 +166,13 @@ class StreamListener:
     async def _look(self, hearing: Hearing) -> float:
         """The silence after the speech heard so far; drops an early pass that more speech
         followed."""
-        whole = hearing.utterance.pcm()
-        await asyncio.to_thread(hearing.speech.look, whole.samples, whole.rate)
-        early, speech_end = hearing.early, hearing.speech.end_s
-        if early is not None and speech_end is not None and speech_end > early.covers_s:
+        utterance, speech = hearing.utterance, hearing.speech
+        start = speech.start(utterance.rate)
+        await asyncio.to_thread(speech.look, utterance.since(start), start, utterance.rate)
+        early = hearing.early
+        if early is not None and speech.end_s is not None and speech.end_s > early.covers_s:
             hearing.drop_early()
-        return hearing.speech.silence_after(whole.duration_s)
+        return speech.silence_after(utterance.samples / utterance.rate)
 
     def _start_early(self, hearing: Hearing) -> None:
         """The final's pass over the buffer so far, unless one already hears all the speech

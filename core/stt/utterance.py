@@ -64,6 +64,19 @@ class Utterance:
         whole = self.parts[0] if self.parts else np.zeros(0, dtype=np.float32)
         return Pcm(whole[int(start_s * self.rate):], self.rate)
 
+    def since(self, start: int) -> np.ndarray:
+        """The samples from ``start`` on, copying only those (the VAD looks at every
+        chunk: joining the whole utterance each time would cost its square)."""
+        picked, first = [], self.samples
+        for part in reversed(self.parts):
+            if first <= start:
+                break
+            picked.append(part)
+            first -= len(part)
+        if not picked:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate([picked[-1][start - first:], *reversed(picked[:-1])])
+
     def nudge(self) -> None:
         """Wake the one waiting in :meth:`grown` (an early pass is done)."""
         self.nudged = True

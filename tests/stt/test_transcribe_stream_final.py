@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from core.audio import Pcm
+from core.audioin import AudioPiece
 from core.bus import Bus
 from core.stt.settings import SttSettings
+from core.stt.utterance import Utterance
 from core.stt.vad import SpeechEnd
 from core.stt.whisper import Transcriber
 from schemas import events as ev
@@ -104,11 +106,13 @@ def test_the_end_of_speech_heard_look_by_look_is_where_it_ends_heard_at_once() -
     speech = quantized(speak(CONFIRM))
     whole = joined(speech, silence(1.0, speech.rate))
     at_once = SpeechEnd(0.1)
-    at_once.look(whole.samples, whole.rate)
+    at_once.look(whole.samples, 0, whole.rate)
     step = int(0.1 * whole.rate)
     by_looks = SpeechEnd(0.1)
     for end in range(step, len(whole.samples) + step, step):
-        by_looks.look(whole.samples[:end], whole.rate)
+        heard_from = by_looks.start(whole.rate)
+        assert heard_from >= end - step - whole.rate  # what came since the last look + 1 s
+        by_looks.look(whole.samples[heard_from:end], heard_from, whole.rate)
     assert at_once.end_s is not None and by_looks.end_s is not None
     assert abs(at_once.end_s - by_looks.end_s) < 0.1
     assert speech.duration_s - 0.5 < at_once.end_s <= speech.duration_s + 0.05
@@ -151,3 +155,17 @@ async def test_partials_leave_the_model_free_half_the_time_on_a_slow_machine(
     # The next partial waited for twice as much new audio as the first one's pass took
     # (audio comes at real-time pace), not for one step while that pass ran.
     assert heard[1] - heard[0] >= 2 * slow.took[0], (heard, slow.took)
+
+
+def test_the_utterance_gives_the_samples_since_a_point_without_joining_the_rest() -> None:
+    utterance = Utterance(16_000)
+    chunks = [np.arange(n, n + 1_000, dtype="<i2") for n in range(0, 5_000, 1_000)]
+    for sequence, chunk in enumerate(chunks[:3]):
+        utterance.add(AudioPiece(sequence, chunk.tobytes(), final=False))
+    utterance.pcm()  # joins the first three
+    for sequence, chunk in enumerate(chunks[3:], start=3):
+        utterance.add(AudioPiece(sequence, chunk.tobytes(), final=False))
+    whole = np.concatenate(chunks).astype(np.float32) / 32768.0
+    assert len(utterance.parts) == 3  # one joined, two not
+    for point in (0, 999, 1_000, 2_500, 3_000, 4_999, 5_000):
+        assert np.array_equal(utterance.since(point), whole[point:]), point
