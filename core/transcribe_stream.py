@@ -183,6 +183,7 @@ class StreamListener:
         task = asyncio.create_task(self._transcribe(hearing, buffer))
         hearing.passes.add(task)
         task.add_done_callback(hearing.passes.discard)
+        task.add_done_callback(_retrieved)
         task.add_done_callback(lambda _: hearing.utterance.nudge())
         hearing.early = EarlyPass(hearing.offset_s + buffer.duration_s, task)
 
@@ -278,6 +279,13 @@ class StreamListener:
         name = object_name(call.conversation_id, call.request_id, 0, "wav")
         return await self._store.put(name, data, format="wav", sample_rate=pcm.rate,
                                      duration_s=pcm.duration_s)
+
+
+def _retrieved(task: asyncio.Task[Pass]) -> None:
+    """A dropped early pass's failure is nobody's to raise (the final's pass raises its own):
+    looked at, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 LISTENER = StreamListener()
