@@ -159,7 +159,7 @@ async def _rtf_rows(args: argparse.Namespace, model: Any,
     from bench_stt_streaming import up_audio_stub
 
     rows = []
-    async with up_audio_stub(RTF_MODEL) as stub:
+    async with up_audio_stub(RTF_MODEL) as (stub, _):
         for run in range(args.warmup + args.runs):
             for n, (voice, text, pcm) in enumerate(spoken):
                 wav, turn = encode(pcm, "wav"), (run + n) % 2  # who goes first

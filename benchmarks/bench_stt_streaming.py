@@ -13,10 +13,14 @@ Per utterance and run:
 
 * **time to final**: from sending the last chunk to receiving the final ``STTResult``
   (the worker's last pass over the utterance, the completed event, the bridge);
-* **bare**: ``Transcriber.transcribe`` of the whole utterance in this process: the pass
-  the final cannot avoid (the final is one pass over the utterance, see
-  ``core/transcribe_stream.py``);
-* partials received before the final.
+* **bare**: ``Transcriber.transcribe`` of the whole utterance (the 16-bit samples the
+  stream carries) in this process: the pass the final needs, unless it started at the end
+  of speech (see ``core/transcribe_stream.py``); whether its text is the final's;
+* **the worker's own account**, from the final event (read back through StreamEvents):
+  ``final_pass_started_ms`` (negative: the pass started at the end of speech, before the
+  last chunk; positive: what it waited for, a partial's pass still running), the pass
+  (``real_time_factor`` x duration), ``time_to_final_ms``;
+* partials received before the final; the load average before and after.
 
 Targets (issue 11, tiny.en on this 2-core machine): time to final p50 ≤ 0.5 s, p99 ≤ 1 s.
 Prints a table and writes ``benchmarks/results/stt_streaming.json``.
@@ -42,12 +46,13 @@ from typing import Any
 import grpc
 import uvloop
 from bench_bridge import free_port, spawn, stop
+from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from rich.table import Table
 
 from bridge._proto import audio_service_pb2 as pb
-from bridge.client import audio_service_stub
-from core.audio import Pcm, encode, resample
+from bridge.client import VoiceCoreClient, audio_service_stub
+from core.audio import Pcm, decode, encode, resample
 from core.stt.settings import SttSettings
 from core.stt.whisper import Transcriber
 from core.tts.settings import TtsSettings
@@ -69,34 +74,42 @@ VOICES = {"piper": "piper:en_US-joe-medium", "espeak-ng": "espeak-ng:en-us+f3"}
 
 
 def utterances() -> list[tuple[str, str, Pcm]]:
-    """(voice, text, 16 kHz speech) for every utterance of 3-8 s."""
+    """(voice, text, 16 kHz speech as the stream carries it: 16-bit) for every utterance of
+    3-8 s."""
     catalog = VoiceCatalog(TtsSettings())
     found = []
     for name, voice_id in VOICES.items():
         engine, voice, _ = catalog.resolve(voice_id, "en")
         for text in UTTERANCES:
-            pcm = resample(engine.synthesize(text, voice, speed=1.0), RATE)
+            pcm = sixteen_bit(resample(engine.synthesize(text, voice, speed=1.0), RATE))
             if 3.0 <= pcm.duration_s <= 8.0:
                 found.append((name, text, pcm))
             elif pcm.duration_s < 3.0:  # said twice: long enough
-                again = resample(engine.synthesize(f"{text} {text}", voice, speed=1.0), RATE)
+                again = sixteen_bit(resample(engine.synthesize(f"{text} {text}", voice,
+                                                              speed=1.0), RATE))
                 if again.duration_s <= 8.0:
                     found.append((name, f"{text} {text}", again))
     return found
 
 
+def sixteen_bit(pcm: Pcm) -> Pcm:
+    """``pcm`` as the stream carries it, so the bare pass hears the same samples."""
+    return decode(encode(pcm, "pcm_s16le"), fmt="pcm_s16le", source_rate=pcm.rate)
+
+
 @contextlib.asynccontextmanager
-async def up_audio_stub(model: str) -> AsyncIterator[Any]:
-    """An AudioService stub on a fresh ``voicecore up`` (free ports, a new data directory)
-    whose worker runs ``model``, preloaded."""
+async def up_audio_stub(model: str) -> AsyncIterator[tuple[Any, VoiceCoreClient]]:
+    """An AudioService stub and a VoiceCore client on a fresh ``voicecore up`` (free
+    ports, a new data directory) whose worker runs ``model``, preloaded."""
     os.environ.update({"VOICECORE_STT_MODEL": model, "VOICECORE_STT_PRELOAD": "1"})
     with tempfile.TemporaryDirectory() as tmp:
         grpc_port = free_port()
         up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
                     str(free_port()), "--grpc-addr", f"127.0.0.1:{grpc_port}"])
         try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-                yield audio_service_stub(channel)
+            async with (grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
+                        VoiceCoreClient(f"127.0.0.1:{grpc_port}") as client):
+                yield audio_service_stub(channel), client
         finally:
             stop(up)
 
@@ -124,6 +137,18 @@ async def stream(stub: Any, pcm: Pcm, conversation: str) -> tuple[float, int, st
     raise AssertionError("no final")
 
 
+async def worker_side(client: VoiceCoreClient, conversation: str) -> dict[str, float]:
+    """The final event's own account (seconds): the wait before the final's pass, the pass,
+    and the worker's time to final."""
+    async for event in client.events(conversation_id=conversation, start_sequence=1,
+                                     event_types=["transcribe_stream.completed"]):
+        data: dict[str, Any] = MessageToDict(event.data)
+        return {"wait_s": data.get("final_pass_started_ms", 0.0) / 1000,
+                "pass_s": data["real_time_factor"] * data["duration_s"],
+                "worker_time_to_final_s": data["time_to_final_ms"] / 1000}
+    raise AssertionError("no final event")
+
+
 def seconds(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"p50_s": round(statistics.median(ordered), 3),
@@ -132,18 +157,23 @@ def seconds(samples: list[float]) -> dict[str, float]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    load_before = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 minutes
     spoken = utterances()
     bare_model = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0))
     bare_model.load()
     to_final, bare, partials, rows = [], [], [], []
-    async with up_audio_stub("tiny.en") as stub:
+    inside: dict[str, list[float]] = {}
+    async with up_audio_stub("tiny.en") as (stub, client):
         for run in range(args.warmup + args.runs):
             for n, (voice, text, pcm) in enumerate(spoken):
                 waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
+                worker = await worker_side(client, f"bench-{run}-{n}")
                 started = time.monotonic()
-                await asyncio.to_thread(bare_model.transcribe, pcm)
+                batch = await asyncio.to_thread(bare_model.transcribe, pcm)
                 alone = time.monotonic() - started
                 if run >= args.warmup:
+                    for key, value in worker.items():
+                        inside.setdefault(key, []).append(value)
                     to_final.append(waited)
                     bare.append(alone)
                     partials.append(heard)
@@ -151,13 +181,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                  "duration_s": round(pcm.duration_s, 2),
                                  "time_to_final_s": round(waited, 3),
                                  "bare_s": round(alone, 3), "partials": heard,
-                                 "final": final})
+                                 "final": final, "final_is_bare_text": final == batch.text,
+                                 **{k: round(v, 3) for k, v in worker.items()}})
     return {"runs": args.runs, "warmup": args.warmup, "utterances": len(spoken),
             "model": "tiny.en", "chunk_s": CHUNK_S, "time_to_final": seconds(to_final),
             "bare_transcription": seconds(bare),
-            "partials_per_utterance_p50": statistics.median(partials), "rows": rows,
+            **{f"worker_{k}": seconds(v) for k, v in inside.items()},
+            "partials_per_utterance_p50": statistics.median(partials),
+            "finals_equal_to_bare_text": sum(r["final_is_bare_text"] for r in rows),
+            "rows": rows,
             "targets": {"p50_s": TARGET_P50_S, "p99_s": TARGET_P99_S},
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                        "load_average_before": load_before,
+                        "load_average_after": [round(x, 2) for x in os.getloadavg()]}}
 
 
 def report(result: dict[str, Any]) -> None:
@@ -170,8 +206,16 @@ def report(result: dict[str, Any]) -> None:
                   f"p50 ≤ {TARGET_P50_S:g}, p99 ≤ {TARGET_P99_S:g}")
     table.add_row("bare faster-whisper, whole utterance", str(alone["p50_s"]),
                   str(alone["p99_s"]), str(alone["min_s"]), str(alone["max_s"]), "")
+    for key, label in (("worker_wait_s", "worker: wait before the final's pass"),
+                       ("worker_pass_s", "worker: the final's pass"),
+                       ("worker_worker_time_to_final_s", "worker: time to final")):
+        part = result[key]
+        table.add_row(label, str(part["p50_s"]), str(part["p99_s"]), str(part["min_s"]),
+                      str(part["max_s"]), "")
     Console(width=140).print(table)
-    print(f"partials per utterance (p50): {result['partials_per_utterance_p50']}")
+    print(f"partials per utterance (p50): {result['partials_per_utterance_p50']}; finals "
+          f"equal to the bare pass's text: {result['finals_equal_to_bare_text']}"
+          f"/{len(result['rows'])}")
 
 
 if __name__ == "__main__":

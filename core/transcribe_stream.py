@@ -7,41 +7,52 @@ takes it from the primitive's durable consumer OWNS the stream: it reads the chu
 dies, the request is redelivered to another worker, which reads the chunks again from the
 first and finishes the stream: never silently truncated.
 
-While audio arrives, every :data:`STEP_S` of new audio the buffer is transcribed and the
+While audio arrives, every :data:`STEP_S` of new audio (more when a pass takes longer than
+half of that, :data:`BUSY_SHARE`) the buffer is transcribed and the
 hypothesis goes through local agreement (:mod:`core.stt.agreement`): a
 ``transcribe_stream.chunk`` event carries the committed prefix and the tentative tail.
-The buffer is trimmed at a committed segment end once it is longer than :data:`TRIM_S`.
+The buffer is trimmed at a committed segment end once it is longer than ``TRIM_S``.
 The final (``transcribe_stream.completed``) is one pass over the buffer, after the words
-committed before it: for an utterance shorter than :data:`TRIM_S` (the buffer was never
-trimmed) it is the batch transcript of the same audio. It comes at the end of the stream,
-when Silero VAD hears ``end_of_speech_s`` of silence after speech, or ``idle_timeout_s``
-after the last chunk (with what was heard). The utterance is stored in ``VC_AUDIO``.
+committed before it: for an utterance shorter than ``TRIM_S`` (never trimmed) it is
+the batch transcript of the same audio. It comes at the end of the stream, when Silero
+VAD hears ``end_of_speech_s`` of silence after speech, or ``idle_timeout_s`` after the
+last chunk (with what was heard). The utterance is stored in ``VC_AUDIO`` meanwhile.
+
+That pass starts early, at the end of speech: the VAD looks at every :data:`LOOK_S` of
+new audio, and once speech is followed by ``EARLY_SILENCE_S`` of silence the final's pass
+(the params' beam) runs over the buffer so far, and is shown as a partial. If only
+silence follows until the stream ends, it IS the final: on clean audio Whisper writes the
+same text for speech + a little silence as for speech + more (not always on audio it
+hears on a knife edge: README); if speech resumes, it is dropped and partials go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 
 import msgspec
-import numpy as np
 
 from core.audio import Pcm, encode
-from core.audioin import AudioPiece, ChunkReader
+from core.audioin import ChunkReader
 from core.audiostore import AudioStore, object_name
 from core.bus import Bus
-from core.errors import InvalidAudio
 from core.primitive import Call, Primitive, register
-from core.stt import vad
 from core.stt.agreement import LocalAgreement, TimedWord, text_of
 from core.stt.settings import SttSettings
+from core.stt.utterance import (
+    EARLY_SILENCE_S,
+    MAX_UTTERANCE_S,
+    EarlyPass,
+    Hearing,
+    Pass,
+    Utterance,
+)
 from core.stt.whisper import ENGINE, Transcriber
 from core.transcribe import TRANSCRIBER
 from schemas import events as ev
 from schemas.audio import (
     AudioRef,
-    EndedBy,
     StreamTranscription,
     TranscribeStreamParams,
     Transcription,
@@ -51,71 +62,17 @@ from schemas.audio import (
 
 STEP_S = 1.0
 """New audio between two hypotheses (not every chunk: each pass costs ~0.3 s of CPU)."""
+BUSY_SHARE = 0.5
+"""Partials keep the model busy at most this share of the time: the next one waits for
+twice as much new audio as the last one took (a slow or loaded machine gets fewer), so
+that the final's pass seldom waits for a partial's still running when the stream ends."""
 PARTIAL_BEAM = 1
 """Partials decode greedily: a pass in flight when the stream ends delays the final, and
 the final (the params' beam) decides the text anyway."""
-TRIM_S = 15.0
-"""A buffer longer than this is cut at a committed segment end (whisper_streaming's)."""
-MAX_UTTERANCE_S = 600.0
+LOOK_S = 0.1
+"""New audio between two looks of the VAD for the end of speech (~10 ms each)."""
 TIMEOUT_S = MAX_UTTERANCE_S + 60.0
 """One attempt's default timeout: the longest utterance, and its final."""
-
-
-@dataclass
-class _Utterance:
-    """The audio heard so far, and how the stream ended (set by the receiving task)."""
-
-    rate: int
-    parts: list[np.ndarray] = field(default_factory=list)
-    samples: int = 0
-    chunks: int = 0
-    ended_by: EndedBy | None = None
-    failure: BaseException | None = None
-    last_audio: float = field(default_factory=time.monotonic)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def add(self, piece: AudioPiece) -> None:
-        if len(piece.data) % 2:
-            raise InvalidAudio(f"audio chunk {piece.sequence}: an odd number of bytes "
-                               "(pcm_s16le has two per sample)")
-        samples = np.frombuffer(piece.data, dtype="<i2").astype(np.float32) / 32768.0
-        self.parts.append(samples)
-        self.samples += len(samples)
-        self.chunks += 1
-        self.last_audio = time.monotonic()
-        if self.samples > MAX_UTTERANCE_S * self.rate:
-            raise InvalidAudio(f"stream longer than {MAX_UTTERANCE_S:g} s")
-        self.changed.set()
-
-    def end(self, why: EndedBy) -> None:
-        if self.ended_by is None:
-            self.ended_by = why
-        self.changed.set()
-
-    def pcm(self, start_s: float = 0.0) -> Pcm:
-        if len(self.parts) > 1:
-            self.parts = [np.concatenate(self.parts)]
-        whole = self.parts[0] if self.parts else np.zeros(0, dtype=np.float32)
-        return Pcm(whole[int(start_s * self.rate):], self.rate)
-
-    async def grown(self, since: int, step: int) -> None:
-        """Until ``step`` samples more than ``since`` were heard, or the stream ended (or
-        failed)."""
-        while (self.ended_by is None and self.failure is None
-               and self.samples - since < step):
-            self.changed.clear()
-            await self.changed.wait()
-
-
-@dataclass
-class _Hearing:
-    """The streaming transcription of one utterance."""
-
-    params: TranscribeStreamParams
-    utterance: _Utterance
-    agreement: LocalAgreement = field(default_factory=LocalAgreement)
-    offset_s: float = 0.0
-    """Where the buffer starts in the utterance (after a trim)."""
 
 
 class StreamListener:
@@ -149,19 +106,22 @@ class StreamListener:
     async def listen(self, params: TranscribeStreamParams,
                      call: Call) -> StreamTranscription:
         assert self._bus is not None, "the worker prepares the primitive before serving it"
-        hearing = _Hearing(params, _Utterance(params.sample_rate))
+        hearing = Hearing(params, Utterance(params.sample_rate))
         reader = ChunkReader(self._bus, call.conversation_id, params.stream_id)
         await reader.open()
         receiving = asyncio.create_task(self._receive(reader, hearing))
         try:
-            await self._follow(hearing, call)
+            try:
+                await self._follow(hearing, call)
+            finally:
+                receiving.cancel()
+                await asyncio.gather(receiving, return_exceptions=True)
+                await reader.close()
+            return await self._final(hearing, call)
         finally:
-            receiving.cancel()
-            await asyncio.gather(receiving, return_exceptions=True)
-            await reader.close()
-        return await self._final(hearing, call)
+            await hearing.settle()
 
-    async def _receive(self, reader: ChunkReader, hearing: _Hearing) -> None:
+    async def _receive(self, reader: ChunkReader, hearing: Hearing) -> None:
         utterance = hearing.utterance
         try:
             while utterance.ended_by is None:
@@ -176,63 +136,125 @@ class StreamListener:
             utterance.failure = exc
             utterance.changed.set()
 
-    async def _follow(self, hearing: _Hearing, call: Call) -> None:
-        """Partials every step of new audio, until the stream ends (or VAD ends it)."""
-        utterance, step = hearing.utterance, int(STEP_S * hearing.utterance.rate)
-        heard = 0
+    async def _follow(self, hearing: Hearing, call: Call) -> None:
+        """Until the stream ends (or VAD ends it): at every look, the end of speech; after
+        a pause, the final's pass; while speech goes on, partials every step of new audio."""
+        utterance, rate = hearing.utterance, hearing.utterance.rate
+        step, look = int(STEP_S * rate), int(LOOK_S * rate)
+        seen = heard = 0
         while True:
-            await utterance.grown(heard, step)
+            await utterance.grown(seen, look)
             if utterance.failure is not None:
                 raise utterance.failure
             if utterance.ended_by is not None:
                 return
-            heard = utterance.samples
-            await self._partial(hearing, call)
-            if await self._speech_ended(hearing):
+            await self._show_early(hearing, call)
+            if utterance.samples - seen < look:
+                continue  # woken by an early pass
+            seen = utterance.samples
+            silence = await self._look(hearing)
+            if 0 < hearing.params.end_of_speech_s <= silence:
                 utterance.end("end_of_speech")
                 return
+            if silence >= EARLY_SILENCE_S:
+                self._start_early(hearing)
+            elif seen - heard >= step:
+                heard, began = seen, time.monotonic()
+                await self._partial(hearing, call)
+                step = int(max(STEP_S, (time.monotonic() - began) / BUSY_SHARE) * rate)
 
-    async def _partial(self, hearing: _Hearing, call: Call) -> None:
+    async def _look(self, hearing: Hearing) -> float:
+        """The silence after the speech heard so far; drops an early pass that more speech
+        followed."""
+        utterance, speech = hearing.utterance, hearing.speech
+        start = speech.start(utterance.rate)
+        await asyncio.to_thread(speech.look, utterance.since(start), start, utterance.rate)
+        early = hearing.early
+        if early is not None and speech.end_s is not None and speech.end_s > early.covers_s:
+            hearing.drop_early()
+        return speech.silence_after(utterance.samples / utterance.rate)
+
+    def _start_early(self, hearing: Hearing) -> None:
+        """The final's pass over the buffer so far, unless one already hears all the speech
+        (or a dropped one still holds the model: this one would wait for it anyway)."""
+        if hearing.early is not None or hearing.passes:
+            return
         buffer = hearing.utterance.pcm(hearing.offset_s)
-        found = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM)
-        words = [TimedWord(w.start + hearing.offset_s, w.end + hearing.offset_s, w.word)
-                 for s in found.segments for w in s.words]
-        agreement = hearing.agreement
-        agreement.insert(words)
+        task = asyncio.create_task(self._transcribe(hearing, buffer))
+        hearing.passes.add(task)
+        task.add_done_callback(hearing.passes.discard)
+        task.add_done_callback(_retrieved)
+        task.add_done_callback(lambda _: hearing.utterance.nudge())
+        hearing.early = EarlyPass(hearing.offset_s + buffer.duration_s, task)
+
+    async def _show_early(self, hearing: Hearing, call: Call) -> None:
+        """A finished early pass's hypothesis, as a partial (once)."""
+        early = hearing.early
+        if early is None or early.shown or not early.task.done() or early.task.cancelled():
+            return
+        early.shown = True
+        if early.task.exception() is None:  # a failure is the final's to raise
+            await self._show(call, hearing.agreement, early.task.result(), early.covers_s)
+
+    async def _partial(self, hearing: Hearing, call: Call) -> None:
+        buffer = hearing.utterance.pcm(hearing.offset_s)
+        done = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM)
+        await self._show(call, hearing.agreement, done, done.offset_s + buffer.duration_s)
+        hearing.trim(done.found)
+
+    @staticmethod
+    async def _show(call: Call, agreement: LocalAgreement, done: Pass,
+                    audio_end_s: float) -> None:
+        """A pass's hypothesis through local agreement, published as a partial."""
+        agreement.insert([TimedWord(w.start + done.offset_s, w.end + done.offset_s, w.word)
+                          for s in done.found.segments for w in s.words])
         await call.emit(TranscriptionPartial(
             index=call.emitted, committed=text_of(agreement.committed),
             tentative=text_of(agreement.tentative), stability=agreement.stability(),
-            audio_end_s=hearing.offset_s + buffer.duration_s))
-        _trim(hearing, found)
+            audio_end_s=audio_end_s))
 
-    async def _speech_ended(self, hearing: _Hearing) -> bool:
-        silence = hearing.params.end_of_speech_s
-        if silence <= 0:
-            return False
-        buffer = hearing.utterance.pcm(hearing.offset_s)
-        return await asyncio.to_thread(vad.ended_after, buffer, silence)
+    async def _transcribe(self, hearing: Hearing, buffer: Pcm,
+                          beam_size: int | None = None) -> Pass:
+        params, offset_s = hearing.params, hearing.offset_s
 
-    async def _transcribe(self, hearing: _Hearing, buffer: Pcm,
-                          beam_size: int | None = None) -> Transcription:
-        params = hearing.params
-        return await asyncio.to_thread(
-            self.transcriber().transcribe, buffer, language=params.language,
-            hint=params.hint, word_timestamps=True, beam_size=beam_size or params.beam_size)
+        def run() -> Pass:
+            found = self.transcriber().transcribe(
+                buffer, language=params.language, hint=params.hint, word_timestamps=True,
+                beam_size=beam_size or params.beam_size)
+            took = found.real_time_factor * found.duration_s
+            return Pass(found, offset_s, time.monotonic() - took)
 
-    async def _final(self, hearing: _Hearing, call: Call) -> StreamTranscription:
-        utterance = hearing.utterance
-        before = [w for w in hearing.agreement.committed if w.end <= hearing.offset_s]
-        whole = utterance.pcm()
+        return await asyncio.to_thread(run)
+
+    async def _final_pass(self, hearing: Hearing, whole: Pcm) -> Pass:
+        """The early pass if only silence came after it, else one over the buffer now."""
+        if hearing.early is not None:
+            await self._look(hearing)  # the audio since the last look
+        if hearing.early is not None:
+            return await hearing.early.task
         if not whole.samples.size:  # nothing heard (abandoned at once): nothing to run
-            found = self._nothing_heard(hearing.params)
-        else:
-            found = await self._transcribe(hearing, utterance.pcm(hearing.offset_s))
-        audio = await self._store_utterance(call, whole) if whole.samples.size else None
+            return Pass(self._nothing_heard(hearing.params), 0.0, time.monotonic())
+        return await self._transcribe(hearing, hearing.utterance.pcm(hearing.offset_s))
+
+    async def _final(self, hearing: Hearing, call: Call) -> StreamTranscription:
+        utterance = hearing.utterance
+        whole = utterance.pcm()
+        storing = (asyncio.create_task(self._store_utterance(call, whole))
+                   if whole.samples.size else None)  # stored while the model runs
+        try:
+            done = await self._final_pass(hearing, whole)
+            audio = await storing if storing is not None else None
+        finally:
+            if storing is not None:
+                storing.cancel()
+                await asyncio.gather(storing, return_exceptions=True)
+        found, offset_s = done.found, done.offset_s
+        before = [w for w in hearing.agreement.committed if w.end <= offset_s]
         text = " ".join(t for t in (text_of(before), found.text) if t)
         segments = tuple(msgspec.structs.replace(
-            s, start=s.start + hearing.offset_s, end=s.end + hearing.offset_s,
-            words=tuple(msgspec.structs.replace(w, start=w.start + hearing.offset_s,
-                                                end=w.end + hearing.offset_s)
+            s, start=s.start + offset_s, end=s.end + offset_s,
+            words=tuple(msgspec.structs.replace(w, start=w.start + offset_s,
+                                                end=w.end + offset_s)
                         for w in s.words)) for s in found.segments)
         fields = msgspec.structs.asdict(found)
         fields.update(text=text, segments=segments, duration_s=whole.duration_s,
@@ -240,8 +262,9 @@ class StreamListener:
                                                     audio_seconds=whole.duration_s))
         return StreamTranscription(
             **fields, ended_by=utterance.ended_by or "end_of_stream",
-            time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000, audio=audio,
-            chunks=utterance.chunks)
+            time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000,
+            final_pass_started_ms=(done.started - utterance.last_audio) * 1000,
+            audio=audio, chunks=utterance.chunks)
 
     def _nothing_heard(self, params: TranscribeStreamParams) -> Transcription:
         model = self.transcriber().settings.model
@@ -258,17 +281,11 @@ class StreamListener:
                                      duration_s=pcm.duration_s)
 
 
-def _trim(hearing: _Hearing, found: Transcription) -> None:
-    """Cut a long buffer at the end of its last segment whose words are all committed
-    (their text stays in the committed words; the next pass hears what follows)."""
-    buffer_s = hearing.utterance.samples / hearing.utterance.rate - hearing.offset_s
-    if buffer_s <= TRIM_S:
-        return
-    committed_end = hearing.agreement.committed_end
-    ends = [s.end + hearing.offset_s for s in found.segments
-            if s.end + hearing.offset_s <= committed_end]
-    if ends:
-        hearing.offset_s = max(ends[-1], hearing.offset_s)
+def _retrieved(task: asyncio.Task[Pass]) -> None:
+    """A dropped early pass's failure is nobody's to raise (the final's pass raises its own):
+    looked at, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 LISTENER = StreamListener()
@@ -279,4 +296,4 @@ TRANSCRIBE_STREAM: Primitive = register(Primitive(
     requested=ev.TranscribeStreamRequested, completed=ev.TranscribeStreamCompleted,
     failed=ev.TranscribeStreamFailed, chunk=ev.TranscribeStreamChunk,
     handler=LISTENER.listen, prepare=LISTENER.prepare, timeout_s=TIMEOUT_S,
-    volatile=("real_time_factor", "time_to_final_ms", "audio.name")))
+    volatile=("real_time_factor", "time_to_final_ms", "final_pass_started_ms", "audio.name")))

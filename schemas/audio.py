@@ -197,14 +197,20 @@ class TranscriptionPartial(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds of audio heard when this hypothesis was made."""
 
 
-class StreamTranscription(Transcription, frozen=True, kw_only=True):
+class StreamTranscription(Transcription, frozen=True, kw_only=True, omit_defaults=True):
     """Data of ``transcribe_stream.completed``: the utterance's transcription, and how and
-    how fast the stream ended."""
+    how fast the stream ended. Every field is written except ``final_pass_started_ms`` at
+    its default (added so: a v1 final reads as it did; readers default it to 0)."""
 
-    ended_by: EndedBy = "end_of_stream"
-    time_to_final_ms: Seconds = 0.0
+    ended_by: EndedBy
+    time_to_final_ms: Seconds
     """From the last audio received to the final transcript."""
-    audio: AudioRef | None = None
+    final_pass_started_ms: float = 0.0
+    """From the last audio received to the start of the model's pass that made the final
+    (the rest of ``time_to_final_ms`` is that pass and storing the result): negative when
+    it started before, at the end of speech, and only silence came after; positive, what it
+    waited for (mostly a partial's pass still running when the stream ended)."""
+    audio: AudioRef | None
     """The whole utterance, stored in ``VC_AUDIO`` (``None``: nothing was heard)."""
-    chunks: Count = 0
+    chunks: Count
     """Audio chunks heard."""
