@@ -31,7 +31,9 @@ from voicecore.converse_speech import SpeechIo
 from voicecore.options import Caller as Bridge
 
 FLOW = Path(__file__).parents[2] / "flows" / "contact_details.yaml"
-VOICES = ("piper:en_US-joe-medium", f"espeak-ng:{espeak.voice_id('en', 'm3')}")
+# espeak-ng's klatt variant: of its English voices, Whisper understands it best
+# (benchmarks/espeak_voices.py; the m3 variant used before: no spoken address right).
+VOICES = ("piper:en_US-joe-medium", f"espeak-ng:{espeak.voice_id('en', 'klatt')}")
 CAPTURES = frozenset({"capture_email", "capture_phone", "capture_date"})
 
 
