@@ -172,6 +172,9 @@ _QUESTION_OPENERS: dict[Language, tuple[str, ...]] = {
 }
 # "it is" that a word other than "not" follows in its clause: it opens a value, not an answer.
 _VALUE_OPENERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bit is(?= +(?!not\b)\w)")}
+# "right now", "right away": an adverb, not "that's right" (Whisper's "It's smart.com, right
+# now at www.who.com." for "no, it's mark dot brown at yahoo dot com" was a yes).
+_NOT_ANSWERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bright(?= +(?:now|away)\b)")}
 _TRAILERS = frozenset({"thank", "thanks", "you", "please", "gracias", "merci", "beaucoup",
                        "danke", "schon", "sir", "maam", "senor", "senora", "monsieur", "madame"})
 """Words after an answer that add no value to it ("that's right, thank you")."""
@@ -275,6 +278,8 @@ def capture_confirmation(transcript: str, language: Language = "en") -> CaptureR
     text = prepare(check_transcript(transcript), lang)
     if lang in _VALUE_OPENERS:
         text = _VALUE_OPENERS[lang].sub("it", text)  # "no, it jane at ...": the "no" decides
+    if lang in _NOT_ANSWERS:
+        text = _NOT_ANSWERS[lang].sub("", text)
     for segment in reversed(split_corrections(text, lang, bare_no="never")):
         decided = _decide(segment, lang)
         if decided is None:

@@ -202,6 +202,14 @@ def test_a_yes_after_a_no_and_only_glue_words_still_answers() -> None:
         assert (result.value, result.needs_confirmation) == ("yes", True), transcript
 
 
+def test_right_now_is_no_answer() -> None:
+    # Whisper tiny.en on "no, it's mark dot brown at yahoo dot com" (the "no" lost)
+    assert capture_confirmation("It's smart.com, right now at www.who.com.") is None
+    assert capture_confirmation("call me right away") is None
+    assert _get(capture_confirmation("yes, right now")).value == "yes"
+    assert _get(capture_confirmation("right")).value == "yes"
+
+
 def test_it_is_answers_only_when_it_ends_its_clause() -> None:
     assert _get(capture_confirmation("yes it is")).value == "yes"
     assert _get(capture_confirmation("it is.")).value == "yes"
