@@ -5,7 +5,7 @@ to flows/contact_details.yaml.
 orchestrator` process; ``--callers`` callers from a seeded generator
 (tests/support/spoken_callers.py: names, addresses, numbers, dates; fillers, spelled
 addresses, self-corrections, an old address put right at the read-back). Each reply is
-synthesized by the stack (Piper ``en_US-joe-medium`` and espeak-ng ``en-us+klatt``,
+synthesized by the stack (Piper ``en_US-joe-medium`` and espeak-ng ``en-us+m3``,
 alternating; ``--voices`` names others), sent as an audio turn, transcribed by Whisper
 (``--model``, ``tiny.en`` by default) with the objective's hint and captured,
 confirmation and re-prompts doing their job. Measured per model and voice:
@@ -21,7 +21,7 @@ confirmation and re-prompts doing their job. Measured per model and voice:
 Prints a table (and each failed conversation: which slot, what Whisper heard, what the
 capture read) and writes ``benchmarks/results/spoken.json`` with the load average.
 Run: ``python benchmarks/bench_spoken.py [--callers 50] [--concurrency 2] [--model base]
-[--steady] [--voices piper:en_US-joe-medium,espeak-ng:en-us+m3] [--out NAME.json]``.
+[--steady] [--voices piper:en_US-joe-medium,espeak-ng:en-us+klatt] [--out NAME.json]``.
 Piper samples its speech (and Whisper's words vary with it) unless
 ``--steady`` sets ``VOICECORE_PIPER_NOISE_SCALE``/``_W_SCALE`` to 0.
 """
