@@ -6,9 +6,9 @@ orchestrator` process; ``--callers`` callers from a seeded generator
 (tests/support/spoken_callers.py: names, addresses, numbers, dates; fillers, spelled
 addresses, self-corrections, an old address put right at the read-back). Each reply is
 synthesized by the stack (Piper ``en_US-joe-medium`` and espeak-ng ``en-us+m3``,
-alternating), sent as an audio turn, transcribed by Whisper (``--model``, ``tiny.en`` by
-default) with the objective's hint and captured, confirmation and re-prompts doing their
-job. Measured per model and voice:
+alternating; ``--voices`` names others), sent as an audio turn, transcribed by Whisper
+(``--model``, ``tiny.en`` by default) with the objective's hint and captured,
+confirmation and re-prompts doing their job. Measured per model and voice:
 
 * **task success**: the conversation completed with every slot (email, phone, callback
   date) equal to what the caller meant;
@@ -21,7 +21,8 @@ job. Measured per model and voice:
 Prints a table (and each failed conversation: which slot, what Whisper heard, what the
 capture read) and writes ``benchmarks/results/spoken.json`` with the load average.
 Run: ``python benchmarks/bench_spoken.py [--callers 50] [--concurrency 2] [--model base]
-[--steady]``. Piper samples its speech (and Whisper's words vary with it) unless
+[--steady] [--voices piper:en_US-joe-medium,espeak-ng:en-us+klatt] [--out NAME.json]``.
+Piper samples its speech (and Whisper's words vary with it) unless
 ``--steady`` sets ``VOICECORE_PIPER_NOISE_SCALE``/``_W_SCALE`` to 0.
 """
 
@@ -59,7 +60,7 @@ async def conversations(args: argparse.Namespace, scratch: Path,
 
     async def one(n: int, caller: Any) -> None:
         async with gate:
-            call = await speaker.call(caller, VOICES[n % len(VOICES)])
+            call = await speaker.call(caller, args.voices[n % len(args.voices)])
             done.append(call)
             print(f"{len(done):3d}/{args.callers} {'ok  ' if call.success else 'FAIL'} "
                   f"caller {caller.number} {call.voice} turns={len(call.exchanges)}",
@@ -116,7 +117,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "piper_sampling": "off (noise scales 0)" if args.steady else "on (as shipped)",
         **summary(calls),
         "by_voice": {voice: summary([c for c in calls if c.voice == voice])
-                     for voice in VOICES},
+                     for voice in args.voices},
         "seconds": round(seconds, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
         "failures": [failure(c) for c in calls if not c.success],
@@ -149,9 +150,13 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="tiny.en", help="tiny.en (default) or base")
     parser.add_argument("--steady", action="store_true",
                         help="Piper without sampling (reproducible speech)")
+    parser.add_argument("--voices", type=lambda text: tuple(text.split(",")), default=VOICES,
+                        help="the callers' voices, taken in turn (comma-separated)")
+    parser.add_argument("--out", help="results file name (default spoken[-MODEL].json)")
     arguments = parser.parse_args()
     measured = asyncio.run(main(arguments))
     report(measured)
     RESULTS.mkdir(exist_ok=True)
-    name = "spoken.json" if arguments.model == "tiny.en" else f"spoken-{arguments.model}.json"
+    name = arguments.out or (
+        "spoken.json" if arguments.model == "tiny.en" else f"spoken-{arguments.model}.json")
     (RESULTS / name).write_text(json.dumps(measured, indent=2) + "\n")

@@ -14,7 +14,10 @@ Rules
 * After a leading "no" (the segment's first signal), a yes followed by other words in its
   clause is part of a correction, not an answer: "no, the correct address is jane at
   example dot com", "nein, richtig ist …", "no, eso es …" are a no ("no, that's right" and
-  "no, that's right, thank you" stay a yes at low confidence).
+  "no, that's right, thank you" stay a yes at low confidence). Words of a value right
+  after a leading "no" make the whole segment a no, whatever later words sound like a yes:
+  Whisper heard "no, it's sarah two at yahoo dot com" as "No, it's Sarah to it. Yeah, you
+  dot com." ("no, it's fine" keeps its low-confidence yes: "it", "is" name no value).
 * "It is" answers only when it ends its clause ("yes it is", "it is."). Followed by more
   words it introduces a value, so "no, it's jane at example dot com" is a no with a
   correction, not a "no" overruled by a "yes" ("it's not john" still answers no).
@@ -169,23 +172,56 @@ _QUESTION_OPENERS: dict[Language, tuple[str, ...]] = {
 }
 # "it is" that a word other than "not" follows in its clause: it opens a value, not an answer.
 _VALUE_OPENERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bit is(?= +(?!not\b)\w)")}
+# "right now", "right away": an adverb, not "that's right" (Whisper's "It's smart.com, right
+# now at www.who.com." for "no, it's mark dot brown at yahoo dot com" was a yes).
+_NOT_ANSWERS: dict[Language, re.Pattern[str]] = {"en": re.compile(r"\bright(?= +(?:now|away)\b)")}
 _TRAILERS = frozenset({"thank", "thanks", "you", "please", "gracias", "merci", "beaucoup",
                        "danke", "schon", "sir", "maam", "senor", "senora", "monsieur", "madame"})
 """Words after an answer that add no value to it ("that's right, thank you")."""
+_GLUE = frozenset({"it", "is", "that", "this", "was", "oh", "all", "just", "so", "then",
+                   "es", "eso", "esta", "c", "est", "ca", "das", "ist", "ja"})
+"""Words between a leading "no" and a yes that name no value ("no, it's fine", "no, that's
+right"): the yes then still answers (at low confidence, the signals disagreeing)."""
 _CLAUSE = re.compile(r"[^.!?¿;,]+[.!?;,]?")  # "Yes, but can you text it?" is a yes
 
 
-def _clause_signals(clause: str, lang: Language) -> list[_Signal]:
+def _clause_items(clause: str, lang: Language) -> list[_Signal | str]:
+    """The clause's signals in order, with the words no signal covers between them."""
     tokens = tokenize(clause)
-    hits = find_phrases(tokens, _TABLES[lang])
-    covered = {i for start, end, _ in hits for i in range(start, end)}
-    found: list[_Signal] = []
-    for start, end, signal in hits:
+    items: list[_Signal | str] = []
+    last = 0
+    for start, end, signal in find_phrases(tokens, _TABLES[lang]):
         if signal.evaluation and signal.answer == "yes" and _negated(tokens, start, end, lang):
             signal = _Signal("no", 0.85, True)
-        rest = [t for i, t in enumerate(tokens[end:], end) if i not in covered]
-        found.append(signal._replace(opens_value=any(t not in _TRAILERS for t in rest)))
-    return found
+        items.extend(tokens[last:start])
+        items.append(signal)
+        last = end
+    items.extend(tokens[last:])
+    return [_mark_value_openers(items, i) for i in range(len(items))]
+
+
+def _mark_value_openers(items: list[_Signal | str], index: int) -> _Signal | str:
+    item = items[index]
+    if isinstance(item, str):
+        return item
+    rest = items[index + 1 :]
+    return item._replace(opens_value=any(isinstance(t, str) and t not in _TRAILERS for t in rest))
+
+
+def _corrects_after_no(items: Sequence[_Signal | str]) -> bool:
+    """A leading "no" followed, before any other signal, by words of a value: "no, it's
+    sarah two. yeah, who dot com" (a recognizer's "at yahoo") is a no and a correction,
+    whatever later words sound like a yes."""
+    first = next(i for i, t in enumerate(items) if isinstance(t, _Signal))
+    leading = items[first]
+    if not isinstance(leading, _Signal) or leading.answer != "no" or leading.evaluation:
+        return False
+    for item in items[first + 1 :]:
+        if isinstance(item, _Signal):
+            return False
+        if item not in _TRAILERS and item not in _GLUE:
+            return True
+    return False
 
 
 def _negated(tokens: Sequence[str], start: int, end: int, lang: Language) -> bool:
@@ -204,16 +240,19 @@ def _is_question(clause: str, lang: Language) -> bool:
 
 def _decide(segment: str, lang: Language) -> tuple[str, float] | None:
     """(answer, confidence) if the segment says anything; ("", 0) for a hesitation/question."""
-    signals: list[_Signal] = []
+    items: list[_Signal | str] = []
     question = False
     for clause in _CLAUSE.findall(segment):
-        found = _clause_signals(clause, lang)
-        if found:
-            signals.extend(found)
+        found = _clause_items(clause, lang)
+        if any(isinstance(t, _Signal) for t in found):
             question = _is_question(clause, lang)
+        items.extend(found)
+    signals = [t for t in items if isinstance(t, _Signal)]
     if not signals:
         return None
-    if signals[0].answer == "no" and not signals[0].evaluation:  # "no, the right one is X"
+    if _corrects_after_no(items):
+        signals = [s for s in signals if s.answer != "yes"]
+    elif signals[0].answer == "no" and not signals[0].evaluation:  # "no, the right one is X"
         signals = [signals[0], *(s for s in signals[1:] if s.answer != "yes" or not s.opens_value)]
     if question or any(not s.answer for s in signals):
         return "", 0.0
@@ -239,6 +278,8 @@ def capture_confirmation(transcript: str, language: Language = "en") -> CaptureR
     text = prepare(check_transcript(transcript), lang)
     if lang in _VALUE_OPENERS:
         text = _VALUE_OPENERS[lang].sub("it", text)  # "no, it jane at ...": the "no" decides
+    if lang in _NOT_ANSWERS:
+        text = _NOT_ANSWERS[lang].sub("", text)
     for segment in reversed(split_corrections(text, lang, bare_no="never")):
         decided = _decide(segment, lang)
         if decided is None:

@@ -10,7 +10,9 @@ Rules
   (month/day in English, day/month in es/fr/de; "3.4." too). Years may be numerals,
   "twenty twenty six", "two thousand twenty six", "nineteen ninety nine".
 * Without a year, the date is the next occurrence on or after ``reference_date``.
-* A day alone needs an article: "the 15th", "el quince", "le 15", "am fünfzehnten". It is
+* A day alone needs an article: "the 15th", "el quince", "le 15", "am fünfzehnten". With
+  one month name in its segment that no day is attached to ("the 20th and August", as
+  Whisper wrote "the twentieth of August") it is that month's, read back; else it is
   the next such day of a month ("the 3rd of next month": of the next month); after a
   self-correction it keeps the month said before ("March 3rd, no, the 4th" is March 4).
 * "The day after"/"le lendemain"/"am Tag danach" after a correction shifts the date said
@@ -215,7 +217,7 @@ def _read_segment(text: str, lang: Language, ref: dt.date) -> _Reading | None:
     weekday = weekday_in(items, lang)
     reading = _month_name(items, lang, ref) or _numeric(text, lang, ref)
     if reading is None:
-        reading = _relative_or_day(items, lang, ref)
+        reading = _with_loose_month(_relative_or_day(items, lang, ref), items, lang, ref)
     if reading is None and (shift := day_shift(items, lang)) is not None:
         return _Reading("shift", None, 0.8, day=shift)
     if reading and reading.date and weekday is not None and reading.date.weekday() != weekday:
@@ -223,6 +225,15 @@ def _read_segment(text: str, lang: Language, ref: dt.date) -> _Reading | None:
     if reading and reading.day and _other_days(items, reading.day):
         reading = reading._replace(confidence=min(reading.confidence, _OTHER_DAY))
     return reading
+
+
+def _with_loose_month(reading: _Reading | None, items: Sequence[Item], lang: Language,
+                      ref: dt.date) -> _Reading | None:
+    """A day alone beside one loose month name ("the 20th and August"): that month's."""
+    months = {MONTHS[lang][i] for i in items if isinstance(i, str) and i in MONTHS[lang]}
+    if reading is None or reading.kind != "day" or len(months) != 1:
+        return reading
+    return _absolute(reading.day, months.pop(), None, ref, _OTHER_DAY)
 
 
 def _other_days(items: Sequence[Item], day: int) -> bool:

@@ -23,14 +23,31 @@ def is_letter(token: str) -> bool:
 
 def drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
     """Turn in-word marks back into symbols, except those that only separate spelled
-    letters: any hyphen between two letters ("J-O-H-N"), and the periods of a run of three
-    or more dotted letters ("J.O.H.N"; "j.d.salinger" keeps its periods)."""
-    spelling = set(_dotted_letters(tokens))
+    letters: any hyphen between two letters ("J-O-H-N"), every hyphen of a chain that spells
+    three letters or more, words said in it too ("N-A-DOT-W-I-L-S-O-N-AT-GMAIL-DOT-COM"),
+    and the periods of a run of three or more dotted letters ("J.O.H.N"; "j.d.salinger"
+    keeps its periods)."""
+    spelling = set(_dotted_letters(tokens)) | set(_spelled_chains(tokens))
     for i, token in enumerate(tokens):
         neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []
         if token == MARKS["-"] and len(neighbours) == 2 and all(map(is_letter, neighbours)):
             spelling.add(i)
     return [UNMARK.get(t, t) for i, t in enumerate(tokens) if i not in spelling]
+
+
+def _spelled_chains(tokens: Sequence[str]) -> list[int]:
+    """Positions of the hyphens of "w-i-l-s-o-n-at-gmail": words joined by hyphens, three or
+    more of them single letters ("mike-jones", "mary-k-lee" keep theirs)."""
+    dash, found = MARKS["-"], list[int]()
+    i = 0
+    while i < len(tokens):
+        end = i
+        while end + 2 < len(tokens) and tokens[end + 1] == dash and tokens[end + 2] not in UNMARK:
+            end += 2
+        if sum(map(is_letter, tokens[i : end + 1 : 2])) >= 3:
+            found.extend(range(i + 1, end, 2))
+        i = end + 1
+    return found
 
 
 def _dotted_letters(tokens: Sequence[str]) -> list[int]:

@@ -45,6 +45,7 @@ from typing import NamedTuple
 from schemas.payloads import CaptureResult, Language
 
 from .common import build_result, check_language, check_transcript
+from .email_slips import SLIP_CONFIDENCE, mend_slips
 from .email_spelling import (
     MARKS,
     drop_spelling_aids,
@@ -196,7 +197,14 @@ def _read_segment(segment: str, lang: Language) -> _Reading | None:
         local, _, domain = formatted[-1].partition("@")
         if _LOCAL_OK.fullmatch(local) and _DOMAIN_OK.fullmatch(domain):
             return _Reading(local, domain, 0.95)
-    items = _spoken_items(segment, lang)
+    items, slipped = mend_slips(_spoken_items(segment, lang), lang)
+    reading = _read_items(items, lang)
+    if reading is None or not slipped:
+        return reading
+    return reading._replace(confidence=min(reading.confidence, SLIP_CONFIDENCE))
+
+
+def _read_items(items: Sequence[str], lang: Language) -> _Reading | None:
     ats = [i for i, item in enumerate(items) if item == "@"]
     for at in reversed(ats):
         domain = _domain(items[at + 1 :], lang)

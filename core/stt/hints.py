@@ -8,6 +8,10 @@ a phone number in digit groups, a date with its month written out, a plain yes o
 So the recognizer writes "dot" and "at" instead of guessing where a "." goes, and digits
 instead of number words. Any other hint is free text (names, a product, the question just
 asked) and passes through, on one line and bounded.
+
+On speech it cannot make out, Whisper may write its prompt back ("The appointment is on
+March 14, 2026." for a garbled "September the second"): :func:`echoes_prompt` finds such
+a segment, which the transcriber drops, so no value is read from the example.
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ _PROMPTS: dict[str, dict[str, str]] = {
     },
 }
 _SPACES = re.compile(r"\s+")
+_SENTENCES = re.compile(r"[^.!?]+[.!?]*")
+_NOT_WORD = re.compile(r"[\W_]+")
+ECHO_MIN_WORDS = 5
+"""A prompt sentence this long is no answer a caller gives word for word; shorter ones
+("Yes, that's correct.") are."""
 
 
 def initial_prompt(hint: str, language: str) -> str | None:
@@ -67,3 +76,16 @@ def initial_prompt(hint: str, language: str) -> str | None:
 def is_objective(hint: str) -> bool:
     """Whether ``hint`` names an objective (its prompt depends on the language)."""
     return hint.strip().lower() in _PROMPTS
+
+
+def _words(text: str) -> str:
+    return _NOT_WORD.sub(" ", text.lower()).strip()
+
+
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """Whether ``text`` (one segment) is a sentence of ``prompt`` of at least
+    :data:`ECHO_MIN_WORDS` words, word for word: the prompt written back, not speech."""
+    said = _words(text)
+    if not prompt or len(said.split()) < ECHO_MIN_WORDS:
+        return False
+    return any(_words(sentence) == said for sentence in _SENTENCES.findall(prompt))

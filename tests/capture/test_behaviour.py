@@ -183,6 +183,33 @@ def test_a_yes_that_ends_its_clause_still_outranks_a_leading_no() -> None:
         assert (result.value, result.needs_confirmation) == ("yes", True), transcript
 
 
+@pytest.mark.parametrize(
+    "transcript",
+    [  # Whisper tiny.en on "no, it's sarah two at yahoo dot com" and a spelled address:
+     "No, it's Sarah to it. Yeah, you dot com.",
+     "No, it's dia n i e l dot h i l l. Yeah, who dot com.",
+     "um, no, it's jane. yes, jane at example dot com"],
+)
+def test_a_leading_no_then_a_value_is_a_no_whatever_sounds_like_yes_later(
+        transcript: str) -> None:
+    result = _get(capture_confirmation(transcript))
+    assert (result.value, result.needs_confirmation) == ("no", False), transcript
+
+
+def test_a_yes_after_a_no_and_only_glue_words_still_answers() -> None:
+    for transcript in ("no, it's fine", "no, that's right, thank you", "nope, all good"):
+        result = _get(capture_confirmation(transcript))
+        assert (result.value, result.needs_confirmation) == ("yes", True), transcript
+
+
+def test_right_now_is_no_answer() -> None:
+    # Whisper tiny.en on "no, it's mark dot brown at yahoo dot com" (the "no" lost)
+    assert capture_confirmation("It's smart.com, right now at www.who.com.") is None
+    assert capture_confirmation("call me right away") is None
+    assert _get(capture_confirmation("yes, right now")).value == "yes"
+    assert _get(capture_confirmation("right")).value == "yes"
+
+
 def test_it_is_answers_only_when_it_ends_its_clause() -> None:
     assert _get(capture_confirmation("yes it is")).value == "yes"
     assert _get(capture_confirmation("it is.")).value == "yes"

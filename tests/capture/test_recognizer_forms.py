@@ -189,6 +189,19 @@ def test_two_days_of_month_in_one_breath_are_read_back(transcript: str) -> None:
     assert result is not None and result.needs_confirmation
 
 
+@pytest.mark.parametrize(("transcript", "expected"), [
+    # Whisper tiny.en on espeak-ng's "the twentieth of August" (bench_spoken.py)
+    ("No, it's the 20th and August.", "2026-08-20"),
+    ("Sure, let's say the 22nd and August. Sorry, I mean the 20th and August.", "2026-08-20"),
+    ("the 5th in May", "2026-05-05"),
+])
+def test_a_day_beside_a_loose_month_is_that_months_and_read_back(transcript: str,
+                                                                 expected: str) -> None:
+    result = capture_date(transcript, reference_date=REF)
+    assert result is not None and result.value == expected, transcript
+    assert result.needs_confirmation
+
+
 def test_an_ordinal_weekday_is_not_another_day() -> None:
     result = capture_date("the second Tuesday of April", reference_date=REF)
     assert result is not None and not result.needs_confirmation

@@ -40,3 +40,20 @@ def test_free_text_passes_through_on_one_line_and_bounded() -> None:
     assert len(hints.initial_prompt("x " * 400, "en") or "") == hints.MAX_PROMPT_CHARS
     assert hints.initial_prompt("   ", "en") is None
     assert not hints.is_objective("email me later")
+
+
+def test_a_prompt_sentence_written_back_is_an_echo() -> None:
+    prompt = hints.initial_prompt("date", "en")
+    # Whisper tiny.en on espeak-ng's "September the second" (bench_spoken.py)
+    assert hints.echoes_prompt("The appointment is on March 14, 2026.", prompt)
+    assert hints.echoes_prompt(" the appointment is on march 14 2026", prompt)
+
+
+def test_speech_is_no_echo_even_in_the_prompts_words() -> None:
+    assert not hints.echoes_prompt("March 14, 2026.", hints.initial_prompt("date", "en"))
+    assert not hints.echoes_prompt("The appointment is on March 15, 2026.",
+                                   hints.initial_prompt("date", "en"))
+    # a short sentence is what callers say: "Yes, that's correct." stays
+    assert not hints.echoes_prompt("Yes, that's correct.",
+                                   hints.initial_prompt("confirmation", "en"))
+    assert not hints.echoes_prompt("anything at all said here", None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -92,3 +94,28 @@ def test_the_email_hint_makes_base_write_what_capture_email_reads(base: Transcri
     assert hinted.language == "en"  # detected first, then the English prompt
     captured = capture_email(hinted.text, "en")
     assert captured is not None and captured.value == "john.smith@gmail.com", hinted.text
+
+
+def test_segments_that_write_the_prompt_back_are_dropped() -> None:
+    """Whisper writes its prompt back on speech it cannot make out: no date from it."""
+    @dataclass
+    class Found:
+        text: str
+        start: float = 0.0
+        end: float = 1.0
+        avg_logprob: float = -0.2
+        no_speech_prob: float = 0.1
+        words: tuple[()] = ()
+
+    class Model:
+        def transcribe(self, samples: object, **options: object) -> tuple[object, object]:
+            said = [Found(" The appointment is on March 14, 2026."), Found(" September 2nd.")]
+            return iter(said), SimpleNamespace(language="en", language_probability=1.0)
+
+    def loader(settings: SttSettings) -> tuple[object, Resolved]:
+        return Model(), Resolved("fake", settings.models_dir(), "directory")
+
+    transcriber = Transcriber(SttSettings(), loader=loader)
+    silence = Pcm(np.zeros(16000, dtype=np.float32), 16000)
+    assert transcriber.transcribe(silence, language="en", hint="date").text == "September 2nd."
+    assert "appointment" in transcriber.transcribe(silence, language="en").text  # no prompt

@@ -31,6 +31,8 @@ from voicecore.converse_speech import SpeechIo
 from voicecore.options import Caller as Bridge
 
 FLOW = Path(__file__).parents[2] / "flows" / "contact_details.yaml"
+# espeak-ng's m3 variant: no English voice of espeak-ng (variants, rates, en-gb) is clearly
+# better understood by Whisper (benchmarks/espeak_voices.py; README, "Spoken conversations").
 VOICES = ("piper:en_US-joe-medium", f"espeak-ng:{espeak.voice_id('en', 'm3')}")
 CAPTURES = frozenset({"capture_email", "capture_phone", "capture_date"})
 
