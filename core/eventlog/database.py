@@ -1,5 +1,6 @@
-"""The open event log and the threads that touch it: one writer (every change, in order)
-and two readers (queries, each on its own DuckDB cursor), all off the event loop."""
+"""The open event log and the threads that touch it: one writer (every change, in order),
+one decoder (rows of the next batch) and two readers (queries, each on its own DuckDB
+cursor), all off the event loop."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.eventlog.schema import DB_FILE
-from core.eventlog.store import LogStore
+from core.eventlog.store import Decoded, Incoming, LogStore, decode
 
 
 class LogDatabase:
@@ -20,6 +21,7 @@ class LogDatabase:
         self.store = store
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="eventlog-db")
         self.readers = ThreadPoolExecutor(2, thread_name_prefix="eventlog-read")
+        self.decoder = ThreadPoolExecutor(1, thread_name_prefix="eventlog-decode")
 
     @classmethod
     async def open(cls, data_dir: Path, wait_s: float = 10.0,
@@ -27,6 +29,13 @@ class LogDatabase:
         """``views``: see :class:`~core.eventlog.store.LogStore`."""
         store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s, views)
         return cls(store)
+
+    async def decode(self, batch: list[Incoming]) -> list[Decoded]:
+        """:func:`~core.eventlog.store.decode` on the decoding thread (the next batch is
+        decoded there while the writer stores this one)."""
+        decoded: list[Decoded] = await asyncio.get_running_loop().run_in_executor(
+            self.decoder, decode, batch)
+        return decoded
 
     async def write(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
@@ -46,8 +55,8 @@ class LogDatabase:
     async def close(self) -> None:
         """Close the file last (after the sink stopped and NATS drained)."""
         await self.write(self.store.close)
-        self.writer.shutdown(wait=True)
-        self.readers.shutdown(wait=True)
+        for pool in (self.writer, self.readers, self.decoder):
+            pool.shutdown(wait=True)
 
     async def __aenter__(self) -> LogDatabase:
         return self

@@ -36,7 +36,7 @@ from core.consumer_raw import RawPullConsumer
 from core.errors import BusError, ignored, nats_errors
 from core.eventlog.database import LogDatabase
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.store import Incoming
+from core.eventlog.store import Decoded, Incoming, decode
 from core.natsraw import RawMsg
 from core.pause import pause
 from core.pullstatus import stream_sequence
@@ -148,24 +148,53 @@ class Sink:
         The cadence counts from the start of the previous transaction, so an event arriving
         after a quiet spell is committed at once (it used to wait ``linger_s`` for company
         that did not come), and events arriving faster than the cadence share transactions.
+        While one batch is written, what arrives is decoded on another thread (DuckDB
+        releases the GIL while it writes); the next batch is written only after it.
         """
         puller = self._puller
         assert puller is not None
         next_commit = 0.0  # time.monotonic() before which a new transaction waits
-        while True:
-            if self._stopping.is_set() and not puller.buffer:
-                return
-            await puller.ready.wait()
-            wait = next_commit - time.monotonic()
-            if wait > 0 and not self._stopping.is_set():
-                await puller.gathered(self.options.linger_batch, wait)
-            batch = puller.take(self.options.max_batch)
-            if batch:
-                next_commit = time.monotonic() + self.options.linger_s
-                await self._apply(batch)
-                puller.release(len(batch))
+        writing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                if self._stopping.is_set() and not puller.buffer:
+                    return
+                await puller.ready.wait()
+                wait = next_commit - time.monotonic()
+                if wait > 0 and not self._stopping.is_set():
+                    await puller.gathered(self.options.linger_batch, wait)
+                batch, decoded = await self._decode_while(writing)
+                if writing is not None:
+                    await writing
+                    writing = None
+                if batch:
+                    next_commit = time.monotonic() + self.options.linger_s
+                    writing = asyncio.create_task(self._apply(batch, decoded))
+        finally:
+            if writing is not None:
+                await writing
 
-    async def _apply(self, batch: list[RawMsg]) -> None:
+    async def _decode_while(self, writing: asyncio.Task[None] | None
+                            ) -> tuple[list[RawMsg], list[Decoded]]:
+        """Take and decode deliveries until ``writing`` is done (or ``max_batch`` are taken)."""
+        puller = self._puller
+        assert puller is not None
+        batch: list[RawMsg] = []
+        decoded: list[Decoded] = []
+        while len(batch) < self.options.max_batch:
+            taken = puller.take(self.options.max_batch - len(batch))
+            if taken:
+                batch += taken
+                decoded += await self.db.decode([_incoming(m) for m in taken])
+            if writing is None or writing.done():
+                break
+            if not taken:
+                arrived = asyncio.ensure_future(puller.ready.wait())
+                await asyncio.wait((writing, arrived), return_when=asyncio.FIRST_COMPLETED)
+                arrived.cancel()
+        return batch, decoded
+
+    async def _apply(self, batch: list[RawMsg], decoded: list[Decoded]) -> None:
         """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
 
         The store takes every message (what it cannot store as an event it stores
@@ -173,27 +202,27 @@ class Sink:
         does, the log stands still and HealthCheck and ``voicecore doctor`` say so
         (:mod:`core.eventlog.progress`).
         """
-        if not batch:
-            return
-        received = [_incoming(m) for m in batch]
         while True:
             try:
-                incoming = await self._with_gaps_filled(received)
-                inserted = await self.db.write(self.db.store.apply, incoming)
+                incoming = await self._with_gaps_filled(decoded)
+                inserted = await self.db.write(self.db.store.apply_decoded, incoming)
                 break
             except Exception as exc:  # never ack unstored work
                 if self._stopping.is_set():  # not acked: the next start takes it from the stream
                     log.error("event log: batch not stored at stop (%s); left in the stream", exc)
+                    if self._puller is not None:
+                        self._puller.release(len(batch))
                     return
                 self._failing(exc)
                 await pause(RETRY_S)
         self._recovered()
-        last = batch[max(range(len(batch)), key=lambda i: received[i][0])]
+        last = batch[max(range(len(batch)), key=lambda i: decoded[i][0][0])]
         # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
         # means a redelivery, which the store skips (at or below its last sequence).
         if self._puller is not None:
             with ignored(log, ACK_LOST, BusError):
                 await self._puller.ack(last)
+            self._puller.release(len(batch))
         self.applied += inserted
         self.transactions += 1
         async with self._progress:
@@ -220,7 +249,7 @@ class Sink:
                         time.monotonic() - self.failing_since)
             self.failing_since = self.last_error = None
 
-    async def _with_gaps_filled(self, incoming: list[Incoming]) -> list[Incoming]:
+    async def _with_gaps_filled(self, incoming: list[Decoded]) -> list[Decoded]:
         """Add the messages between the last applied sequence and this batch that it lacks.
 
         The log applies the stream in sequence order and acks with ``AckPolicy.ALL``,
@@ -228,7 +257,7 @@ class Sink:
         not be skipped: it is read from the stream directly. Sequences no longer in
         the stream (expired, purged, deleted) are skipped.
         """
-        have = {m[0] for m in incoming}
+        have = {m[0][0] for m in incoming}
         top = max(have)
         missing = [s for s in range(self.db.store.last_seq + 1, top) if s not in have]
         if not missing:
@@ -244,7 +273,7 @@ class Sink:
                     raw = await self.bus.js.get_msg(subjects.EVENTS_STREAM, seq)
                 except NotFoundError:
                     continue
-            found.append((seq, raw.subject or "", raw.data or b"", raw.headers))
+            found += decode([(seq, raw.subject or "", raw.data or b"", raw.headers)])
         log.info("event log: filled %d gap(s) from the stream", len(found) - len(incoming))
         return found
 

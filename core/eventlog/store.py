@@ -69,6 +69,16 @@ def open_database(path: Path, *, read_only: bool = False,
             time.sleep(0.2)
 
 
+Decoded = tuple[Incoming, dict[str, Any]]
+"""A message and its row, without position and hashes (:func:`decode`)."""
+
+
+def decode(batch: Sequence[Incoming]) -> list[Decoded]:
+    """Each message with its row: pure, so the sink decodes the next batch on another
+    thread while the log's thread writes this one (DuckDB releases the GIL meanwhile)."""
+    return [(message, row_from_message(*message)) for message in batch]
+
+
 class LogStore:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path,
                  views: Sequence[str] = ()) -> None:
@@ -116,26 +126,29 @@ class LogStore:
         for any other reason is stored quarantined instead (found by halving the batch),
         so no message can block the ones after it.
         """
-        by_seq = {m[0]: m for m in batch if m[0] > self.last_seq}  # redeliveries once
-        return self._store(sorted(by_seq.values(), key=lambda m: m[0])) if by_seq else 0
+        return self.apply_decoded(decode(batch))
 
-    def _store(self, messages: list[Incoming]) -> int:
+    def apply_decoded(self, batch: Sequence[Decoded]) -> int:
+        """:meth:`apply` of messages already decoded (:func:`decode`)."""
+        by_seq = {d[0][0]: d for d in batch if d[0][0] > self.last_seq}  # redeliveries once
+        return self._store(sorted(by_seq.values(), key=lambda d: d[0][0])) if by_seq else 0
+
+    def _store(self, decoded: list[Decoded]) -> int:
         rows, seen = [], set()
-        for seq, subject, body, headers in messages:
-            row = row_from_message(seq, subject, body, headers)
+        for _, row in decoded:
             if row["id"] not in seen:
                 seen.add(row["id"])
                 rows.append(row)
         try:
-            return self._insert(rows, messages[-1][0], len(messages) - len(rows))
+            return self._insert(rows, decoded[-1][0][0], len(decoded) - len(rows))
         except Exception as exc:
             if (unwritable := log_write_failure(exc)) is not None:
                 raise unwritable from exc
             refused = exc
-        if len(messages) == 1:
-            return self._quarantine(messages[0], refused)
-        half = len(messages) // 2
-        return self._store(messages[:half]) + self._store(messages[half:])
+        if len(decoded) == 1:
+            return self._quarantine(decoded[0][0], refused)
+        half = len(decoded) // 2
+        return self._store(decoded[:half]) + self._store(decoded[half:])
 
     def _insert(self, rows: list[dict[str, Any]], last_seq: int, duplicates: int) -> int:
         try:
