@@ -13,10 +13,11 @@ import pytest
 
 from core.errors import LogUnwritable
 from core.eventlog import readback, reading
+from core.eventlog import rows as rows_module
 from core.eventlog import store as store_module
-from core.eventlog.rows import raw_body, raw_text, row_from_message
+from core.eventlog.rows import Incoming, raw_body, raw_text, row_from_message
 from core.eventlog.schema import DB_FILE, DDL
-from core.eventlog.store import Incoming, LogStore
+from core.eventlog.store import LogStore
 from core.eventlog.verify import verify
 from schemas import events as ev
 from schemas.payloads import Redaction
@@ -67,7 +68,7 @@ def test_a_row_the_file_refuses_is_quarantined_and_the_rest_of_its_batch_stored(
         row = row_from_message(seq, subject, body, headers)
         return {**row, column: value} if seq == 7 else row
 
-    monkeypatch.setattr(store_module, "row_from_message", builder_with_a_gap)
+    monkeypatch.setattr(rows_module, "row_from_message", builder_with_a_gap)
     sent = bulk_events(40)
     assert store.apply(messages(sent)) == 40
     assert store.last_seq == 40

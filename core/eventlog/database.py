@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.eventlog.rows import Decoded, Incoming, decode
 from core.eventlog.schema import DB_FILE
-from core.eventlog.store import Decoded, Incoming, LogStore, decode
+from core.eventlog.store import LogStore
 
 
 class LogDatabase:

@@ -36,7 +36,7 @@ from core.consumer_raw import RawPullConsumer
 from core.errors import BusError, ignored, nats_errors
 from core.eventlog.database import LogDatabase
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.store import Decoded, Incoming, decode
+from core.eventlog.rows import Decoded, Incoming, decode
 from core.natsraw import RawMsg
 from core.pause import pause
 from core.pullstatus import stream_sequence

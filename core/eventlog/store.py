@@ -32,15 +32,20 @@ from core.errors import (
 )
 from core.eventlog import chain, db
 from core.eventlog.redact import scrub_rows
-from core.eventlog.rows import headers_text, quarantined_row, redaction_row, row_from_message
+from core.eventlog.rows import (
+    Decoded,
+    Incoming,
+    decode,
+    headers_text,
+    quarantined_row,
+    redaction_row,
+)
 from core.eventlog.schema import DDL, NAMES, VIEWS, to_arrow
 from schemas import ids
 from schemas.payloads import Redaction
 
 log = logging.getLogger(__name__)
 
-Incoming = tuple[int, str, bytes, dict[str, str] | None]
-"""(stream sequence, subject, body, headers) of one message."""
 HEAD_CACHE_MAX = 200_000
 WAL_AUTOCHECKPOINT = "512MB"
 WRITER_THREADS = 1
@@ -67,16 +72,6 @@ def open_database(path: Path, *, read_only: bool = False,
             if not isinstance(error, LogLocked) or time.monotonic() >= deadline:
                 raise error from exc
             time.sleep(0.2)
-
-
-Decoded = tuple[Incoming, dict[str, Any]]
-"""A message and its row, without position and hashes (:func:`decode`)."""
-
-
-def decode(batch: Sequence[Incoming]) -> list[Decoded]:
-    """Each message with its row: pure, so the sink decodes the next batch on another
-    thread while the log's thread writes this one (DuckDB releases the GIL meanwhile)."""
-    return [(message, row_from_message(*message)) for message in batch]
 
 
 class LogStore:
