@@ -11,7 +11,10 @@ asked) and passes through, on one line and bounded.
 
 On speech it cannot make out, Whisper may write its prompt back ("The appointment is on
 March 14, 2026." for a garbled "September the second"): :func:`echoes_prompt` finds such
-a segment, which the transcriber drops, so no value is read from the example.
+a segment, which the transcriber drops, so no value is read from the example. Only for
+the hints whose examples no caller has (:data:`ECHO_CHECKED`: numbers in ranges kept for
+fiction, a date gone by); an email example is a real-looking address, and a free-text
+hint may be what the caller says, so those are never dropped.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ _PROMPTS: dict[str, dict[str, str]] = {
 _SPACES = re.compile(r"\s+")
 _SENTENCES = re.compile(r"[^.!?]+[.!?]*")
 _NOT_WORD = re.compile(r"[\W_]+")
+ECHO_CHECKED = frozenset({"phone", "date"})
+"""Hints whose example sentences are dropped when written back: 555-0199 and 020 7946 are
+kept for fiction, 14 March 2026 is past; a caller's john.smith@gmail.com is real."""
 ECHO_MIN_WORDS = 5
 """A prompt sentence this long is no answer a caller gives word for word; shorter ones
 ("Yes, that's correct.") are."""
@@ -80,6 +86,13 @@ def is_objective(hint: str) -> bool:
 
 def _words(text: str) -> str:
     return _NOT_WORD.sub(" ", text.lower()).strip()
+
+
+def echo_checked_prompt(hint: str, language: str) -> str | None:
+    """The prompt whose sentences, written back, are dropped (``None``: nothing is)."""
+    if hint.strip().lower() not in ECHO_CHECKED:
+        return None
+    return initial_prompt(hint, language)
 
 
 def echoes_prompt(text: str, prompt: str | None) -> bool:

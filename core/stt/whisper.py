@@ -155,8 +155,9 @@ class Transcriber:
 def _run(model: WhisperModel, audio: Pcm, language: str, hint: str, word_timestamps: bool,
          vad_filter: bool, beam_size: int) -> tuple[list[Any], Any]:
     """faster-whisper's segments (all of them: its generator decodes as it is read; those
-    that write the prompt back dropped) and info. An objective hint with no language: the
-    language is detected first, so the hint's prompt is in the language spoken."""
+    that write a phone or date prompt back dropped) and info. An objective hint with no
+    language: the language is detected first, so the hint's prompt is in the language
+    spoken."""
     detected: tuple[str, float] | None = None
     if not language and hints.is_objective(hint) and model.model.is_multilingual:
         found, probability, _ = model.detect_language(audio.samples)
@@ -165,7 +166,8 @@ def _run(model: WhisperModel, audio: Pcm, language: str, hint: str, word_timesta
     segments, info = model.transcribe(
         audio.samples, language=language or None, initial_prompt=prompt,
         word_timestamps=word_timestamps, vad_filter=vad_filter, beam_size=beam_size)
-    found_segments = [s for s in segments if not hints.echoes_prompt(s.text, prompt)]
+    echoed = hints.echo_checked_prompt(hint, language or "en")
+    found_segments = [s for s in segments if not hints.echoes_prompt(s.text, echoed)]
     if detected is not None:
         info = dataclasses.replace(info, language=detected[0],
                                    language_probability=detected[1])

@@ -57,3 +57,12 @@ def test_speech_is_no_echo_even_in_the_prompts_words() -> None:
     assert not hints.echoes_prompt("Yes, that's correct.",
                                    hints.initial_prompt("confirmation", "en"))
     assert not hints.echoes_prompt("anything at all said here", None)
+
+
+def test_only_fictional_examples_are_checked_for_echoes() -> None:
+    """A caller whose address is the email example's, or who says the free-text hint,
+    keeps their words; the phone and date examples are no one's."""
+    assert hints.echo_checked_prompt("email", "en") is None
+    assert hints.echo_checked_prompt("the blue widget model number seven", "en") is None
+    assert hints.echo_checked_prompt("Date", "en") == hints.initial_prompt("date", "en")
+    assert hints.echo_checked_prompt("phone", "fr") == hints.initial_prompt("phone", "fr")

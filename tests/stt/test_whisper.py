@@ -109,7 +109,8 @@ def test_segments_that_write_the_prompt_back_are_dropped() -> None:
 
     class Model:
         def transcribe(self, samples: object, **options: object) -> tuple[object, object]:
-            said = [Found(" The appointment is on March 14, 2026."), Found(" September 2nd.")]
+            said = [Found(" The appointment is on March 14, 2026."), Found(" September 2nd."),
+                    Found(" My email is john dot smith at gmail dot com.")]
             return iter(said), SimpleNamespace(language="en", language_probability=1.0)
 
     def loader(settings: SttSettings) -> tuple[object, Resolved]:
@@ -117,5 +118,9 @@ def test_segments_that_write_the_prompt_back_are_dropped() -> None:
 
     transcriber = Transcriber(SttSettings(), loader=loader)
     silence = Pcm(np.zeros(16000, dtype=np.float32), 16000)
-    assert transcriber.transcribe(silence, language="en", hint="date").text == "September 2nd."
+    dated = transcriber.transcribe(silence, language="en", hint="date").text
+    assert "appointment" not in dated and "September 2nd." in dated
     assert "appointment" in transcriber.transcribe(silence, language="en").text  # no prompt
+    # an address that is the email example's is somebody's: kept
+    emailed = transcriber.transcribe(silence, language="en", hint="email").text
+    assert "john dot smith at gmail dot com" in emailed
