@@ -153,7 +153,8 @@ class StreamListener:
                 continue  # woken by an early pass
             seen = utterance.samples
             silence = await self._look(hearing)
-            if 0 < hearing.params.end_of_speech_s <= silence:
+            if 0 < hearing.params.end_of_speech_s <= silence and \
+                    hearing.params.end_of_speech_s <= await self._look(hearing, confirming=True):
                 utterance.end("end_of_speech")
                 return
             if silence >= EARLY_SILENCE_S:
@@ -163,12 +164,15 @@ class StreamListener:
                 await self._partial(hearing, call)
                 step = int(max(STEP_S, (time.monotonic() - began) / BUSY_SHARE) * rate)
 
-    async def _look(self, hearing: Hearing) -> float:
+    async def _look(self, hearing: Hearing, *, confirming: bool = False) -> float:
         """The silence after the speech heard so far; drops an early pass that more speech
-        followed."""
+        followed. ``confirming``: heard again from well before the speech's end (Silero
+        starts each look afresh, a second back, and now and then misses the last words:
+        that alone must not end the utterance)."""
         utterance, speech = hearing.utterance, hearing.speech
-        start = speech.start(utterance.rate)
-        await asyncio.to_thread(speech.look, utterance.since(start), start, utterance.rate)
+        start = (speech.confirming_start if confirming else speech.start)(utterance.rate)
+        hear = speech.confirm if confirming else speech.look
+        await asyncio.to_thread(hear, utterance.since(start), start, utterance.rate)
         early = hearing.early
         if early is not None and speech.end_s is not None and speech.end_s > early.covers_s:
             hearing.drop_early()

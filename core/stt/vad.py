@@ -14,6 +14,9 @@ CONTEXT_S = 1.0
 """Audio already looked at that a new look hears again: Silero starts each look afresh,
 and needs a little speech before to hear where it stops. (A look at 0.1 s of new audio
 costs ~3 ms; at the last 4 s, ~10 ms: a tenth of a core while audio streams.)"""
+CONFIRM_S = 3.0
+"""How long before the speech's end a confirming look starts (before the utterance is
+ended for silence: a short fresh look now and then misses the last words)."""
 
 
 def last_speech_end(pcm: Pcm, silence_s: float) -> float | None:
@@ -54,6 +57,18 @@ class SpeechEnd:
         if found is not None:
             self.end_s = start / rate + found
         self.looked = start + len(tail)
+
+    def confirming_start(self, rate: int) -> int:
+        """Where a confirming look starts: :data:`CONFIRM_S` before the speech's end."""
+        end = self.end_s if self.end_s is not None else 0.0
+        return max(0, int((end - CONFIRM_S) * rate))
+
+    def confirm(self, tail: np.ndarray, start: int, rate: int) -> None:
+        """Hear ``tail`` (from :meth:`confirming_start` to the end) again: the speech ends
+        where this longer look hears it end, if that is later."""
+        found = last_speech_end(Pcm(tail, rate), self.silence_s)
+        if found is not None:
+            self.end_s = max(self.end_s or 0.0, start / rate + found)
 
     def silence_after(self, duration_s: float) -> float:
         """Seconds of non-speech at the end of ``duration_s`` of utterance (0: no speech yet,

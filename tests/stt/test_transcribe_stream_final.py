@@ -119,6 +119,24 @@ def test_the_end_of_speech_heard_look_by_look_is_where_it_ends_heard_at_once() -
     assert at_once.silence_after(whole.duration_s) > 0.9
 
 
+def test_a_look_that_missed_the_last_words_is_overruled_by_the_confirming_look() -> None:
+    """A short fresh look can miss the last words (a stream ended by VAD after "My email is
+    john dot." in a fresh-clone run): before ending for silence, the worker hears the audio
+    again from well before the speech's end, which puts the end back where it is."""
+    speech = quantized(speak(CONFIRM))
+    whole = joined(speech, silence(1.0, speech.rate))
+    missed = SpeechEnd(0.1, looked=len(whole.samples), end_s=0.3)  # as if the rest was lost
+    assert missed.silence_after(whole.duration_s) > whole.duration_s - 0.4
+    start = missed.confirming_start(whole.rate)
+    assert start == 0
+    missed.confirm(whole.samples[start:], start, whole.rate)
+    assert missed.end_s is not None and speech.duration_s - 0.5 < missed.end_s
+    assert missed.silence_after(whole.duration_s) < 1.5
+    heard_late = SpeechEnd(0.1, end_s=speech.duration_s)
+    heard_late.confirm(whole.samples, 0, whole.rate)  # a confirmation never moves it back
+    assert heard_late.end_s == speech.duration_s
+
+
 LONG = ("I would like to move my appointment from next Monday morning to the Friday after that "
         "because my daughter has to see her doctor on Monday and I need to drive her there")
 
