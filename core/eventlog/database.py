@@ -32,7 +32,7 @@ class LogDatabase:
         return cls(store)
 
     async def decode(self, batch: list[Incoming]) -> list[Decoded]:
-        """:func:`~core.eventlog.store.decode` on the decoding thread (the next batch is
+        """:func:`~core.eventlog.rows.decode` on the decoding thread (the next batch is
         decoded there while the writer stores this one)."""
         decoded: list[Decoded] = await asyncio.get_running_loop().run_in_executor(
             self.decoder, decode, batch)

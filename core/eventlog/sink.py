@@ -195,7 +195,28 @@ class Sink:
         return batch, decoded
 
     async def _apply(self, batch: list[RawMsg], decoded: list[Decoded]) -> None:
-        """Store ``batch``, retrying until it is stored (or the sink stops), then ack it.
+        """Store ``batch`` (:meth:`_store`), then ack it; its credit returns either way."""
+        puller = self._puller
+        assert puller is not None
+        try:
+            inserted = await self._store(decoded)
+            if inserted is None:
+                return
+            last = batch[max(range(len(batch)), key=lambda i: decoded[i][0][0])]
+            # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
+            # means a redelivery, which the store skips (at or below its last sequence).
+            with ignored(log, ACK_LOST, BusError):
+                await puller.ack(last)
+        finally:
+            puller.release(len(batch))
+        self.applied += inserted
+        self.transactions += 1
+        async with self._progress:
+            self._progress.notify_all()
+
+    async def _store(self, decoded: list[Decoded]) -> int | None:
+        """Rows inserted, retrying until the batch is stored; ``None`` when the sink stops
+        first (not acked: the next start takes it from the stream).
 
         The store takes every message (what it cannot store as an event it stores
         quarantined), so only a failing file or NATS gets here to retry; while it
@@ -205,28 +226,16 @@ class Sink:
         while True:
             try:
                 incoming = await self._with_gaps_filled(decoded)
-                inserted = await self.db.write(self.db.store.apply_decoded, incoming)
-                break
+                inserted: int = await self.db.write(self.db.store.apply_decoded, incoming)
             except Exception as exc:  # never ack unstored work
-                if self._stopping.is_set():  # not acked: the next start takes it from the stream
+                if self._stopping.is_set():
                     log.error("event log: batch not stored at stop (%s); left in the stream", exc)
-                    if self._puller is not None:
-                        self._puller.release(len(batch))
-                    return
+                    return None
                 self._failing(exc)
                 await pause(RETRY_S)
-        self._recovered()
-        last = batch[max(range(len(batch)), key=lambda i: decoded[i][0][0])]
-        # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
-        # means a redelivery, which the store skips (at or below its last sequence).
-        if self._puller is not None:
-            with ignored(log, ACK_LOST, BusError):
-                await self._puller.ack(last)
-            self._puller.release(len(batch))
-        self.applied += inserted
-        self.transactions += 1
-        async with self._progress:
-            self._progress.notify_all()
+            else:
+                self._recovered()
+                return inserted
 
     def _failing(self, exc: Exception) -> None:
         """Note a failed attempt: logged when it starts, changes, or every minute."""
