@@ -160,7 +160,7 @@ async def open_connection(url: str, auth: NatsAuth, errors: ServerErrors, *, nam
         return await asyncio.wait_for(connecting, CONNECT_BOUND_S)
     except NATS_ERRORS as exc:
         raise connect_failure(exc, errors.refused, f"{auth.describe()} at {masked_url(url)}",
-                              errors.last) from exc
+                              errors.last, tls=auth.speaks_tls(url)) from exc
 
 
 class Bus:

@@ -188,20 +188,33 @@ _PERMISSIONS_VIOLATION = "permissions violation"
 
 
 def connect_failure(exc: BaseException, refused: bool, who: str,
-                    last: BaseException | None = None) -> VoiceCoreError:
+                    last: BaseException | None = None, tls: bool = False) -> VoiceCoreError:
     """The error of a failed connect: nats-py reports a refused CONNECT or a failed TLS
     handshake (``last``) only to its error callback, then "no servers available"; name
-    the refusal instead."""
+    the refusal instead. ``tls``: the client spoke TLS."""
     if refused:
         return BusRefused(f"NATS refused the connection: authorization violation ({who}); "
                           "pass --nats-creds, --nats-nkey, --nats-user/--nats-password or "
                           "--nats-token, or use the data directory of the running voicecore")
-    if isinstance(last, ssl.SSLError) or isinstance(exc, TimeoutError):
-        why = f"TLS failed: {one_line(str(last), 200)}" if isinstance(last, ssl.SSLError) else (
-            "no answer to the connection (does the server require TLS?)")
+    why = _tls_failure(exc, last, tls)
+    if why is not None:
         return BusUnavailable(f"NATS unavailable ({who}): {why}; pass --nats-tls-ca, and "
                               "--nats-tls-cert/--nats-tls-key when it verifies clients")
     return translate(exc)
+
+
+def _tls_failure(exc: BaseException, last: BaseException | None, tls: bool) -> str | None:
+    if isinstance(last, ssl.SSLError):
+        return f"TLS failed: {one_line(str(last), 200)}"
+    # TLS 1.3: a server that verifies clients refuses a missing certificate after the
+    # client's side of the handshake is done, so the client often sees only the closed
+    # socket when it writes CONNECT, not the server's alert.
+    if tls and isinstance(last, (BrokenPipeError, ConnectionResetError)):
+        return (f"TLS failed: the server closed the connection after the handshake "
+                f"({type(last).__name__}; does it require a client certificate?)")
+    if isinstance(exc, TimeoutError):
+        return "no answer to the connection (does the server require TLS?)"
+    return None
 
 
 def authorization_violation(server_said: BaseException) -> bool:

@@ -91,6 +91,10 @@ class NatsAuth:
             options["tls"] = context
         return options
 
+    def speaks_tls(self, url: str) -> bool:
+        """Whether a connection to ``url`` as this identity is over TLS."""
+        return bool(self.tls_ca or self.tls_cert) or "tls://" in url
+
     def tls_context(self) -> ssl.SSLContext | None:
         if not (self.tls_ca or self.tls_cert):
             return None
