@@ -14,7 +14,7 @@ Per utterance and run:
 * **time to final**: from sending the last chunk to receiving the final ``STTResult``
   (the worker's last pass over the utterance, the completed event, the bridge);
 * **bare**: ``Transcriber.transcribe`` of the whole utterance (the 16-bit samples the
-  stream carries) in this process: the pass the final needs, unless it started at the end
+  stream carries, with word times as the final's pass) in this process: the pass the final needs, unless it started at the end
   of speech (see ``core/transcribe_stream.py``); whether its text is the final's;
 * **the worker's own account**, from the final event (read back through StreamEvents):
   ``final_pass_started_ms`` (negative: the pass started at the end of speech, before the
@@ -169,7 +169,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
                 worker = await worker_side(client, f"bench-{run}-{n}")
                 started = time.monotonic()
-                batch = await asyncio.to_thread(bare_model.transcribe, pcm)
+                batch = await asyncio.to_thread(  # the final's pass: with word times
+                    bare_model.transcribe, pcm, word_timestamps=True)
                 alone = time.monotonic() - started
                 if run >= args.warmup:
                     for key, value in worker.items():
@@ -182,6 +183,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                  "time_to_final_s": round(waited, 3),
                                  "bare_s": round(alone, 3), "partials": heard,
                                  "final": final, "final_is_bare_text": final == batch.text,
+                                 **({} if final == batch.text else {"bare_text": batch.text}),
                                  **{k: round(v, 3) for k, v in worker.items()}})
     return {"runs": args.runs, "warmup": args.warmup, "utterances": len(spoken),
             "model": "tiny.en", "chunk_s": CHUNK_S, "time_to_final": seconds(to_final),

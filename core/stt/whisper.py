@@ -66,7 +66,8 @@ def load_model(settings: SttSettings) -> tuple[WhisperModel, Resolved]:
     device, compute = device_and_compute_type(settings)
     try:
         model = WhisperModel(str(resolved.path), device=device, compute_type=compute,
-                             num_workers=settings.concurrency)
+                             num_workers=settings.concurrency,
+                             cpu_threads=settings.cpu_threads())
     except (RuntimeError, ValueError, OSError) as exc:
         raise EngineUnavailable(f"speech model {resolved.name} ({resolved.path}) does not "
                                 f"load on {device}/{compute}: {one_line(str(exc), 200)}"
