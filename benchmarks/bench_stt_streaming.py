@@ -14,8 +14,9 @@ Per utterance and run:
 * **time to final**: from sending the last chunk to receiving the final ``STTResult``
   (the worker's last pass over the utterance, the completed event, the bridge);
 * **bare**: ``Transcriber.transcribe`` of the whole utterance (the 16-bit samples the
-  stream carries, with word times as the final's pass) in this process: the pass the final needs, unless it started at the end
-  of speech (see ``core/transcribe_stream.py``); whether its text is the final's;
+  stream carries, with word times as the final's pass) in this process: the pass the
+  final needs, unless it started at the end of speech (see ``core/transcribe_stream.py``);
+  whether its text is the final's;
 * **the worker's own account**, from the final event (read back through StreamEvents):
   ``final_pass_started_ms`` (negative: the pass started at the end of speech, before the
   last chunk; positive: what it waited for, a partial's pass still running), the pass
