@@ -54,11 +54,11 @@ def test_a_model_directory_that_does_not_load_is_engine_unavailable(tmp_path: Pa
 def test_ctranslate2_gets_the_usable_cores_shared_by_concurrent_passes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Not CTranslate2's own default of 4 threads, which on 2 cores contend with each other.
-    monkeypatch.setattr(stt.os, "sched_getaffinity", lambda _: {0, 1})
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0, 1})
     assert SttSettings().cpu_threads() == 2
     assert SttSettings(concurrency=2).cpu_threads() == 1
     assert SttSettings(concurrency=3).cpu_threads() == 1
-    monkeypatch.setattr(stt.os, "sched_getaffinity", lambda _: set(range(32)))
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: set(range(32)))
     assert SttSettings().cpu_threads() == 4
     assert SttSettings(concurrency=4).cpu_threads() == 4
     assert SttSettings(concurrency=16).cpu_threads() == 2
