@@ -8,7 +8,8 @@ always read back (see :data:`SLIP_CONFIDENCE`):
   ``paul5@outlook.com`` (only a provider's name after it: "flatiron.com" stays a word);
 * "at" heard as another short word, when the address has no "@" at all and the word is
   right before a well-known provider and a dot: "mary dot green that outlook dot com",
-  "sarah to it yahoo dot com"; "yeah who dot com" is "@ yahoo dot com";
+  "sarah to it yahoo dot com", "g r e e n a yahoo dot com", "laura three the gmail dot
+  com"; "yeah who dot com" is "@ yahoo dot com", and so is "it. Yeah, who dot com";
 * a digit heard as its homophone right before "@" after a name: "sarah to at yahoo" is
   ``sarah2``, "alice for at hotmail" ``alice4`` (a bare "to"/"for" is no name of its own).
 """
@@ -20,11 +21,11 @@ from collections.abc import Sequence
 
 from schemas.payloads import Language
 
-from .email_words import PREAMBLE, TLDS, provider_domain
+from .email_words import PREAMBLE, SENTENCE_END, TLDS, provider_domain
 
 SLIP_CONFIDENCE = 0.7
 """The cap on an address read through a slip: under 0.85, so it is read back."""
-_AT_SOUNDS = frozenset({"it", "that", "and", "to", "add"})
+_AT_SOUNDS = frozenset({"it", "that", "and", "to", "add", "a", "the"})
 _YAHOO_SOUNDS = (("yeah", "who"), ("ya", "who"), ("yay", "who"))
 _DIGIT_SOUNDS = {"to": "2", "too": "2", "for": "4"}
 _GLUED_AT = re.compile(r"([a-z0-9][a-z0-9_-]*?)at([a-z]+)")
@@ -67,9 +68,17 @@ def _at_heard_as_word(items: list[str]) -> bool:
             items[i] = "@"
             return True
         if tuple(items[i : i + 2]) in _YAHOO_SOUNDS and _dot_tld(items, i + 2):
-            items[i : i + 2] = ["@", "yahoo"]
+            items[_at_sound_before(items, i) : i + 2] = ["@", "yahoo"]
             return True
     return False
+
+
+def _at_sound_before(items: Sequence[str], i: int) -> int:
+    """Where the "at" before the "yahoo" heard at ``i`` starts: "to it. Yeah, who dot com"
+    is "to @ yahoo.com" (Whisper ends a sentence at "at" heard as "it")."""
+    if i >= 2 and items[i - 1] == SENTENCE_END and items[i - 2] in _AT_SOUNDS:
+        return i - 2
+    return i - 1 if items[i - 1] in _AT_SOUNDS else i
 
 
 def _digit_heard_as_word(items: list[str], lang: Language) -> bool:

@@ -45,6 +45,8 @@ SPELLING_AIDS: dict[Language, tuple[tuple[str, ...], ...]] = {
     "fr": (("comme", "dans"), ("comme",), ("as", "in")),
     "de": (("wie", "in"), ("wie",), ("as", "in")),
 }
+SENTENCE_END = "\x04"
+"""The token a sentence's full stop becomes among an address's pieces (not a dot)."""
 DOUBLE = frozenset({"double", "doble", "doppel", "doppelt"})
 CASE_WORDS = frozenset({
     "capital", "uppercase", "upper", "lowercase", "lower", "small", "mayuscula", "minuscula",

@@ -58,6 +58,7 @@ from .email_words import (
     CASE_WORDS,
     DOUBLE,
     PREAMBLE,
+    SENTENCE_END,
     SPOKEN_SYMBOLS,
     SYMBOLS,
     TLD_SOUNDS,
@@ -81,7 +82,7 @@ _EMAIL_WORD = re.compile(r"\be[\s-]?mail\b")
 _INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
 # A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
 _SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
-_END = "\x04"
+_END = SENTENCE_END
 _UNREAD_CORRECTION = 0.7
 _UMLAUTS = re.compile("[äöüÄÖÜ]")
 _GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})

@@ -18,6 +18,10 @@ from core.capture import capture_email
     ("Alice for at hotmail dot com.", "alice4@hotmail.com"),  # "four" as "for"
     ("john add gmail dot com", "john@gmail.com"),
     ("j o h n dot s m i t h. Yeah, who dot com.", "john.smith@yahoo.com"),  # "at yahoo"
+    ("No, it's Sarah to it. Yeah, who dot com.", "sarah2@yahoo.com"),  # both, and a full stop
+    ("Sarah to it yeah who dot com", "sarah2@yahoo.com"),
+    ("No, it's l i n d a dot g r e e n a yahoo dot com.", "linda.green@yahoo.com"),  # "a"
+    ("laura three the gmail dot com", "laura3@gmail.com"),  # "at" as "the"
     # a hyphenated spelling with the symbol words in it
     ("No, it's N-A-D-I-A-DOT-W-I-L-S-O-N-AT-GMAIL-DOT-COM.", "nadia.wilson@gmail.com"),
 ])
