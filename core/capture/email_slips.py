@@ -4,8 +4,9 @@ readings that stay safe (Whisper tiny.en/base on synthesized callers, bench_spok
 Each slip is read only where the rest pins it down, and an address read through one is
 always read back (see :data:`SLIP_CONFIDENCE`):
 
-* "at" glued into one word before a well-known provider: "paul5atoutlook.com" is
-  ``paul5@outlook.com`` (only a provider's name after it: "flatiron.com" stays a word);
+* "at" (or "it", as heard) glued into one word before a well-known provider:
+  "paul5atoutlook.com" is ``paul5@outlook.com``, "grace.haulitgmail.com"
+  ``grace.haul@gmail.com`` (only a provider's name after it: "flatiron.com" stays a word);
 * "at" heard as another short word, when the address has no "@" at all and the word is
   right before a well-known provider and a dot: "mary dot green that outlook dot com",
   "sarah to it yahoo dot com", "g r e e n a yahoo dot com", "laura three the gmail dot
@@ -28,7 +29,7 @@ SLIP_CONFIDENCE = 0.7
 _AT_SOUNDS = frozenset({"it", "that", "and", "to", "add", "a", "the"})
 _YAHOO_SOUNDS = (("yeah", "who"), ("ya", "who"), ("yay", "who"))
 _DIGIT_SOUNDS = {"to": "2", "too": "2", "for": "4"}
-_GLUED_AT = re.compile(r"([a-z0-9][a-z0-9_-]*?)at([a-z]+)")
+_GLUED_AT = re.compile(r"([a-z0-9][a-z0-9_-]*?)(?:at|it)([a-z]+)")
 
 
 def mend_slips(items: Sequence[str], lang: Language) -> tuple[list[str], bool]:

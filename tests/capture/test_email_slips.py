@@ -12,6 +12,7 @@ from core.capture import capture_email
 @pytest.mark.parametrize(("transcript", "expected"), [
     ("paul5atoutlook.com", "paul5@outlook.com"),  # "at" glued into one word
     ("Sure, my email is tom.bakeratyahoo.com.", "tom.baker@yahoo.com"),
+    ("No, it's grace.hallitgmail.com.", "grace.hall@gmail.com"),  # "at" heard as "it"
     ("Mary dot green that outlook dot com.", "mary.green@outlook.com"),  # "at" as "that"
     ("Sarah to it yahoo dot com.", "sarah2@yahoo.com"),  # "at" as "it", "two" as "to"
     ("Sarah to at yahoo dot com.", "sarah2@yahoo.com"),
