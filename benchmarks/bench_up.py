@@ -3,7 +3,8 @@
 Processes (all real, on this machine):
 
 * ``voicecore up`` with a fresh data directory and free ports: embedded nats-server,
-  one worker per primitive, the event-log sink and the gRPC bridge, as users start it;
+  one worker per primitive, the event-log sink, the orchestrator (idle here: no
+  conversation) and the gRPC bridge, as users start it;
 * the *baseline*: the grpc.aio server of ``bench_bridge.py --serve-baseline`` that calls
   the same primitive function in-process (no NATS, no log), in the same run;
 * this process: the client (grpc.aio stubs, uvloop).
@@ -44,7 +45,7 @@ def children(pid: int) -> list[int]:
 
 
 ROLES = {"nats-server": "nats-server", "voicecore worker": "workers",
-         "voicecore.log_sink": "sink"}
+         "voicecore.log_sink": "sink", "voicecore orchestrator": "orchestrator"}
 
 
 def up_processes(up_pid: int) -> dict[str, int]:
