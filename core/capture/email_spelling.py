@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from schemas.payloads import Language
 
-from .email_words import LETTER_NAMES, SPELLING_AIDS
+from .email_words import CASE_NOUNS, CASE_ONLY_WORDS, CASE_WORDS, LETTER_NAMES, SPELLING_AIDS
 
 MARKS = {".": "\x01", "_": "\x02", "-": "\x03"}
 """Stand-ins for the punctuation STT writes inside a word ("gmail.com"), kept as tokens."""
@@ -65,6 +65,25 @@ def _dotted_letters(tokens: Sequence[str]) -> list[int]:
             found.extend(range(i + 1, end, 2))
         i = end + 1
     return found
+
+
+def drop_case_words(tokens: Sequence[str]) -> list[str]:
+    """Drop "capital", "lower case" … said before a spelled letter, and "lowercase" anywhere.
+    Before anything else the word is a word: "laura small", or Whisper's "lower" for
+    "laura" (which read as nothing made "lower three at gmail" ``3@gmail.com``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token in CASE_WORDS:
+            letter = i + 1 + (i + 1 < len(tokens) and tokens[i + 1] in CASE_NOUNS)
+            if letter < len(tokens) and is_letter(tokens[letter]):
+                i = letter
+                continue
+        if token not in CASE_ONLY_WORDS:
+            out.append(token)
+        i += 1
+    return out
 
 
 def drop_spelling_aids(tokens: Sequence[str], lang: Language) -> list[str]:

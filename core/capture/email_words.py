@@ -52,6 +52,11 @@ CASE_WORDS = frozenset({
     "capital", "uppercase", "upper", "lowercase", "lower", "small", "mayuscula", "minuscula",
     "majuscule", "minuscule", "gross", "grosses", "grossem", "klein", "kleines",
 })
+"""Said before a spelled letter ("capital j"): the address is lower-case anyway."""
+CASE_ONLY_WORDS = frozenset({"uppercase", "lowercase"})
+"""Case words that are nothing else ("all lowercase"), dropped wherever they are."""
+CASE_NOUNS = frozenset({"case", "letter"})
+"""Said between a case word and its letter ("lower case j", "capital letter j")."""
 # English letter names STT writes for spelled letters ("jay dee" is "jd"); "oh" is handled
 # with digits. Only used inside a run of spelled letters, where they cannot be words.
 LETTER_NAMES = {

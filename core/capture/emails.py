@@ -48,6 +48,7 @@ from .common import build_result, check_language, check_transcript
 from .email_slips import SLIP_CONFIDENCE, mend_slips
 from .email_spelling import (
     MARKS,
+    drop_case_words,
     drop_spelling_aids,
     drop_spelling_marks,
     is_letter,
@@ -55,7 +56,6 @@ from .email_spelling import (
     spelled_once,
 )
 from .email_words import (
-    CASE_WORDS,
     DOUBLE,
     PREAMBLE,
     SENTENCE_END,
@@ -103,7 +103,7 @@ def _spoken_items(segment: str, lang: Language) -> list[str]:
     text = _SENTENCE_END.sub(f" {_END} ", text)
     tokens = drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(MARKS.values())))
     tokens = drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
-    tokens = [t for t in tokens if t not in CASE_WORDS]
+    tokens = drop_case_words(tokens)
     # "at, like, gmail" pauses before the domain; inside it, "a well" is a (misheard) name.
     cut = tokens.index("@") + 2 if "@" in tokens else len(tokens)
     tokens = drop_fillers(tokens[:cut], lang) + drop_fillers(tokens[cut:], lang, WORD_FILLERS)

@@ -56,3 +56,18 @@ def test_a_word_before_a_provider_is_read_back_never_taken() -> None:
     """"that" before "gmail dot com" may be a slip or talk: either way it is read back."""
     result = capture_email("it is about that gmail dot com")
     assert result is not None and result.needs_confirmation
+
+
+@pytest.mark.parametrize(("transcript", "expected"), [
+    ("capital j o h n at gmail dot com", "john@gmail.com"),
+    ("lower case j o h n at gmail dot com", "john@gmail.com"),  # was "casejohn"
+    ("capital letter j capital o h n at gmail dot com", "john@gmail.com"),
+    ("it is lowercase j o h n at gmail dot com", "john@gmail.com"),
+    ("laura small at gmail dot com", "laurasmall@gmail.com"),  # a name, not a case word
+    # Whisper's "lower" for "laura" is a word (it read as 3@gmail.com), and read back
+    ("No, it's lower three to gmail.com.", "lower3@gmail.com"),
+])
+def test_case_words_are_dropped_only_before_a_spelled_letter(transcript: str,
+                                                             expected: str) -> None:
+    result = capture_email(transcript)
+    assert result is not None and result.value == expected, transcript
