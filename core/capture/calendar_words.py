@@ -48,6 +48,28 @@ WEEKDAYS: dict[Language, dict[str, int]] = {
 }
 
 
+_SPLIT_MONTHS: dict[Language, dict[tuple[str, str], str]] = {
+    "en": {("except", "ember"): "september", ("sept", "ember"): "september",
+           ("set", "ember"): "september"},
+}
+"""A month name a recognizer wrote as two words (Whisper tiny.en: "Except Ember 5th")."""
+
+
+def join_split_months(tokens: list[str], lang: Language) -> list[str]:
+    """``tokens`` with a month name written as two words (:data:`_SPLIT_MONTHS`) joined."""
+    splits = _SPLIT_MONTHS.get(lang)
+    if not splits:
+        return tokens
+    joined: list[str] = []
+    for token in tokens:
+        month = splits.get((joined[-1], token)) if joined else None
+        if month is not None:
+            joined[-1] = month
+        else:
+            joined.append(token)
+    return joined
+
+
 def spoken_date(day: dt.date, language: Language) -> str:
     """The date as a TTS engine should say it: "Tuesday, March 3, 2026", "mardi 3 mars 2026"."""
     weekday = _WEEKDAY_NAMES[language][day.weekday()]

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 from schemas.payloads import CaptureResult, Language
 
-from .calendar_words import MONTHS, spoken_date
+from .calendar_words import MONTHS, join_split_months, spoken_date
 from .common import build_result, check_language, check_transcript
 from .date_relative import (
     Item,
@@ -212,7 +212,8 @@ def _read_segment(text: str, lang: Language, ref: dt.date) -> _Reading | None:
         year, month, day = (int(g) for g in iso.groups())
         return _absolute(day, month, year, ref, 0.97)
     # Commas keep "March twenty, twenty twenty six" apart; "este" is "this", not a filler.
-    tokens = drop_fillers(tokenize(text, keep=","), lang, keep=frozenset({"este"}))
+    tokens = drop_fillers(join_split_months(tokenize(text, keep=","), lang), lang,
+                          keep=frozenset({"este"}))
     items = read_numbers(tokens, lang, ordinals=True, oh_zero=True)
     weekday = weekday_in(items, lang)
     reading = _month_name(items, lang, ref) or _numeric(text, lang, ref)

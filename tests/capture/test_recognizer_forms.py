@@ -102,10 +102,15 @@ def test_letter_o_read_as_zero_is_not_taken_as_written_digits() -> None:
     ("In 3 days.", "2026-03-04"),
     ("Uh, how about Wednesday the 11th?", "2026-03-11"),
     ("March 10th. No wait, March 12th.", "2026-03-12"),
+    ("Except Ember 5th.", "2026-09-05"),  # tiny.en on Piper's "September fifth"
 ])
 def test_date_as_whisper_writes_it(transcript: str, expected: str) -> None:
     result = capture_date(transcript, reference_date=REF)
     assert result is not None and result.value == expected
+
+
+def test_a_month_split_in_two_words_needs_both() -> None:
+    assert capture_date("everything except ember", reference_date=REF) is None
 
 
 @pytest.mark.parametrize(("transcript", "expected"), [
