@@ -49,9 +49,10 @@ class _Atom(NamedTuple):
 
 _OH = {"oh": 0, "o": 0}
 _HOMOPHONES = {"to": 2, "too": 2, "for": 4, "fore": 4, "won": 1, "ate": 8}
-# What Whisper writes for a "five" it half heard (synthetic or accented speech): real
-# words, so a phone number read with them is a guess to read back (see phones).
-GUESSED_DIGITS = {"fine": 5, "find": 5}
+# What Whisper writes for a "five" or a "three" it half heard (synthetic or accented
+# speech: "Bree 0 5 4 …" for Piper's "three zero five four …"): real words, so a phone
+# number read with them is a guess to read back (see phones). Not "free": "toll free 1 800".
+GUESSED_DIGITS = {"fine": 5, "find": 5, "tree": 3, "bree": 3, "pre": 3}
 _NUMERIC_ORDINAL = re.compile(
     r"([0-9]{1,2})(?:st|nd|rd|th|er|re|e|eme|ieme|o|a|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|te|ten)"
 )

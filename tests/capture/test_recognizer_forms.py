@@ -133,6 +133,21 @@ def test_five_half_heard_as_fine_is_a_guess_to_read_back(transcript: str) -> Non
     assert result.needs_confirmation
 
 
+@pytest.mark.parametrize("transcript", [
+    "Bree 0 5 4 3 3 9 6 1 8.",  # tiny.en on Piper's "three zero five four three three …"
+    "Pre 0 5 4 3 3 9 6 1 8.",
+])
+def test_three_half_heard_as_a_word_is_a_guess_to_read_back(transcript: str) -> None:
+    result = capture_phone(transcript)
+    assert result is not None and result.value == "+13054339618"
+    assert result.needs_confirmation
+
+
+def test_toll_free_is_no_three() -> None:
+    result = capture_phone("It's a toll free number, 1 800 555 0199.")
+    assert result is not None and result.value == "+18005550199"
+
+
 def test_fine_as_a_word_is_not_a_digit() -> None:
     result = capture_phone("That's fine, my number is 415-555-0123.")
     assert result is not None and result.value == "+14155550123"
