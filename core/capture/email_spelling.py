@@ -27,6 +27,8 @@ def drop_spelling_marks(tokens: Sequence[str]) -> list[str]:
     three letters or more, words said in it too ("N-A-DOT-W-I-L-S-O-N-AT-GMAIL-DOT-COM"),
     and the periods of a run of three or more dotted letters ("J.O.H.N"; "j.d.salinger"
     keeps its periods)."""
+    if UNMARK.keys().isdisjoint(tokens):  # no marks (most transcripts): nothing to do
+        return list(tokens)
     spelling = set(_dotted_letters(tokens)) | set(_spelled_chains(tokens))
     for i, token in enumerate(tokens):
         neighbours = tokens[i - 1 : i + 2 : 2] if i > 0 else []

@@ -245,6 +245,8 @@ def read_numbers(
         else:
             words.append(token)
             atoms.append(None)
+    if not any(atoms):  # no number word at all (most of an email address)
+        return list(words)
     atoms = [_settle(atoms, words, i) for i in range(len(atoms))]
     out: list[Number | str] = []
     i = 0
