@@ -41,7 +41,8 @@ from core import primitive as registry
 from core import subjects
 from core.bus import Bus
 from core.correlator import Correlator
-from core.errors import BusError, InvalidParams, ignored
+from core.errors import BusError, InvalidParams
+from core.ignoring import ignored
 from core.presence import PresenceTracker
 from schemas import events, ids
 

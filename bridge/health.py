@@ -10,7 +10,7 @@ else SERVING. The standard service reports SERVING/NOT_SERVING for ``""`` and
 and NOT_SERVING from the start of shutdown.
 
 A component whose check fails is reported NOT_SERVING with the reason, and the
-failure is logged and counted (``core.errors.IGNORED``): health answers, it does
+failure is logged and counted (``core.ignoring.IGNORED``): health answers, it does
 not raise. A failing event-log probe leaves the event-log components out (no
 sink is known then), logged at WARNING.
 """
@@ -28,8 +28,8 @@ from bridge._proto import voice_core_pb2 as pb
 from core import primitive as registry
 from core import subjects
 from core.bus import Bus
-from core.errors import note_ignored
 from core.eventlog import progress
+from core.ignoring import note_ignored
 from core.pause import pause, stop_tasks
 from core.presence import PresenceTracker
 

@@ -7,7 +7,7 @@ else waits. Because every message comes from the same consumer, history and live
 are one sequence: no gap, no duplicate at the seam. If the consumer is lost (NATS
 restarted, no heartbeat, deleted) or a sequence gap shows, it is re-created from the
 last stream sequence delivered + 1; each loss is logged at INFO and counted
-(``core.errors.IGNORED[core.consumer.LOST]``). Anything else going wrong while reading
+(``core.ignoring.IGNORED[core.consumer.LOST]``). Anything else going wrong while reading
 is a bug: logged at ERROR and raised, never turned into a quiet reopen loop.
 """
 

@@ -21,7 +21,7 @@ then re-opened on a new inbox (a durable: re-ensured if gone; an ordered one:
 re-created after the last sequence delivered), unless made with ``reopen=False``
 (a bounded lookup), where the next :meth:`~PullConsumer.next` raises
 :class:`~core.errors.BusUnavailable`. Every loss is logged and counted
-(``core.errors.IGNORED[LOST]``); a bug in handling a message is logged at ERROR and
+(``core.ignoring.IGNORED[LOST]``); a bug in handling a message is logged at ERROR and
 raised to the caller, never turned into a quiet reopen loop.
 """
 
@@ -43,7 +43,8 @@ from nats.aio.subscription import Subscription
 from core import natsraw, subjects
 from core.bus import Bus
 from core.consumer_modes import Durable, Ordered, StartAt
-from core.errors import NATS_ERRORS, BusError, BusUnavailable, ignored, nats_errors, note_ignored
+from core.errors import NATS_ERRORS, BusError, BusUnavailable, nats_errors
+from core.ignoring import ignored, note_ignored
 from core.pause import pause, stop_tasks
 from core.pullcredit import Credit
 from core.pullstatus import Action, Status, classify, delivered

@@ -35,7 +35,8 @@ from nats.aio.subscription import Subscription
 
 from core import subjects
 from core.consumer import PullConsumer
-from core.errors import NATS_ERRORS, ignored, nats_errors
+from core.errors import NATS_ERRORS, nats_errors
+from core.ignoring import ignored
 
 log = logging.getLogger(__name__)
 

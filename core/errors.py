@@ -39,16 +39,14 @@ Each library's errors become voicecore errors in one function:
 
 Malformed *events* are not exceptions a caller sees: the worker dead-letters them.
 What is deliberately *not* raised (a best-effort cleanup, an ack whose loss only means a
-redelivery, ...) goes through :func:`note_ignored` / :func:`ignored`: logged with its reason
-and counted in :data:`IGNORED`, never silently dropped.
+redelivery, ...) goes through :mod:`core.ignoring` (``note_ignored`` / ``ignored``): logged
+with its reason and counted in ``IGNORED``, never silently dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -300,26 +298,3 @@ def log_write_failure(exc: BaseException) -> LogUnwritable | None:
     doing = f"the event log cannot be written: {type(exc).__name__}"
     error = translate_duckdb(exc, doing, LogUnwritable)
     return error if isinstance(error, LogUnwritable) else LogUnwritable(str(error))
-
-
-IGNORED: Counter[str] = Counter()
-"""How many times each deliberately ignored error happened, by what was being done."""
-
-
-def note_ignored(logger: logging.Logger, what: str, exc: BaseException,
-                 level: int = logging.INFO) -> None:
-    """Log ``exc`` (type and first line, no traceback) as ignored while doing ``what``,
-    and count it in :data:`IGNORED`. ``what`` says why it may be ignored."""
-    IGNORED[what] += 1
-    first = (str(exc).splitlines() or [""])[0][:200]
-    logger.log(level, "%s (ignored %s): %s", what, type(exc).__name__, first)
-
-
-@contextmanager
-def ignored(logger: logging.Logger, what: str,
-            *kinds: type[BaseException], level: int = logging.INFO) -> Iterator[None]:
-    """Run the block; an exception of ``kinds`` is noted (:func:`note_ignored`), not raised."""
-    try:
-        yield
-    except kinds as exc:
-        note_ignored(logger, what, exc, level)

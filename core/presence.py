@@ -29,7 +29,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from core.errors import NATS_ERRORS, ignored
+from core.errors import NATS_ERRORS
+from core.ignoring import ignored
 from core.pause import pause, stop_tasks
 from core.subjects import (
     PRESENCE_ANNOUNCE_ALL,

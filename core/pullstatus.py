@@ -12,7 +12,7 @@ header-only *status* messages on the same inbox::
 
 :func:`classify` turns one into what the consumer does about it; everything that
 is not a heartbeat nor a plain end of a request is logged and counted by the
-consumer (``core.errors.note_ignored``) with the server's description.
+consumer (``core.ignoring.note_ignored``) with the server's description.
 """
 
 from __future__ import annotations

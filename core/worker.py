@@ -40,7 +40,8 @@ from core.chunks import open_call
 from core.config import WorkerOptions
 from core.consumer import Durable, PullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
-from core.errors import NATS_ERRORS, BusError, PrimitiveError, ignored
+from core.errors import NATS_ERRORS, BusError, PrimitiveError
+from core.ignoring import ignored
 from core.pause import pause, stop_tasks
 from core.presence import Announcer
 from core.primitive import Primitive

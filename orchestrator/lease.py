@@ -32,7 +32,8 @@ from nats.js.kv import KeyValue
 
 from core import subjects
 from core.bus import Bus
-from core.errors import BusError, ignored, nats_errors
+from core.errors import BusError, nats_errors
+from core.ignoring import ignored
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from nats.js import api as js_api
 from core import subjects
 from core.bus import Bus
 from core.consumer import Durable, Ordered, PullConsumer, StartAt
-from core.errors import BusError, VoiceCoreError, ignored, nats_errors
+from core.errors import BusError, VoiceCoreError, nats_errors
+from core.ignoring import ignored
 from core.pause import pause, stop_tasks
 from orchestrator.driver import Driver, FlowLoader, stored_events
 from orchestrator.lease import LEASE_TTL_S, Lease, LeaseLost, Leases

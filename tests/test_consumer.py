@@ -11,7 +11,7 @@ import pytest
 from nats.js import api
 
 from core import consumer as consumer_module
-from core import errors, pullstatus
+from core import ignoring, pullstatus
 from core.bus import Bus
 from core.consumer import Durable, Ordered, PullConsumer
 from core.natsserver import EmbeddedNats
@@ -75,7 +75,7 @@ async def test_a_deleted_durable_is_ensured_again_and_delivery_goes_on(bus: Bus)
     ensure = durable(bus)
     await ensure()
     consumer = PullConsumer(bus, Durable("test_durable", ensure), credit=8, heartbeat_s=0.2)
-    before = errors.IGNORED[consumer_module.LOST]
+    before = ignoring.IGNORED[consumer_module.LOST]
     await consumer.start()
     try:
         await publish(bus, 1)
@@ -89,7 +89,7 @@ async def test_a_deleted_durable_is_ensured_again_and_delivery_goes_on(bus: Bus)
         consumer.release()
     finally:
         await consumer.stop()
-    assert errors.IGNORED[consumer_module.LOST] > before
+    assert ignoring.IGNORED[consumer_module.LOST] > before
     await bus.js.consumer_info(EVENTS_STREAM, "test_durable")  # exists again
 
 
@@ -131,7 +131,7 @@ async def _connected(bus: Bus) -> bool:
 async def test_an_ordered_consumer_recreates_itself_on_a_sequence_gap(bus: Bus) -> None:
     await publish(bus, 3)
     consumer = PullConsumer(bus, Ordered(("vc.ev.>",)), credit=1)
-    before = errors.IGNORED[consumer_module.LOST]
+    before = ignoring.IGNORED[consumer_module.LOST]
     await consumer.start()
     try:
         assert (await asyncio.wait_for(consumer.next(), GUARD_S)).data == b"m0"
@@ -148,7 +148,7 @@ async def test_an_ordered_consumer_recreates_itself_on_a_sequence_gap(bus: Bus) 
         await consumer.stop()
     assert rest == [b"m1", b"m2"]  # re-created after sequence 1: nothing skipped
     assert consumer.name != first_name
-    assert errors.IGNORED[consumer_module.LOST] == before + 1
+    assert ignoring.IGNORED[consumer_module.LOST] == before + 1
 
 
 async def test_a_refused_pull_is_logged_and_counted_not_a_silent_loop(
@@ -159,7 +159,7 @@ async def test_a_refused_pull_is_logged_and_counted_not_a_silent_loop(
     await bus.nc.request(f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.small", json.dumps(
         {"stream_name": EVENTS_STREAM, "config": config}).encode())
     refused = PullConsumer(bus, Durable("small"), credit=4, heartbeat_s=0.2)
-    before = errors.IGNORED[consumer_module.STATUS]
+    before = ignoring.IGNORED[consumer_module.STATUS]
     with caplog.at_level(logging.INFO, logger="core.consumer"):
         await refused.start()  # asks for 4: "409 Exceeded MaxRequestBatch of 2"
         try:
@@ -170,7 +170,7 @@ async def test_a_refused_pull_is_logged_and_counted_not_a_silent_loop(
 
 
 async def _counted(before: int) -> bool:
-    return errors.IGNORED[consumer_module.STATUS] > before
+    return ignoring.IGNORED[consumer_module.STATUS] > before
 
 
 def test_status_messages_are_classified_in_one_place() -> None:

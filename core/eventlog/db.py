@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from core.errors import ignored, translate_duckdb
+from core.errors import translate_duckdb
+from core.ignoring import ignored
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,11 @@ from core import subjects
 from core.bus import Bus
 from core.consumer import Durable
 from core.consumer_raw import RawPullConsumer
-from core.errors import BusError, ignored, nats_errors
+from core.errors import BusError, nats_errors
 from core.eventlog.database import LogDatabase
 from core.eventlog.progress import CONSUMER_PREFIX
 from core.eventlog.rows import Decoded, Incoming, decode
+from core.ignoring import ignored
 from core.natsraw import RawMsg
 from core.pause import pause
 from core.pullstatus import stream_sequence

@@ -28,7 +28,7 @@ from bridge.errors import CallError, GrpcError, failure_error, status_for
 from bridge.reader import StartAt, StreamReader
 from bridge.server import Bridge
 from core import consumer as consumer_module
-from core import errors
+from core import errors, ignoring
 from core.bus import Bus
 from core.consumer import Ordered, PullConsumer
 from core.subjects import EVENTS_STREAM
@@ -147,11 +147,11 @@ async def test_health_check_answers_and_counts_a_failing_jetstream(
     from bridge.health import JETSTREAM_DOWN
 
     await bus.js.delete_stream(EVENTS_STREAM)
-    before = errors.IGNORED[JETSTREAM_DOWN]
+    before = ignoring.IGNORED[JETSTREAM_DOWN]
     with caplog.at_level(logging.INFO, logger="bridge.health"):
         health = await client.health()
     assert health.status == pb.NOT_SERVING
-    assert errors.IGNORED[JETSTREAM_DOWN] == before + 1
+    assert ignoring.IGNORED[JETSTREAM_DOWN] == before + 1
     assert any(JETSTREAM_DOWN in r.getMessage() for r in caplog.records)
 
 
@@ -166,7 +166,7 @@ async def test_a_bug_in_the_reader_is_logged_and_raised_not_a_silent_reopen_loop
         bus: Bus, caplog: pytest.LogCaptureFixture) -> None:
     consumer = _BuggyConsumer(bus, Ordered(("vc.ev.>",)), credit=8)
     await bus.nc.publish("vc.ev.c1.capture_email.requested", b"{}")  # stored: one to read
-    lost_before = errors.IGNORED[consumer_module.LOST]
+    lost_before = ignoring.IGNORED[consumer_module.LOST]
     await consumer.start()
     try:
         with caplog.at_level(logging.INFO, logger="core.consumer"), \
@@ -178,7 +178,7 @@ async def test_a_bug_in_the_reader_is_logged_and_raised_not_a_silent_reopen_loop
         await consumer.stop()
     errors_logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors_logged and "unexpected error" in errors_logged[0].getMessage()
-    assert errors.IGNORED[consumer_module.LOST] == lost_before
+    assert ignoring.IGNORED[consumer_module.LOST] == lost_before
 
 
 async def test_a_lost_consumer_is_logged_counted_and_reopened_after_the_last_sequence(
@@ -186,7 +186,7 @@ async def test_a_lost_consumer_is_logged_counted_and_reopened_after_the_last_seq
     await bus.js.publish("vc.ev.c1.capture_email.requested", b"first")
     reader = StreamReader(bus, ["vc.ev.>"], StartAt(sequence=1))
     await reader.open()
-    before = errors.IGNORED[consumer_module.LOST]
+    before = ignoring.IGNORED[consumer_module.LOST]
     try:
         assert (await reader.next()).data == b"first"
         with caplog.at_level(logging.INFO, logger="core.consumer"):
@@ -196,7 +196,7 @@ async def test_a_lost_consumer_is_logged_counted_and_reopened_after_the_last_seq
     finally:
         await reader.close()
     assert (again.sequence, again.data) == (2, b"second")
-    assert errors.IGNORED[consumer_module.LOST] == before + 1
+    assert ignoring.IGNORED[consumer_module.LOST] == before + 1
     assert any(consumer_module.LOST in r.getMessage() for r in caplog.records)
 
 
