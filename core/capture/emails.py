@@ -82,7 +82,6 @@ _EMAIL_WORD = re.compile(r"\be[\s-]?mail\b")
 _INSIDE_WORD = re.compile(r"(?<=[^\W_])([._-])(?=[^\W_])")
 # A sentence ends at ".?!" after a word (not after a spelled letter: "J. O. H. N.").
 _SENTENCE_END = re.compile(r"(?<=[^\W_]{2})[.?!]+(?=\s|$)")
-_END = SENTENCE_END
 _UNREAD_CORRECTION = 0.7
 _UMLAUTS = re.compile("[äöüÄÖÜ]")
 _GERMAN_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -100,8 +99,8 @@ class _Reading(NamedTuple):
 def _spoken_items(segment: str, lang: Language) -> list[str]:
     """The segment as address pieces: words, digit strings and the symbols "@._-+"."""
     text = _INSIDE_WORD.sub(lambda m: f" {MARKS[m[1]]} ", _EMAIL_WORD.sub("email", segment))
-    text = _SENTENCE_END.sub(f" {_END} ", text)
-    tokens = drop_spelling_marks(tokenize(text, keep="@+" + _END + "".join(MARKS.values())))
+    text = _SENTENCE_END.sub(f" {SENTENCE_END} ", text)
+    tokens = drop_spelling_marks(tokenize(text, keep="@+" + SENTENCE_END + "".join(MARKS.values())))
     tokens = drop_spelling_aids(replace_phrases(tokens, SYMBOLS[lang]), lang)
     tokens = drop_case_words(tokens)
     # "at, like, gmail" pauses before the domain; inside it, "a well" is a (misheard) name.
@@ -127,7 +126,7 @@ def _local(items: Sequence[str], lang: Language) -> tuple[str, bool, bool] | Non
     """(local part, spelled?, words joined?) from the items before "@"."""
     taken: list[str] = []
     for item in reversed(items):
-        if item in ("@", _END) or item in PREAMBLE[lang]:
+        if item in ("@", SENTENCE_END) or item in PREAMBLE[lang]:
             break
         taken.append(item)
     split = _split_by_a_full_stop(items, taken, lang)
@@ -150,7 +149,7 @@ def _split_by_a_full_stop(items: Sequence[str], taken: list[str],
     name, a sentence end, one name before "@", right after the preamble. Taken as
     "lucy.clark" (``taken`` is reversed), read back since it is a guess (words joined)."""
     end = len(items) - len(taken) - 1
-    if len(taken) != 1 or end < 2 or items[end] != _END:
+    if len(taken) != 1 or end < 2 or items[end] != SENTENCE_END:
         return None
     name, before = items[end - 1], items[end - 2]
     words = (taken[0], name)
@@ -172,7 +171,7 @@ def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
     """(domain, confidence cap) from the items after "@"."""
     labels: list[list[str]] = [[]]
     for item in items:
-        if item in ("@", "_", "+", _END):
+        if item in ("@", "_", "+", SENTENCE_END):
             break
         if item == ".":
             if labels[-1]:
@@ -232,7 +231,7 @@ def _partial(items: Sequence[str], lang: Language) -> _Reading | None:
 
 
 def _after_preamble(items: Sequence[str], lang: Language) -> Sequence[str]:
-    stops = PREAMBLE[lang] | {_END}
+    stops = PREAMBLE[lang] | {SENTENCE_END}
     cut = max((i + 1 for i, item in enumerate(items) if item in stops), default=0)
     return items[cut:]
 

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from core.audio import Pcm, decode, encode, resample
 from core.capture import capture_confirmation, capture_date, capture_email, capture_phone
 from core.stt import hints, models
+from core.stt.settings import SttSettings
 from core.tts.engine import EngineVoice, create_engine
 from core.tts.settings import TtsSettings
 from schemas.payloads import CaptureResult
@@ -40,7 +41,6 @@ VOICES = {
 }
 MODELS = ("tiny.en", "base")
 BEAM_SIZE = 5
-CPU_THREADS = 2  # the machine's cores; more threads only contend
 
 
 def capture(primitive: str, transcript: str) -> CaptureResult | None:
@@ -122,8 +122,9 @@ class RoundTrip:
         if name not in self._models:
             from faster_whisper import WhisperModel
 
-            self._models[name] = WhisperModel(str(model_dir(name, self.cache)), device="cpu",
-                                              compute_type="int8", cpu_threads=CPU_THREADS)
+            self._models[name] = WhisperModel(  # the cores the process may use: more contend
+                str(model_dir(name, self.cache)), device="cpu", compute_type="int8",
+                cpu_threads=SttSettings().cpu_threads())
         return self._models[name]
 
     def transcript(self, utterance: Utterance, voice: str, model: str, hinted: bool) -> str:
