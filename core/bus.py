@@ -5,25 +5,20 @@ leaves through :meth:`Bus.publish`, which opens the PRODUCER span, writes
 ``Nats-Msg-Id`` (= event id, so JetStream drops duplicates), ``traceparent`` and
 ``Vc-Event-Type`` headers, and maps NATS errors to :mod:`core.errors`. It returns
 once JetStream has stored the event (its PubAck), like ``js.publish``, but PubAcks
-are matched on one inbox by a counter with one timer each (:class:`_PubAcks`), without
-nats-py's per-request random token and ``wait_for``: a worker publishes per request.
+are matched on one inbox by a counter with one timer each (:class:`core.pubacks.PubAcks`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -39,6 +34,7 @@ from core.errors import (
     permission_denied,
 )
 from core.natsauth import NatsAuth, masked_url
+from core.pubacks import PubAcks, stored_at
 from schemas.events import Event, encode
 
 log = logging.getLogger(__name__)
@@ -68,55 +64,6 @@ def messaging_attributes(subject: str, event: Event, operation: str) -> dict[str
 
 PUBLISH_TIMEOUT_S = 5.0
 """How long a publish waits for JetStream's PubAck (nats-py's default)."""
-
-
-class _PubAcks:
-    """PubAcks by token on one wildcard inbox: a counter, a future and a timer per publish."""
-
-    def __init__(self, nc: NATS) -> None:
-        self.nc = nc
-        self._prefix = ""
-        self._sub: Subscription | None = None
-        self._tokens = itertools.count()
-        self._waiting: dict[str, asyncio.Future[Msg]] = {}
-
-    async def request(self, subject: str, body: bytes, headers: dict[str, str],
-                      timeout: float) -> Msg:
-        if self._sub is None:
-            prefix = f"{self.nc.new_inbox()}."
-            self._sub = await self.nc.subscribe(f"{prefix}*", cb=self._on_ack)
-            self._prefix = prefix
-        token = str(next(self._tokens))
-        loop = asyncio.get_running_loop()
-        ack: asyncio.Future[Msg] = loop.create_future()
-        self._waiting[token] = ack
-        timer = loop.call_later(timeout, _time_out, ack)
-        try:
-            await self.nc.publish(subject, body, reply=self._prefix + token, headers=headers)
-            return await ack
-        finally:
-            timer.cancel()
-            del self._waiting[token]
-
-    async def _on_ack(self, msg: Msg) -> None:
-        ack = self._waiting.get(msg.subject[len(self._prefix):])
-        if ack is not None and not ack.done():
-            ack.set_result(msg)
-
-
-def _time_out(ack: asyncio.Future[Msg]) -> None:
-    if not ack.done():
-        ack.set_exception(nats.errors.TimeoutError())
-
-
-def _stored(reply: Msg) -> tuple[int, bool]:
-    """(sequence, duplicate) from a PubAck; raises nats-py's error for a refusal."""
-    if (reply.headers or {}).get("Status") == "503":
-        raise nats.js.errors.NoStreamResponseError  # no stream takes this subject
-    answer = msgspec.json.decode(reply.data)
-    if "error" in answer:
-        raise nats.js.errors.APIError.from_error(answer["error"])
-    return int(answer["seq"]), bool(answer.get("duplicate"))
 
 
 CONNECT_BOUND_S = 15.0
@@ -168,7 +115,7 @@ class Bus:
         self.nc = nc
         natsraw.install(nc)  # less Python per message received (core/natsraw.py)
         self.js: JetStreamContext = nc.jetstream()
-        self._acks = _PubAcks(nc)
+        self._acks = PubAcks(nc)
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "voicecore",
@@ -288,7 +235,7 @@ class Bus:
         if not self.nc.is_connected:
             raise BusUnavailable("NATS unavailable: not connected")
         with nats_errors():
-            sequence, duplicate = _stored(
+            sequence, duplicate = stored_at(
                 await self._acks.request(subject, body, headers, PUBLISH_TIMEOUT_S))
         return Published(subject=subject, sequence=sequence, duplicate=duplicate)
 

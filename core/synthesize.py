@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from core.audio import Pcm, encode, encoded_rate
+from core.audio import Pcm, cheap_to_encode, encode, encoded_rate
 from core.audiostore import AudioStore, object_name
 from core.bus import Bus
 from core.errors import EngineUnavailable, InvalidParams
@@ -164,7 +164,10 @@ class Synthesizer:
     async def _store_part(self, call: Call, index: int, pcm: Pcm,
                           params: SynthesizeParams) -> AudioRef:
         rate = params.sample_rate or pcm.rate
-        data = await asyncio.to_thread(encode, pcm, params.format, rate=rate)
+        if cheap_to_encode(pcm, params.format, rate):  # a thread hop would cost more
+            data = encode(pcm, params.format, rate=rate)
+        else:
+            data = await asyncio.to_thread(encode, pcm, params.format, rate=rate)
         assert self._store is not None, "the worker prepares the primitive before serving it"
         name = object_name(call.conversation_id, _objects_of(call), index, params.format)
         return await self._store.put(name, data, format=params.format,

@@ -183,7 +183,7 @@ BAD: dict[str, tuple[Callable[[], bytes], str]] = {
     "codec": (lambda: _wav_with_format_tag(0x7777),
               "unsupported codec in wav audio: no decoder for it here"),
     "wav cut": (lambda: encode(tone(), "wav")[:20000],
-                "truncated wav audio: 19,922 of the 44,100 bytes its data chunk declares"),
+                "truncated wav audio: 19,956 of the 44,100 bytes its data chunk declares"),
     "wav header cut": (lambda: encode(tone(), "wav")[:30],
                        "truncated or corrupt wav audio: its header does not read"),
     "mp3 cut": (lambda: encode(tone(2.0), "mp3")[:4000], "truncated mp3 audio: "),

@@ -98,6 +98,28 @@ async def test_the_same_bytes_under_the_same_name_are_stored_once(store: AudioSt
     assert await store.get(replaced) == b"other bytes"
 
 
+async def test_a_replaced_object_leaves_only_its_new_chunks(store: AudioStore,
+                                                             bus: Bus) -> None:
+    await put(store, "c1/r1/0.wav", BIG)
+    await put(store, "c1/r1/0.wav", b"other bytes")
+    meta = subjects.object_meta_subject("VC_AUDIO", "c1/r1/0.wav")
+    assert await stored_subjects(bus) == {meta: 1, await chunks_subject(bus, "c1/r1/0.wav"): 1}
+
+
+async def test_a_bucket_without_direct_gets_is_read_through_the_api(store: AudioStore,
+                                                                    bus: Bus) -> None:
+    """Direct gets are the fast path; a stream that does not answer them (a bucket made
+    elsewhere without ``allow_direct``) is read from its leader instead."""
+    ref = await put(store, "c1/r1/0.wav", BIG)
+    info = await bus.js.stream_info(subjects.AUDIO_STREAM)
+    assert info.config.allow_direct
+    await bus.js.update_stream(info.config.evolve(allow_direct=False))
+    with pytest.raises(nats.errors.NoRespondersError):
+        await bus.js.get_last_msg(subjects.AUDIO_STREAM,
+                                  subjects.object_meta_subject("VC_AUDIO", ref.name), direct=True)
+    assert await store.get(ref) == BIG
+
+
 async def test_a_replaced_object_fails_the_old_reference(store: AudioStore) -> None:
     ref = await put(store, "c1/r1/0.wav", BIG)
     await put(store, "c1/r1/0.wav", BIG[:-1] + b"!")  # same size, other bytes
@@ -253,7 +275,8 @@ async def test_the_worker_writes_audio_but_cannot_erase_it(server: EmbeddedNats)
 async def test_the_cli_cannot_write_or_erase_audio(server: EmbeddedNats) -> None:
     store, errors = await connect_as(server, "cli")
     try:
-        await refused(errors, lambda: put(store, "c1/r1/0.wav", b"forged"), "$O.VC_AUDIO.C.")
+        # its chunks and its metadata go out together: either refusal may come first
+        await refused(errors, lambda: put(store, "c1/r1/0.wav", b"forged"), "$O.VC_AUDIO.")
         await refused(errors, lambda: store.delete_conversation("c1"),
                       f"$JS.API.CONSUMER.CREATE.{subjects.AUDIO_STREAM}")
     finally:
