@@ -111,13 +111,21 @@ class Primitive:
                  (self.failed, "failed")]
         return [*found, (self.chunk, "chunk")] if self.chunk is not None else found
 
+    def runs_inline(self, params: Any) -> bool:
+        """Whether ``params`` are handled on the event loop, synchronously (:attr:`inline`)."""
+        return self.blocking and self.inline is not None and self.inline(params)
+
+    def execute_inline(self, params: Any) -> Any:
+        """The handler's answer, here and now (only when :meth:`runs_inline`)."""
+        return cast(Handler, self.handler)(params)
+
     async def execute(self, params: Any, call: Call | None = None) -> Any:
         if self.takes_call:
             if call is None:
                 raise ValueError(f"{self.name}: its handler needs a Call (core.chunks)")
             return await cast(CallHandler, self.handler)(params, call)
         handler = cast(Handler, self.handler)
-        if self.blocking and not (self.inline is not None and self.inline(params)):
+        if self.blocking and not self.runs_inline(params):
             return await asyncio.to_thread(handler, params)
         result = handler(params)
         return await result if inspect.isawaitable(result) else result

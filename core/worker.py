@@ -175,12 +175,11 @@ class Worker:
             past_deadline = False
         self._working[id(msg)] = (msg, time.monotonic())
         try:
-            async with asyncio.timeout(timeout):  # inline: no task per request (wait_for's)
-                if self.primitive.takes_call:  # it publishes chunk events (core/chunks.py)
-                    call = open_call(self.bus, self.primitive, request, attempt)
-                    result = await self.primitive.execute(request.data.params, call)
-                else:
-                    result = await self.primitive.execute(request.data.params)
+            if self.primitive.runs_inline(request.data.params):
+                # Well under a millisecond on the loop, with no await a timeout could end.
+                result = self.primitive.execute_inline(request.data.params)
+            else:
+                result = await self._run(request, attempt, timeout)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=exc.retryable)
         except TimeoutError:
@@ -201,6 +200,13 @@ class Worker:
         finally:
             del self._working[id(msg)]
         await self._answer(msg, outcome)
+
+    async def _run(self, request: Event, attempt: int, timeout: float) -> Any:
+        async with asyncio.timeout(timeout):  # no task per request (wait_for's)
+            if self.primitive.takes_call:  # it publishes chunk events (core/chunks.py)
+                call = open_call(self.bus, self.primitive, request, attempt)
+                return await self.primitive.execute(request.data.params, call)
+            return await self.primitive.execute(request.data.params)
 
     def _result(self, request: Event, attempt: int, result: Any) -> Event:
         if result is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -12,14 +13,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from core import tracing
+from core import captures, tracing
 from core.bus import Bus
+from core.capture import capture_email
 from core.config import WorkerOptions
 from core.natsserver import EmbeddedNats
 from core.worker import Worker
 from schemas import events as ev
 from schemas import ids
-from schemas.payloads import CaptureParams, Failure, Request
+from schemas.payloads import CaptureParams, Failure, Language, Request
 from tests.support import plugin
 from tests.support.plugin import SLEEPY, Echo, SleepyParams, SleepyRequested
 from tests.support.streams import results_for, stream_events, stream_messages, wait_for_events
@@ -267,3 +269,34 @@ async def test_a_worker_whose_consumer_was_deleted_recreates_it_and_keeps_servin
         found = await wait_for_events(bus, answered({second.id}), timeout=60)
     [result] = results_for(found, {second.id})
     assert result.event_type == "sleepy.completed"
+
+
+async def test_short_captures_run_on_the_loop_and_long_ones_in_a_thread(
+        bus: Bus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``inline`` primitives (the captures) skip the thread hop for utterance-sized input,
+    and still answer it; a long transcript goes to a thread (it may take ~10 ms)."""
+    threads: dict[str, str] = {}
+
+    def recording(transcript: str, language: Language) -> object:
+        threads[transcript[:5]] = threading.current_thread().name
+        return capture_email(transcript, language)
+
+    monkeypatch.setattr(captures, "capture_email", recording)
+    short = "my email is john dot smith at gmail dot com"
+    long = "hello " * 100 + short
+    sent = [ev.new_event(ev.CaptureEmailRequested, conversation_id="conv-1", trace_id="t-1",
+                         data=Request(params=CaptureParams(transcript=text)))
+            for text in (short, long)]
+    w = Worker(bus, captures.CAPTURE_EMAIL, FAST)
+    await w.start()
+    try:
+        for r in sent:
+            await bus.publish(r)
+        found = await wait_for_events(bus, answered({r.id for r in sent}))
+    finally:
+        await w.stop()
+    assert threads == {"my em": threading.main_thread().name,
+                       "hello": threads["hello"]} and threads["hello"] != "MainThread"
+    for r in sent:
+        [result] = results_for(found, {r.id})
+        assert result.data.value == "john.smith@gmail.com"
