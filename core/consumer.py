@@ -12,7 +12,8 @@ holds and what it already asked for) and gets credit back when the caller
 more deliveries than granted, and a slow caller slows only its own consumer.
 Deliveries arrive on one inbox subscription (no task or timer per message) as nats-py
 ``Msg`` objects (:class:`PullConsumer`) or raw (:class:`core.consumer_raw.RawPullConsumer`);
-the caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`.
+the caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`
+(:class:`core.pullbuffer.DeliveryBuffer`, the consumer's base).
 
 Status codes (:mod:`core.pullstatus`) are handled here only. The consumer is *lost*
 when the server deletes it (409), or no message nor idle heartbeat came for
@@ -29,13 +30,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import Coroutine
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -46,6 +45,7 @@ from core.consumer_modes import Durable, Ordered, StartAt
 from core.errors import NATS_ERRORS, BusError, BusUnavailable, nats_errors
 from core.ignoring import ignored, note_ignored
 from core.pause import pause, stop_tasks
+from core.pullbuffer import DeliveryBuffer, M
 from core.pullcredit import Credit
 from core.pullstatus import Action, Status, classify, delivered
 from schemas import ids
@@ -58,15 +58,15 @@ LOST = "pull consumer: consumer lost (re-opened on a new inbox; ordered: after t
        "sequence delivered)"
 STATUS = "pull consumer: JetStream status ended a pull request (pulled again)"
 CLEANUP = "pull consumer: cleanup of a consumer being closed (it expires on its own)"
-M = TypeVar("M", Msg, natsraw.RawMsg)
 
 
-class BasePullConsumer(abc.ABC, Generic[M]):
+class BasePullConsumer(DeliveryBuffer[M], abc.ABC):
     """The consumer; what a delivery is (``M``) is up to the subclass's subscription."""
 
     def __init__(self, bus: Bus, mode: Durable | Ordered, *, credit: int,
                  batch: int | None = None, expires_s: float = 30.0, heartbeat_s: float = 1.0,
                  reopen: bool = True, stream: str = subjects.EVENTS_STREAM) -> None:
+        super().__init__()
         self.bus = bus
         self.mode = mode
         self.stream = stream
@@ -78,17 +78,11 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         """Stream sequence of the last delivery (ordered: in order, no gap)."""
         self.initial_pending = 0
         """Messages stored for the filter when the consumer was created (ordered)."""
-        self.buffer: deque[M] = deque()
-        self.ready = asyncio.Event()
         self.credit = Credit(credit, min(batch or credit, credit))
         """``credit.held``: deliveries the caller has not released yet (what ``credit`` bounds)."""
         self._sub: Subscription | None = None
         self._expected = 1  # the next consumer sequence (ordered)
-        self._failure: BaseException | None = None
-        self._stopped = False
         self._pulling = False
-        self._enough = asyncio.Event()
-        self._want = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._reopening: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -100,9 +94,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
 
     async def stop(self) -> None:
         """No more deliveries; what is buffered stays for :meth:`take`."""
-        self._stopped = True
-        self.ready.set()
-        self._enough.set()
+        self._end()
         await stop_tasks(self._watchdog, self._reopening, *self._background)
         await self._close()
 
@@ -110,42 +102,6 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         """The caller finished ``count`` deliveries (acked, or handed on): credit returns."""
         self.credit.held -= count
         self._pull_soon()
-
-    def take(self, limit: int) -> list[M]:
-        """Up to ``limit`` buffered deliveries, oldest first (still held until released)."""
-        taken = [self.buffer.popleft() for _ in range(min(limit, len(self.buffer)))]
-        if not self.buffer and not self._stopped:
-            self.ready.clear()
-        return taken
-
-    async def gathered(self, count: int, timeout: float) -> None:
-        """Until ``count`` deliveries are buffered, ``timeout`` passed, or the consumer stopped
-        (a caller that batches waits a little for a fuller batch)."""
-        if timeout <= 0 or len(self.buffer) >= count or self._stopped:
-            return
-        self._want = count
-        self._enough.clear()
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._enough.wait(), timeout)
-        finally:
-            self._want = 0
-
-    async def next(self) -> M:
-        """The next delivery (to be released); raises what went wrong (see the module doc)."""
-        while not self.buffer:
-            self._raise_failure()
-            if self._stopped:
-                raise BusUnavailable("pull consumer stopped")
-            await self.ready.wait()
-            if not self.buffer and not self._stopped:
-                self.ready.clear()
-        return self.buffer.popleft()
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
 
     async def _open(self) -> None:
         self.credit.reset()
@@ -228,10 +184,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         self.credit.delivered()
         if self.credit.asked <= self.credit.batch // 2:
             self._pull_soon()  # the next request waits on the server before this one ends
-        self.buffer.append(msg)
-        self.ready.set()
-        if self._want and len(self.buffer) >= self._want:
-            self._enough.set()
+        self._hand_over(msg)
 
     def _on_status(self, status: Status) -> None:
         if status.action is Action.HEARTBEAT:
@@ -257,8 +210,7 @@ class BasePullConsumer(abc.ABC, Generic[M]):
         self._reopening = asyncio.get_running_loop().create_task(self._reopen(old, pause_s))
 
     def _fail(self, exc: BaseException) -> None:
-        self._failure = exc  # the caller raises it once it has taken what was delivered
-        self.ready.set()
+        self._hand_over_failure(exc)
         old, self._sub = self._sub, None
         if old is not None:
             self._spawn(self._forget(old))
