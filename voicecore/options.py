@@ -7,7 +7,6 @@ Command modules (:mod:`~voicecore.cli`, :mod:`~voicecore.call_commands`,
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import os
 import sys
@@ -26,6 +25,7 @@ from core.natsserver import port_in_use
 from core.primitive import Primitive
 from voicecore.app import Running
 from voicecore.loop import run_async as run_async  # where the commands import it from
+from voicecore.option_groups import keyword, option_group
 
 T = TypeVar("T")
 
@@ -203,11 +203,6 @@ async def through_bridge(caller: Caller, call: Callable[[Caller], Awaitable[R]],
             return await call(Caller(state.bridge.address, None, None))
 
 
-def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                             annotation=annotation)
-
-
 _CALLER_FLAGS = [
     keyword("grpc_addr", GrpcAddr, DEFAULT_GRPC_ADDR), keyword("token", Token),
     keyword("grpc_token_file", GrpcTokenFile), keyword("grpc_tls_ca", GrpcTlsCa),
@@ -257,36 +252,6 @@ def with_grpc_serving(command: Callable[..., T]) -> Callable[..., T]:
                                   given["grpc_tls_client_ca"]))
 
     return option_group(command, "serving", _SERVING_FLAGS, serving, in_place=True)
-
-
-_CONTEXT = "option_group_ctx"  # the context's parameter when the command declares none
-
-
-def option_group(command: Callable[..., T], name: str, flags: list[inspect.Parameter],
-                  build: Callable[[typer.Context, dict[str, Any]], Any], *,
-                  in_place: bool) -> Callable[..., T]:
-    """``command`` with its parameter ``name`` replaced by ``flags`` (typer options; at
-    that place or after the others): the wrapper calls it with ``name=build(ctx, values)``."""
-    signature = inspect.signature(command, eval_str=True)
-    params = list(signature.parameters.values())
-    context = next((p.name for p in params if p.annotation is typer.Context), None)
-    at = [p.name for p in params].index(name) if in_place else len(params)
-    params[at:at] = flags
-    params = [p for p in params if p.name != name]
-    if context is None:
-        params.append(keyword(_CONTEXT, typer.Context))
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        given = {flag.name: kwargs.pop(flag.name) for flag in flags}
-        ctx = kwargs[context] if context is not None else kwargs.pop(_CONTEXT)
-        return command(*args, **{name: build(ctx, given)}, **kwargs)
-
-    # all keyword-only (typer passes every value by name), so options may stand anywhere
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
 
 
 def load_plugins(plugins: list[str] | None) -> None:

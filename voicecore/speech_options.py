@@ -11,7 +11,7 @@ import typer
 
 from core.stt.settings import DEFAULT_MODEL, SttSettings
 from core.tts.settings import TtsSettings
-from voicecore.options import keyword, option_group
+from voicecore.option_groups import keyword, option_group
 from voicecore.stt_options import (
     SttCacheDir,
     SttComputeType,
