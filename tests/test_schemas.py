@@ -10,8 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from schemas import event_schema, ids, limits
 from schemas import events as ev
-from schemas import ids, limits
 from tests.samples import DATA, sample
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -100,7 +100,7 @@ def test_registering_a_clashing_type_fails() -> None:
 
 
 def test_committed_json_schema_is_current() -> None:
-    current = ev.json_schema(ev.BUILTIN_EVENTS)
+    current = event_schema.json_schema(ev.BUILTIN_EVENTS)
     if os.environ.get("VOICECORE_WRITE_GOLDEN") == "1":
         JSON_SCHEMA.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     assert json.loads(JSON_SCHEMA.read_text()) == current
@@ -129,7 +129,7 @@ def test_schema_text_does_not_depend_on_how_msgspec_indents_docstrings() -> None
         {"title": "  T  "}]}
     dedented = {"description": "First line.\n\nMore, indented as in source.", "x": [
         {"title": "T"}]}
-    assert ev._normalized_text(indented) == ev._normalized_text(dedented)
+    assert event_schema._normalized_text(indented) == event_schema._normalized_text(dedented)
 
 
 @pytest.mark.parametrize("depth", [65, 1000, 5000])

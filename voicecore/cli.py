@@ -175,7 +175,7 @@ def doctor(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of every event type."""
-    from schemas.events import json_schema
+    from schemas.event_schema import json_schema
 
     registry.all_primitives()
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
