@@ -54,9 +54,18 @@ import msgspec
 
 from orchestrator.course import Course
 from orchestrator.course_fold import CourseFolder
+from orchestrator.request_records import (
+    Asked,
+    Captured,
+    Failed,
+    event_type,
+    raw_data,
+    read_asked,
+    read_captured,
+    read_failed,
+)
 from schemas.conversation_events import CONVERSATION_SOURCES
 from schemas.events import EnvelopeOnly, Event, EventlogRedacted, NotAnEvent, ReadBack, type_of
-from schemas.payloads import CaptureResult, Failure
 
 REQUESTED = "requested"
 """The kind (``<source>.<kind>``) of a request."""
@@ -79,42 +88,6 @@ NO_REQUESTS = "no requests"
 
 def decide_outcome(facts: Mapping[str, bool]) -> str:
     return next((outcome for outcome, fact in OUTCOME_RULE if facts[fact]), NO_REQUESTS)
-
-
-class Asked(msgspec.Struct, frozen=True, kw_only=True):
-    request_id: str
-    primitive: str
-    params: dict[str, Any]
-    purpose: str
-    trace_id: str
-    at: dt.datetime | None
-
-
-class Captured(msgspec.Struct, frozen=True, kw_only=True):
-    request_id: str
-    result_id: str
-    primitive: str
-    purpose: str
-    value: Any
-    """``data.value`` for capture primitives; the whole result data otherwise."""
-    confidence: float | None
-    needs_confirmation: bool | None
-    attempt: int
-    at: dt.datetime | None
-    readback: str = ""
-    """A capture result's ``data.readback``; ``""`` for other results."""
-
-
-class Failed(msgspec.Struct, frozen=True, kw_only=True):
-    request_id: str
-    result_id: str
-    primitive: str
-    purpose: str
-    code: str
-    message: str
-    retryable: bool
-    attempt: int
-    at: dt.datetime | None
 
 
 class ConversationState(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,13 +160,13 @@ class Folder:
         self._entry(event.occurred_at)
         self.conversation_id = self.conversation_id or event.conversation_id
         at = event.occurred_at
-        type_ = _type(event)
+        type_ = event_type(event)
         source, _, kind = type_.rpartition(".")
         if type_ == REDACTION_TYPE:
             self.redactions += 1
         elif source in CONVERSATION_SOURCES:
             self.course.apply(self.count, type_, event.id, event.causation_id or "",
-                              event.trace_id, _raw(event), at)
+                              event.trace_id, raw_data(event), at)
         elif kind == REQUESTED:
             self._asked(event, source, at)
         elif kind in RESULT_KINDS:
@@ -206,18 +179,10 @@ class Folder:
             self.last_at = at if self.last_at is None else max(self.last_at, at)
 
     def _asked(self, event: Event | EnvelopeOnly, source: str, at: dt.datetime | None) -> None:
-        data = event.data
-        if isinstance(data, msgspec.Struct):  # typed: read the fields, convert only params
-            params = _dict(msgspec.to_builtins(getattr(data, "params", None)))
-            purpose = _text(getattr(data, "purpose", ""))
-        else:
-            raw = _data(event)
-            params, purpose = _dict(raw.get("params")), _text(raw.get("purpose"))
-        asked = Asked(request_id=event.id, primitive=source, params=params, purpose=purpose,
-                      trace_id=event.trace_id, at=at)
+        asked = read_asked(event, source, at)
         self.asked.append(asked)
         self.pending[event.id] = asked
-        self.course.requested(self.count, event.id, source, purpose)
+        self.course.requested(self.count, event.id, source, asked.purpose)
 
     def _answered(self, event: Event | EnvelopeOnly, kind: str, at: dt.datetime | None) -> None:
         request = self.pending.pop(event.causation_id or "", None)
@@ -229,13 +194,13 @@ class Folder:
             "primitive": request.primitive, "purpose": request.purpose,
             "attempt": int(getattr(event, "attempt", 1)), "at": at}
         if kind == COMPLETED:
-            captured = _captured(event, common)
+            captured = read_captured(event, common)
             self.captured.append(captured)
             self.course.answered(request.request_id, outcome=COMPLETED, value=captured.value,
                                  confidence=captured.confidence, readback=captured.readback,
                                  needs_confirmation=captured.needs_confirmation)
             return
-        failed = _failed(event, common)
+        failed = read_failed(event, common)
         self.failed.append(failed)
         self.course.answered(request.request_id, outcome=FAILED, code=failed.code,
                              retryable=failed.retryable)
@@ -255,49 +220,3 @@ def fold(events: Iterable[ReadBack], conversation_id: str = "") -> ConversationS
     for event in events:
         folder.apply(event)
     return folder.state()
-
-
-def _captured(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Captured:
-    data = event.data
-    if isinstance(data, CaptureResult):  # typed: no copy of the data
-        return Captured(value=data.value, confidence=data.confidence,
-                        needs_confirmation=data.needs_confirmation, readback=data.readback,
-                        **common)
-    raw = _data(event)
-    return Captured(value=raw.get("value", raw), confidence=raw.get("confidence"),
-                    needs_confirmation=raw.get("needs_confirmation"),
-                    readback=_text(raw.get("readback")), **common)
-
-
-def _failed(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Failed:
-    data = event.data
-    if isinstance(data, Failure):
-        return Failed(code=data.code, message=data.message, retryable=data.retryable, **common)
-    raw = _data(event)
-    return Failed(code=_text(raw.get("code")), message=str(raw.get("message", "")),
-                  retryable=bool(raw.get("retryable", False)), **common)
-
-
-def _type(event: Event | EnvelopeOnly) -> str:
-    return event.type if isinstance(event, EnvelopeOnly) else event.event_type
-
-
-def _raw(event: Event | EnvelopeOnly) -> Any:
-    """The event's data as JSON values (a raw envelope's as stored)."""
-    if isinstance(event, EnvelopeOnly):
-        return msgspec.json.decode(event.data)
-    return msgspec.to_builtins(event.data)
-
-
-def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
-    raw = _raw(event)
-    return raw if isinstance(raw, dict) else {"value": raw}
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    """A JSON string as itself; any other value (missing, null, a number) as no text."""
-    return value if isinstance(value, str) else ""

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from core.eventlog import reading
 from core.eventlog.store import LogStore
 from orchestrator.replay import replay_state
-from orchestrator.state import Captured, ConversationState, Failed
+from orchestrator.request_records import Captured, Failed
+from orchestrator.state import ConversationState
 from orchestrator.views import VIEWS
 from schemas.conversation_events import CONVERSATION_EVENTS
 from schemas.envelope import type_of
