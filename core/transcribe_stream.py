@@ -31,8 +31,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import msgspec
-
 from core.audio import Pcm, encode
 from core.audioin import ChunkReader
 from core.audiostore import AudioStore, object_name
@@ -241,8 +239,7 @@ class StreamListener:
         return await self._transcribe(hearing, hearing.utterance.pcm(hearing.offset_s))
 
     async def _final(self, hearing: Hearing, call: Call) -> StreamTranscription:
-        utterance = hearing.utterance
-        whole = utterance.pcm()
+        whole = hearing.utterance.pcm()
         storing = (asyncio.create_task(self._store_utterance(call, whole))
                    if whole.samples.size else None)  # stored while the model runs
         try:
@@ -252,23 +249,7 @@ class StreamListener:
             if storing is not None:
                 storing.cancel()
                 await asyncio.gather(storing, return_exceptions=True)
-        found, offset_s = done.found, done.offset_s
-        before = [w for w in hearing.agreement.committed if w.end <= offset_s]
-        text = " ".join(t for t in (text_of(before), found.text) if t)
-        segments = tuple(msgspec.structs.replace(
-            s, start=s.start + offset_s, end=s.end + offset_s,
-            words=tuple(msgspec.structs.replace(w, start=w.start + offset_s,
-                                                end=w.end + offset_s)
-                        for w in s.words)) for s in found.segments)
-        fields = msgspec.structs.asdict(found)
-        fields.update(text=text, segments=segments, duration_s=whole.duration_s,
-                      usage=msgspec.structs.replace(found.usage,
-                                                    audio_seconds=whole.duration_s))
-        return StreamTranscription(
-            **fields, ended_by=utterance.ended_by or "end_of_stream",
-            time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000,
-            final_pass_started_ms=(done.started - utterance.last_audio) * 1000,
-            audio=audio, chunks=utterance.chunks)
+        return hearing.final(done, whole, audio)
 
     def _nothing_heard(self, params: TranscribeStreamParams) -> Transcription:
         model = self.transcriber().settings.model

@@ -1,6 +1,6 @@
 """The state of one streamed utterance while :mod:`core.transcribe_stream` hears it: the
 audio so far, how the stream ended, the local agreement, the end of speech, and the
-final's pass started early (at the end of speech)."""
+final's pass started early (at the end of speech); and the final made from it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 
 from core.audio import Pcm
 from core.audioin import AudioPiece
 from core.errors import InvalidAudio
-from core.stt.agreement import LocalAgreement
+from core.stt.agreement import LocalAgreement, text_of
 from core.stt.vad import SpeechEnd
-from schemas.audio import EndedBy, TranscribeStreamParams, Transcription
+from schemas.audio import (
+    AudioRef,
+    EndedBy,
+    StreamTranscription,
+    TranscribeStreamParams,
+    Transcription,
+)
 
 EARLY_SILENCE_S = 0.1
 """Silence after speech that starts the final's pass before the stream ends. Short: the
@@ -147,3 +154,26 @@ class Hearing:
                 if s.end + self.offset_s <= committed_end]
         if ends:
             self.offset_s = max(ends[-1], self.offset_s)
+
+    def final(self, done: Pass, whole: Pcm, audio: AudioRef | None) -> StreamTranscription:
+        """The stream's result from the final's pass ``done``: the words committed before
+        the buffer it heard, then its text, its segments and words on the utterance's time
+        (the buffer may have been trimmed), and how and how fast the stream ended."""
+        utterance = self.utterance
+        found, offset_s = done.found, done.offset_s
+        before = [w for w in self.agreement.committed if w.end <= offset_s]
+        text = " ".join(t for t in (text_of(before), found.text) if t)
+        segments = tuple(msgspec.structs.replace(
+            s, start=s.start + offset_s, end=s.end + offset_s,
+            words=tuple(msgspec.structs.replace(w, start=w.start + offset_s,
+                                                end=w.end + offset_s)
+                        for w in s.words)) for s in found.segments)
+        fields = msgspec.structs.asdict(found)
+        fields.update(text=text, segments=segments, duration_s=whole.duration_s,
+                      usage=msgspec.structs.replace(found.usage,
+                                                    audio_seconds=whole.duration_s))
+        return StreamTranscription(
+            **fields, ended_by=utterance.ended_by or "end_of_stream",
+            time_to_final_ms=(time.monotonic() - utterance.last_audio) * 1000,
+            final_pass_started_ms=(done.started - utterance.last_audio) * 1000,
+            audio=audio, chunks=utterance.chunks)
