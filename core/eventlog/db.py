@@ -1,5 +1,6 @@
 """The few DuckDB calls the log uses, in one place (DuckDB 2's Python API).
 
+Opening the file waits a little while another process holds its lock.
 Reads go through relations (``con.sql(...).to_arrow_table()``), never Arrow on
 a DB-API result; scalar reads use ``fetchall`` so no result is left unfinished.
 Timestamps are read through Arrow (no ``pytz`` needed).
@@ -11,15 +12,30 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from core.errors import translate_duckdb
+from core.errors import LogLocked, translate_duckdb
 from core.ignoring import ignored
 
 log = logging.getLogger(__name__)
+
+
+def open_database(path: Path, *, read_only: bool = False,
+                  wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to ``wait_s`` while another process holds its lock."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            error = translate_duckdb(exc, f"cannot open the event log {path}")
+            if not isinstance(error, LogLocked) or time.monotonic() >= deadline:
+                raise error from exc
+            time.sleep(0.2)
 
 
 def table(con: duckdb.DuckDBPyConnection, sql: str,

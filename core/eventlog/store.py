@@ -25,10 +25,8 @@ import msgspec
 
 from core.errors import (
     EventLogError,
-    LogLocked,
     LogUnwritable,
     log_write_failure,
-    translate_duckdb,
 )
 from core.eventlog import chain, db
 from core.eventlog.redact import scrub_rows
@@ -60,20 +58,6 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def open_database(path: Path, *, read_only: bool = False,
-                  wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
-    """Open the file, waiting up to ``wait_s`` while another process holds its lock."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as exc:
-            error = translate_duckdb(exc, f"cannot open the event log {path}")
-            if not isinstance(error, LogLocked) or time.monotonic() >= deadline:
-                raise error from exc
-            time.sleep(0.2)
-
-
 class LogStore:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path,
                  views: Sequence[str] = ()) -> None:
@@ -96,7 +80,7 @@ class LogStore:
     @classmethod
     def open(cls, path: Path, wait_s: float = 10.0, views: Sequence[str] = ()) -> LogStore:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = open_database(path, wait_s=wait_s)
+        con = db.open_database(path, wait_s=wait_s)
         # Checkpoints rewrite the ART indexes, so with DuckDB's 16 MB default they come
         # ever more often and cost ever more as the log grows (ingest fell from 39k to
         # 21k rows/s by 400k rows here); at 512 MB the rate stays flat. The WAL is
