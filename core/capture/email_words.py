@@ -1,10 +1,13 @@
-"""Vocabulary for spoken email addresses, per language (folded forms).
+"""Vocabulary for spoken email addresses, per language (folded forms), and how an
+address is said back (:func:`spoken_address`, as :func:`~.calendar_words.spoken_date`).
 
 The English symbol words are accepted in every language: callers switch to them freely,
 and none of them is an ordinary word in Spanish, French or German.
 """
 
 from __future__ import annotations
+
+import re
 
 from schemas.payloads import Language
 
@@ -98,3 +101,30 @@ _GERMAN_PROVIDERS = {"gmx": "gmx.de", "web": "web.de"}
 def provider_domain(word: str, language: Language) -> str | None:
     """The usual domain of a well-known mail provider named without its TLD ("gmail")."""
     return (_GERMAN_PROVIDERS if language == "de" else {}).get(word) or _PROVIDERS.get(word)
+
+
+def spoken_address(address: str, lang: Language, spelled: bool) -> str:
+    """The address as a TTS engine should say it back: symbols as words ("at", "punto"),
+    digits and letter clusters one by one, a ``spelled`` local part letter by letter."""
+    local, _, domain = address.partition("@")
+    at = SPOKEN_SYMBOLS[lang]["@"]
+    words = [*_say_part(local, lang, spelled), at, *_say_part(domain, lang, False)]
+    return " ".join(words)
+
+
+def _unpronounceable(chunk: str) -> bool:
+    """Letter clusters TTS would mangle as a word: "uk", "de", "gmx" (but "co" reads fine)."""
+    return (len(chunk) <= 2 and chunk != "co") or not re.search("[aeiouy]", chunk)
+
+
+def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
+    """Words as words, digits one by one, letter clusters TTS cannot say letter by letter."""
+    said: list[str] = []
+    for chunk in re.findall(r"[a-z]+|[0-9]+|[^a-z0-9]", part):
+        if chunk in SPOKEN_SYMBOLS[lang]:
+            said.append(SPOKEN_SYMBOLS[lang][chunk])
+        elif chunk.isdigit() or spell or _unpronounceable(chunk):
+            said.extend(chunk)
+        else:
+            said.append(chunk)
+    return said

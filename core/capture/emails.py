@@ -59,11 +59,11 @@ from .email_words import (
     DOUBLE,
     PREAMBLE,
     SENTENCE_END,
-    SPOKEN_SYMBOLS,
     SYMBOLS,
     TLD_SOUNDS,
     TLDS,
     provider_domain,
+    spoken_address,
 )
 from .numwords import Number, read_numbers
 from .text import (
@@ -236,31 +236,6 @@ def _after_preamble(items: Sequence[str], lang: Language) -> Sequence[str]:
     return items[cut:]
 
 
-def _say(address: str, lang: Language, spelled: bool) -> str:
-    local, _, domain = address.partition("@")
-    at = SPOKEN_SYMBOLS[lang]["@"]
-    words = [*_say_part(local, lang, spelled), at, *_say_part(domain, lang, False)]
-    return " ".join(words)
-
-
-def _unpronounceable(chunk: str) -> bool:
-    """Letter clusters TTS would mangle as a word: "uk", "de", "gmx" (but "co" reads fine)."""
-    return (len(chunk) <= 2 and chunk != "co") or not re.search("[aeiouy]", chunk)
-
-
-def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
-    """Words as words, digits one by one, letter clusters TTS cannot say letter by letter."""
-    said: list[str] = []
-    for chunk in re.findall(r"[a-z]+|[0-9]+|[^a-z0-9]", part):
-        if chunk in SPOKEN_SYMBOLS[lang]:
-            said.append(SPOKEN_SYMBOLS[lang][chunk])
-        elif chunk.isdigit() or spell or _unpronounceable(chunk):
-            said.extend(chunk)
-        else:
-            said.append(chunk)
-    return said
-
-
 def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
     text = prepare(transcript, lang)
     segments = split_corrections(text, lang, "punctuated")
@@ -300,4 +275,4 @@ def capture_email(transcript: str, language: Language = "en") -> CaptureResult |
     if found is None:
         return None
     address, confidence, spelled = found
-    return build_result(address, confidence, _say(address, lang, spelled))
+    return build_result(address, confidence, spoken_address(address, lang, spelled))
