@@ -35,8 +35,9 @@ from core.consumer import Durable
 from core.consumer_raw import RawPullConsumer
 from core.errors import BusError, nats_errors
 from core.eventlog.database import LogDatabase
+from core.eventlog.gaps import with_gaps_filled
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.rows import Decoded, Incoming, decode
+from core.eventlog.rows import Decoded, Incoming
 from core.ignoring import ignored
 from core.natsraw import RawMsg
 from core.pause import pause
@@ -226,7 +227,7 @@ class Sink:
         """
         while True:
             try:
-                incoming = await self._with_gaps_filled(decoded)
+                incoming = await with_gaps_filled(self.bus.js, self.db.store.last_seq, decoded)
                 inserted: int = await self.db.write(self.db.store.apply_decoded, incoming)
             except Exception as exc:  # never ack unstored work
                 if self._stopping.is_set():
@@ -258,34 +259,6 @@ class Sink:
             log.warning("event log: storing again after %.0f s",
                         time.monotonic() - self.failing_since)
             self.failing_since = self.last_error = None
-
-    async def _with_gaps_filled(self, incoming: list[Decoded]) -> list[Decoded]:
-        """Add the messages between the last applied sequence and this batch that it lacks.
-
-        The log applies the stream in sequence order and acks with ``AckPolicy.ALL``,
-        so a message still pending redelivery (fetched by a process that died) must
-        not be skipped: it is read from the stream directly. Sequences no longer in
-        the stream (expired, purged, deleted) are skipped.
-        """
-        have = {m[0][0] for m in incoming}
-        top = max(have)
-        missing = [s for s in range(self.db.store.last_seq + 1, top) if s not in have]
-        if not missing:
-            return incoming
-        with nats_errors():
-            first = (await self.bus.js.stream_info(subjects.EVENTS_STREAM)).state.first_seq
-        found = list(incoming)
-        for seq in missing:
-            if seq < first:
-                continue
-            with nats_errors():
-                try:
-                    raw = await self.bus.js.get_msg(subjects.EVENTS_STREAM, seq)
-                except NotFoundError:
-                    continue
-            found += decode([(seq, raw.subject or "", raw.data or b"", raw.headers)])
-        log.info("event log: filled %d gap(s) from the stream", len(found) - len(incoming))
-        return found
 
     async def wait_for(self, sequence: int, timeout: float = 30.0) -> None:
         """Until the log has applied the stream up to ``sequence``."""
