@@ -9,8 +9,8 @@ audio exists while the later sentences are still being spoken. The result lists 
 part's reference, the time to the first stored audio, and the usage.
 
 Engines block and Piper is CPU-heavy: every engine call of this process goes through
-one thread (:data:`ENGINE_THREADS`), shared by all requests; while a part is encoded
-and stored the next one is already being spoken. Voices are resolved before anything
+one thread (:data:`ENGINE_THREADS`), shared by all requests; a request's next part is
+begun once the last one is announced. Voices are resolved before anything
 is spoken: an unknown voice is ``INVALID_PARAMS`` at once.
 
 When the voice's engine cannot answer (gTTS offline, a missing voice model) the failure
@@ -139,8 +139,10 @@ class Synthesizer:
 
     async def _speak(self, parts: list[str], speaker: Speaker, params: SynthesizeParams,
                      call: Call, spoken: _Spoken, started: float) -> None:
-        """Each part spoken, stored and announced in order; the next part is spoken on the
-        engine thread while this one is encoded and stored."""
+        """Each part spoken, stored and announced in order. The next part is begun once this
+        one is announced, not while it is stored: Piper takes both cores, and the bridge
+        must read and send this part meanwhile (a paragraph's first audio came 6-10 ms
+        sooner, for ~3 ms more per part in all)."""
         loop = asyncio.get_running_loop()
 
         def speak(text: str) -> asyncio.Future[Pcm]:
@@ -150,14 +152,14 @@ class Synthesizer:
         try:
             for index, text in enumerate(parts):
                 pcm = await pending
-                if index + 1 < len(parts):
-                    pending = speak(parts[index + 1])
                 ref = await self._store_part(call, index, pcm, params)
                 if not spoken.refs:
                     spoken.first_audio_ms = (time.monotonic() - started) * 1000
                 spoken.refs.append(ref)
                 await call.emit(SynthesisChunk(index=index, is_final=index == len(parts) - 1,
                                                audio=ref, characters=len(text)))
+                if index + 1 < len(parts):
+                    pending = speak(parts[index + 1])
         finally:
             pending.cancel()  # a part not yet started is not spoken for nothing
 
