@@ -48,6 +48,9 @@ DEFAULT_AUDIO_TTL_S = StreamLimits().audio_ttl_s
 EXTENSIONS: dict[str, str] = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac",
                               "webm": "webm", "pcm_s16le": "pcm"}
 """The file extension of each audio format in object names."""
+IN_FLIGHT = 8
+"""Chunks published before their acks are awaited (1 MiB): a 25 MiB upload is not 200
+publishes racing one 5 s ack timeout each."""
 ROLLUP_SUBJECT = "sub"
 """``Nats-Rollup: sub``: a new metadata message replaces the subject's older ones."""
 CHUNK_SIZE = OBJ_DEFAULT_CHUNK_SIZE
@@ -133,9 +136,10 @@ class AudioStore:
 
     async def _write(self, name: str, data: bytes, digest: str, description: str) -> None:
         """The object as nats-py's and the nats CLI's object store write it (chunks on a new
-        nuid's subject, then the metadata rolling its subject up), in one round trip: the
-        publishes go out in order on one connection and their acks are awaited together,
-        where nats-py awaits each (and first reads the metadata again). On a failure the
+        nuid's subject, then the metadata rolling its subject up), in one round trip up to
+        :data:`IN_FLIGHT` chunks: the publishes go out in order on one connection and their
+        acks are awaited together, where nats-py awaits each (and first reads the metadata
+        again). On a failure the
         new chunks are purged; a metadata stored without them names an incomplete object,
         which :meth:`get` refuses, and the failed attempt's retry replaces it."""
         nuid = _NUIDS.next().decode()
@@ -150,8 +154,13 @@ class AudioStore:
         meta = json.dumps(info.as_dict()).encode()
         rollup = {js_api.Header.ROLLUP.value: ROLLUP_SUBJECT}
         try:
+            windows = [parts[at:at + IN_FLIGHT] for at in range(0, len(parts), IN_FLIGHT)]
+            *before, last = windows or [[]]
+            for window in before:  # a long object: its acks awaited a window at a time
+                await asyncio.gather(*(self.bus.publish_raw(chunks, part, {})
+                                       for part in window))
             await asyncio.gather(
-                *(self.bus.publish_raw(chunks, part, {}) for part in parts),
+                *(self.bus.publish_raw(chunks, part, {}) for part in last),
                 self.bus.publish_raw(subjects.object_meta_subject(self.bucket, name), meta,
                                      rollup))
         except Exception:

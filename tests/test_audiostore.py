@@ -16,7 +16,7 @@ import nats.js.errors
 import pytest
 from nats.js import api as js_api
 
-from core import subjects
+from core import audiostore, subjects
 from core.audiostore import DEFAULT_AUDIO_TTL_S, AudioStore, object_name
 from core.bus import Bus, ServerErrors, open_connection
 from core.config import StreamLimits
@@ -86,6 +86,15 @@ async def test_put_returns_a_reference_and_get_returns_the_bytes(store: AudioSto
     assert (await plain.get("c1/r1/0.wav")).data == BIG
     empty = await put(store, "c1/r1/1.wav", b"")
     assert await store.get(empty) == b""
+
+
+async def test_a_long_object_is_written_a_window_of_chunks_at_a_time(
+        store: AudioStore, bus: Bus, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audiostore, "IN_FLIGHT", 2)  # BIG's three chunks: two windows
+    ref = await put(store, "c1/r1/0.wav", BIG)
+    assert await store.get(ref) == BIG
+    assert (await (await bus.js.object_store("VC_AUDIO")).get("c1/r1/0.wav")).data == BIG
+    assert (await stored_subjects(bus))[await chunks_subject(bus, ref.name)] == 3
 
 
 async def test_the_same_bytes_under_the_same_name_are_stored_once(store: AudioStore,
