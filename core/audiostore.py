@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 from nats.js.object_store import OBJ_DEFAULT_CHUNK_SIZE
@@ -202,8 +203,8 @@ class AudioStore:
             if stored is None or stored.deleted:
                 return None
             return await self._chunks(stored, name, direct=True)
-        except (NotFoundError, NoRespondersError, AudioUnavailable):
-            return None
+        except (NotFoundError, NoRespondersError, NatsTimeout, AudioUnavailable):
+            return None  # NatsTimeout: e.g. an identity of an older config, refused direct gets
 
     async def delete_conversation(self, conversation_id: str) -> int:
         """Erase every object named ``<conversation_id>/…``; how many there were."""
