@@ -131,8 +131,8 @@ class AudioStore:
             if stored is None or stored.digest != digest or stored.size != len(data):
                 await self._write(name, data, digest, f"{format} {sample_rate} Hz")
                 if stored is not None and stored.nuid:  # the bytes it held before
-                    await self.bus.js.purge_stream(self.stream, subject=subjects.
-                                                   object_chunks_subject(self.bucket, stored.nuid))
+                    old = subjects.object_chunks_subject(self.bucket, stored.nuid)
+                    await self.bus.js.purge_stream(self.stream, subject=old)
         return ref
 
     async def _write(self, name: str, data: bytes, digest: str, description: str) -> None:
@@ -140,9 +140,9 @@ class AudioStore:
         nuid's subject, then the metadata rolling its subject up), in one round trip up to
         :data:`IN_FLIGHT` chunks: the publishes go out in order on one connection and their
         acks are awaited together, where nats-py awaits each (and first reads the metadata
-        again). On a failure the
-        new chunks are purged; a metadata stored without them names an incomplete object,
-        which :meth:`get` refuses, and the failed attempt's retry replaces it."""
+        again). On a failure the new chunks are purged; a metadata stored without them names
+        an incomplete object, which :meth:`get` refuses, and the failed attempt's retry
+        replaces it."""
         nuid = _NUIDS.next().decode()
         chunks = subjects.object_chunks_subject(self.bucket, nuid)
         size = CHUNK_SIZE
