@@ -170,7 +170,9 @@ def translate(exc: BaseException) -> VoiceCoreError:
     if isinstance(exc, nats.js.errors.APIError) and not isinstance(
         exc, nats.js.errors.ServiceUnavailableError
     ):
-        return StreamError(f"JetStream refused: {exc.description or exc} (code {exc.err_code})")
+        # nats-py's key-value errors are APIErrors made without APIError's fields
+        description, code = getattr(exc, "description", None), getattr(exc, "err_code", None)
+        return StreamError(f"JetStream refused: {description or exc} (code {code})")
     if isinstance(exc, _UNAVAILABLE):
         return BusUnavailable(f"NATS unavailable: {type(exc).__name__}: {exc}".rstrip(": "))
     if isinstance(exc, nats.errors.Error):

@@ -27,7 +27,12 @@ import time
 from dataclasses import dataclass, field
 
 from nats.js import api
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+)
 from nats.js.kv import KeyValue
 
 from core import subjects
@@ -114,12 +119,24 @@ class Leases:
     async def take(self, conversation_id: str) -> Lease | None:
         """The lease if it was free (and the conversation recorded as active), else ``None``."""
         with nats_errors():
-            try:
-                revision = await self.kv.create(conversation_id, self.owner.encode())
-            except KeyWrongLastSequenceError:
+            revision = await self._create(conversation_id)
+            if revision is None:
                 return None
             await self.active.put(conversation_id, self.owner.encode())
         return Lease(conversation_id, revision, self)
+
+    async def _create(self, conversation_id: str) -> int | None:
+        """The new lease's revision, or ``None`` while another owner holds it. nats-py's
+        ``create``, refused, reads the key (was it deleted?): a lease that expired between
+        the two is not found then, so it is free now and is tried once more."""
+        for _ in range(2):
+            try:
+                return await self.kv.create(conversation_id, self.owner.encode())
+            except KeyWrongLastSequenceError:
+                return None
+            except KeyNotFoundError:
+                continue
+        return None
 
     async def orphans(self) -> list[str]:
         """Conversations recorded as active (whose leases may have expired: try them)."""

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
 from bridge.client import VoiceCoreClient
 from core import subjects
 from core.bus import Bus
 from orchestrator.driver import stored_events
+from orchestrator.lease import Leases
 from orchestrator.port import Outcome
 from orchestrator.service import Orchestrator
 from schemas import conversation_events as ce
@@ -61,7 +62,8 @@ class StallingOnce:
                 try:
                     await kv.create(cid, b"other")
                     break
-                except KeyWrongLastSequenceError:  # not expired yet
+                except (KeyWrongLastSequenceError, KeyNotFoundError):  # not expired yet, or
+                    # expired between nats-py's refused create and its read of the key
                     assert time.monotonic() < deadline, "the stalled lease never expired"
                     await asyncio.sleep(0.2)
             active = await bus.js.key_value(subjects.ACTIVE_BUCKET)
@@ -87,3 +89,30 @@ async def test_a_driver_stalled_past_its_lease_publishes_nothing_more(tmp_path: 
             await driving.stop()
     assert [e.event_type for e in events if isinstance(e, ce.PromptSpoken)] == []
     assert cid not in driving.drivers
+
+
+class _ExpiringLease:
+    """A lease bucket whose holder's lease expires while nats-py's ``create`` looks at it:
+    refused, then the key it reads is gone (KeyNotFoundError); free on the next try."""
+
+    def __init__(self) -> None:
+        self.creates = 0
+        self.puts: list[str] = []
+
+    async def create(self, key: str, value: bytes) -> int:
+        self.creates += 1
+        if self.creates == 1:
+            raise KeyNotFoundError
+        return 7
+
+    async def put(self, key: str, value: bytes) -> int:
+        self.puts.append(key)
+        return 1
+
+
+async def test_a_lease_that_expires_while_it_is_taken_is_taken_on_the_next_try() -> None:
+    kv = _ExpiringLease()
+    leases = Leases(kv, kv, "me", TTL_S)  # type: ignore[arg-type]
+    lease = await leases.take("c1")
+    assert lease is not None and lease.revision == 7
+    assert (kv.creates, kv.puts) == (2, ["c1"])

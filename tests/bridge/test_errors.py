@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import grpc
 import pytest
+from nats.js.errors import KeyNotFoundError
 
 from bridge import client as client_module
 from bridge._proto import voice_core_pb2 as pb
@@ -228,3 +229,10 @@ def test_client_module_keeps_its_public_names() -> None:
         assert hasattr(client_module, name)
     assert issubclass(client_module.CoreError, errors.VoiceCoreError)
     assert issubclass(CallError, errors.VoiceCoreError)
+
+
+def test_a_key_value_error_maps_like_any_jetstream_refusal() -> None:
+    """nats-py's key-value errors are APIErrors made without APIError's fields."""
+    mapped = errors.translate(KeyNotFoundError())
+    assert isinstance(mapped, errors.StreamError)
+    assert str(mapped) == "JetStream refused: nats: key not found (code None)"
