@@ -173,13 +173,12 @@ class Worker:
             timeout, past_deadline = left, True
         else:
             past_deadline = False
-        self._working[id(msg)] = (msg, time.monotonic())
         try:
             if self.primitive.runs_inline(request.data.params):
-                # Well under a millisecond on the loop, with no await a timeout could end.
+                # Well under a millisecond, no await: no timeout or heartbeat can be due.
                 result = self.primitive.execute_inline(request.data.params)
             else:
-                result = await self._run(request, attempt, timeout)
+                result = await self._run(msg, request, attempt, timeout)
         except PrimitiveError as exc:
             outcome = self._failure(request, attempt, exc.code, str(exc), retryable=exc.retryable)
         except TimeoutError:
@@ -197,16 +196,19 @@ class Worker:
             outcome = self._failure(request, attempt, "PRIMITIVE_FAILED", f"{exc!r}")
         else:
             outcome = self._result(request, attempt, result)
-        finally:
-            del self._working[id(msg)]
         await self._answer(msg, outcome)
 
-    async def _run(self, request: Event, attempt: int, timeout: float) -> Any:
-        async with asyncio.timeout(timeout):  # no task per request (wait_for's)
-            if self.primitive.takes_call:  # it publishes chunk events (core/chunks.py)
-                call = open_call(self.bus, self.primitive, request, attempt)
-                return await self.primitive.execute(request.data.params, call)
-            return await self.primitive.execute(request.data.params)
+    async def _run(self, msg: Msg, request: Event, attempt: int, timeout: float) -> Any:
+        """The handler's answer within ``timeout`` (in progress for :meth:`_heartbeats`)."""
+        self._working[id(msg)] = (msg, time.monotonic())
+        try:
+            async with asyncio.timeout(timeout):  # no task per request (wait_for's)
+                if self.primitive.takes_call:  # it publishes chunk events (core/chunks.py)
+                    call = open_call(self.bus, self.primitive, request, attempt)
+                    return await self.primitive.execute(request.data.params, call)
+                return await self.primitive.execute(request.data.params)
+        finally:
+            del self._working[id(msg)]
 
     def _result(self, request: Event, attempt: int, result: Any) -> Event:
         if result is None:
