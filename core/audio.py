@@ -208,7 +208,11 @@ def cheap_to_encode(pcm: Pcm, fmt: str, rate: int | None = None) -> bool:
 
 
 def _s16le(pcm: Pcm) -> bytes:
-    scaled = np.round(np.clip(pcm.samples, -1.0, 1.0) * 32767.0)
+    """16-bit samples scaled as FFmpeg scales them (×32768, clipped) and as every reader here
+    divides them (/32768), so 16-bit audio read and written again is the same bytes (×32767
+    made each such round trip a little quieter, and a stream's worker heard other samples than
+    a batch transcription of the same 16-bit audio)."""
+    scaled = np.clip(np.round(pcm.samples * 32768.0), -32768.0, 32767.0)
     return scaled.astype("<i2").tobytes()
 
 

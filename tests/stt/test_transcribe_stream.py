@@ -59,7 +59,9 @@ def email() -> Pcm:
 
 
 def batch(transcriber: Transcriber, pcm: Pcm) -> str:
-    return transcriber.transcribe(pcm).text
+    """The batch transcript with the settings of the stream's passes (word times on: they
+    also move where faster-whisper starts its next segment)."""
+    return transcriber.transcribe(pcm, word_timestamps=True).text
 
 
 async def test_partials_settle_before_the_final_which_is_the_batch_transcript(
