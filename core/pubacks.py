@@ -1,7 +1,8 @@
 """PubAcks matched by token on one wildcard inbox (:class:`PubAcks`), for :class:`core.bus.Bus`.
 
 nats-py's ``js.publish`` makes a random token and a ``wait_for`` per publish; a worker
-publishes per request, so here each publish has a counter value, a future and one timer.
+publishes per request, so here each publish has a counter value, a future and one timer,
+and the acks come raw from the parser (:mod:`core.natsraw`: no ``Msg``, no task hop).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import msgspec
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+
+from core import natsraw
+from core.natsraw import RawMsg
 
 
 class PubAcks:
@@ -25,16 +28,16 @@ class PubAcks:
         self._prefix = ""
         self._sub: Subscription | None = None
         self._tokens = itertools.count()
-        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._waiting: dict[str, asyncio.Future[RawMsg]] = {}
         self._subscribing = asyncio.Lock()
 
     async def request(self, subject: str, body: bytes, headers: dict[str, str],
-                      timeout: float) -> Msg:
+                      timeout: float) -> RawMsg:
         if self._sub is None:
             await self._subscribe()
         token = str(next(self._tokens))
         loop = asyncio.get_running_loop()
-        ack: asyncio.Future[Msg] = loop.create_future()
+        ack: asyncio.Future[RawMsg] = loop.create_future()
         self._waiting[token] = ack
         timer = loop.call_later(timeout, _time_out, ack)
         try:
@@ -49,21 +52,21 @@ class PubAcks:
         async with self._subscribing:
             if self._sub is None:
                 prefix = f"{self.nc.new_inbox()}."
-                self._sub = await self.nc.subscribe(f"{prefix}*", cb=self._on_ack)
+                self._sub = await natsraw.subscribe(self.nc, f"{prefix}*", self._on_ack)
                 self._prefix = prefix
 
-    async def _on_ack(self, msg: Msg) -> None:
+    def _on_ack(self, msg: RawMsg) -> None:
         ack = self._waiting.get(msg.subject[len(self._prefix):])
         if ack is not None and not ack.done():
             ack.set_result(msg)
 
 
-def _time_out(ack: asyncio.Future[Msg]) -> None:
+def _time_out(ack: asyncio.Future[RawMsg]) -> None:
     if not ack.done():
         ack.set_exception(nats.errors.TimeoutError())
 
 
-def stored_at(reply: Msg) -> tuple[int, bool]:
+def stored_at(reply: RawMsg) -> tuple[int, bool]:
     """(sequence, duplicate) from a PubAck; raises nats-py's error for a refusal."""
     if (reply.headers or {}).get("Status") == "503":
         raise nats.js.errors.NoStreamResponseError  # no stream takes this subject

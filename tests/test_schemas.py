@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -122,6 +123,27 @@ def test_derived_id_is_deterministic_and_keeps_the_timestamp() -> None:
     assert result == ids.derive_id(request, "result")
     assert result != ids.derive_id(request, "other")
     assert result[:13] == request[:13]
+
+
+@pytest.mark.parametrize(("source", "purpose", "derived"), [
+    ("01890a5d-ac96-7b2e-8f6a-0123456789ab", "result", "01890a5d-ac96-7c27-aa52-14725ae4e1f4"),
+    ("01890A5D-AC96-7B2E-8F6A-0123456789AB", "result", "01890a5d-ac96-7e8c-a97b-b35b0f80df58"),
+    ("{01890a5d-ac96-7b2e-8f6a-0123456789ab}", "result", "01890a5d-ac96-7a37-a656-3b48dc60a6c7"),
+    ("01890a5dac967b2e8f6a0123456789ab", "say:ask:1", "01890a5d-ac96-7129-9e5f-2faade43b666"),
+    ("idempotency/c1/k", "request", "00000000-0000-73b5-8f40-9e9f8d03162a"),
+    ("+1890a5d-ac96-7b2e-8f6a-0123456789ab", "result", "01890a5d-ac96-77b9-b01b-d054d9d4cbb4"),
+    ("0189_a5d-ac96-7b2e-8f6a-0123456789ab", "result", "00189a5d-ac96-78de-a99b-b128b040d539"),
+    ("", "result", "00000000-0000-76a3-bff3-f701f7e3e261"),
+])
+def test_derived_ids_never_change(source: str, purpose: str, derived: str) -> None:
+    """Golden values (made by the first implementation, through ``uuid.UUID``): a result
+    redelivered across an upgrade must get the id its first delivery got."""
+    assert ids.derive_id(source, purpose) == derived
+
+
+def test_uuid7_text_is_the_uuid_modules() -> None:
+    for made in (ids.uuid7() for _ in range(200)):
+        assert str(uuid.UUID(made)) == made and uuid.UUID(made).version == 7
 
 
 def test_schema_text_does_not_depend_on_how_msgspec_indents_docstrings() -> None:
