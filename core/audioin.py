@@ -90,8 +90,9 @@ class ChunkReader:
         """The next chunk; ``None`` when none came for ``timeout_s``. Raises
         :class:`InvalidAudio` when a chunk is missing or has no position."""
         while True:
-            try:
-                msg = await asyncio.wait_for(self._consumer.next(), timeout_s)
+            try:  # asyncio.timeout: 3.11's wait_for can lose a cancellation (core.pause)
+                async with asyncio.timeout(timeout_s):
+                    msg = await self._consumer.next()
             except TimeoutError:
                 return None
             self._consumer.release()

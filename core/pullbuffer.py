@@ -48,8 +48,9 @@ class DeliveryBuffer(Generic[M]):
         self._want = count
         self._enough.clear()
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._enough.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see core.pause
+                async with asyncio.timeout(timeout):
+                    await self._enough.wait()
         finally:
             self._want = 0
 

@@ -21,6 +21,7 @@ from orchestrator.course import (
     TurnReceived,
     parse_purpose,
 )
+from orchestrator.json_values import as_dict, as_text
 from schemas import conversation_events as ev
 from schemas.envelope import type_of
 
@@ -108,37 +109,37 @@ class CourseFolder:
         course = self._course()
         if course.request_id:  # asked again: the first request stands
             return
-        flow = _dict(data.get("flow"))
-        self._course(request_id=event_id, flow_name=_text(flow.get("name")),
-                     flow_version=_text(flow.get("version")),
-                     flow_document=_text(flow.get("document")),
-                     language=_text(data.get("language")) or "en",
-                     voice=_text(data.get("voice")), speak=data.get("speak") is True)
+        flow = as_dict(data.get("flow"))
+        self._course(request_id=event_id, flow_name=as_text(flow.get("name")),
+                     flow_version=as_text(flow.get("version")),
+                     flow_document=as_text(flow.get("document")),
+                     language=as_text(data.get("language")) or "en",
+                     voice=as_text(data.get("voice")), speak=data.get("speak") is True)
 
     def _started(self, data: dict[str, Any], *_: Any) -> None:
         course = self._course(status="active")
-        self._course(flow_name=_text(data.get("flow")) or course.flow_name,
-                     flow_version=_text(data.get("flow_version")) or course.flow_version,
-                     language=_text(data.get("language")) or course.language)
+        self._course(flow_name=as_text(data.get("flow")) or course.flow_name,
+                     flow_version=as_text(data.get("flow_version")) or course.flow_version,
+                     language=as_text(data.get("language")) or course.language)
         for objective in _list(data.get("objectives")):
             if isinstance(objective, str):
                 self._objective(objective)
 
     def _objective_started(self, data: dict[str, Any], _id: str, _cause: str,
                            at: dt.datetime | None) -> None:
-        record = self._objective(_text(data.get("objective")))
-        self._put(record, status="active", primitive=_text(data.get("primitive")),
-                  slot=_text(data.get("slot")), runs=record.runs + 1, started_entry=self.entry,
+        record = self._objective(as_text(data.get("objective")))
+        self._put(record, status="active", primitive=as_text(data.get("primitive")),
+                  slot=as_text(data.get("slot")), runs=record.runs + 1, started_entry=self.entry,
                   started_at=at, attempts=0, confirming=None, value=None, confidence=None,
                   confirmed=False, failure_code="", failure_reason="")
         self._course(current=record.id, last_objective=record.id)
 
     def _prompt(self, data: dict[str, Any], event_id: str, _cause: str,
                 at: dt.datetime | None) -> None:
-        record = self._objective(_text(data.get("objective")))
-        kind, attempt = _text(data.get("kind")), _count(data.get("attempt"))
+        record = self._objective(as_text(data.get("objective")))
+        kind, attempt = as_text(data.get("kind")), _count(data.get("attempt"))
         prompt = PromptSpoken(id=event_id, entry=self.entry, kind=kind, attempt=attempt,
-                              text=_text(data.get("text")), audio=data.get("audio") is not None,
+                              text=as_text(data.get("text")), audio=data.get("audio") is not None,
                               at=at)
         self.prompt_objective[event_id] = record.id
         self._course(last_prompt_id=event_id)
@@ -157,7 +158,7 @@ class CourseFolder:
     def _turn(self, data: dict[str, Any], event_id: str, cause: str,
               at: dt.datetime | None) -> None:
         turn = TurnReceived(id=event_id, entry=self.entry, prompt_id=cause,
-                            text=_text(data.get("text")), audio=data.get("audio") is not None,
+                            text=as_text(data.get("text")), audio=data.get("audio") is not None,
                             at=at)
         objective = self.prompt_objective.get(cause) or self._course().current
         if not objective:
@@ -173,8 +174,8 @@ class CourseFolder:
             self._course(hung_up=event_id)
 
     def _objective_completed(self, data: dict[str, Any], *_: Any) -> None:
-        record = self._objective(_text(data.get("objective")))
-        slot = _text(data.get("slot"))
+        record = self._objective(as_text(data.get("objective")))
+        slot = as_text(data.get("slot"))
         value = data.get("value")
         self._put(record, status="completed", slot=slot or record.slot, value=value,
                   confidence=_number(data.get("confidence")), attempts=_count(data.get("attempts")),
@@ -184,18 +185,18 @@ class CourseFolder:
             self._course(slots={**course.slots, slot: value})
 
     def _objective_failed(self, data: dict[str, Any], *_: Any) -> None:
-        record = self._objective(_text(data.get("objective")))
-        self._put(record, status="failed", failure_code=_text(data.get("code")),
-                  failure_reason=_text(data.get("reason")), attempts=_count(data.get("attempts")),
+        record = self._objective(as_text(data.get("objective")))
+        self._put(record, status="failed", failure_code=as_text(data.get("code")),
+                  failure_reason=as_text(data.get("reason")), attempts=_count(data.get("attempts")),
                   confirming=None)
         self._ended(record.id)
 
     def _conversation_ended(self, status: ConversationStatus, data: dict[str, Any]) -> None:
         course = self._course(status=status, current="")
-        slots = {**course.slots, **_dict(data.get("slots"))}
+        slots = {**course.slots, **as_dict(data.get("slots"))}
         failed = tuple(f for f in _list(data.get("failed")) if isinstance(f, str))
         self._course(slots=slots, failed=failed or course.failed,
-                     end_code=_text(data.get("code")), end_reason=_text(data.get("reason")))
+                     end_code=as_text(data.get("code")), end_reason=as_text(data.get("reason")))
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -235,17 +236,11 @@ _HANDLERS: dict[str, Callable[..., None]] = {
 }
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 def _list(value: Any) -> list[Any] | tuple[Any, ...]:
     """A JSON array (a tuple when the typed event's data was converted) as itself."""
     return value if isinstance(value, list | tuple) else []
 
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _count(value: Any) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from orchestrator.json_values import as_dict, as_text
 from schemas.events import EnvelopeOnly, Event
 from schemas.payloads import CaptureResult, Failure
 
@@ -57,11 +58,11 @@ def read_asked(event: Event | EnvelopeOnly, source: str, at: dt.datetime | None)
     """The request ``event`` of primitive ``source``."""
     data = event.data
     if isinstance(data, msgspec.Struct):  # typed: read the fields, convert only params
-        params = _dict(msgspec.to_builtins(getattr(data, "params", None)))
-        purpose = _text(getattr(data, "purpose", ""))
+        params = as_dict(msgspec.to_builtins(getattr(data, "params", None)))
+        purpose = as_text(getattr(data, "purpose", ""))
     else:
         raw = _data(event)
-        params, purpose = _dict(raw.get("params")), _text(raw.get("purpose"))
+        params, purpose = as_dict(raw.get("params")), as_text(raw.get("purpose"))
     return Asked(request_id=event.id, primitive=source, params=params, purpose=purpose,
                  trace_id=event.trace_id, at=at)
 
@@ -75,7 +76,7 @@ def read_captured(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Captur
     raw = _data(event)
     return Captured(value=raw.get("value", raw), confidence=raw.get("confidence"),
                     needs_confirmation=raw.get("needs_confirmation"),
-                    readback=_text(raw.get("readback")), **common)
+                    readback=as_text(raw.get("readback")), **common)
 
 
 def read_failed(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Failed:
@@ -83,7 +84,7 @@ def read_failed(event: Event | EnvelopeOnly, common: dict[str, Any]) -> Failed:
     if isinstance(data, Failure):
         return Failed(code=data.code, message=data.message, retryable=data.retryable, **common)
     raw = _data(event)
-    return Failed(code=_text(raw.get("code")), message=str(raw.get("message", "")),
+    return Failed(code=as_text(raw.get("code")), message=str(raw.get("message", "")),
                   retryable=bool(raw.get("retryable", False)), **common)
 
 
@@ -103,10 +104,3 @@ def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else {"value": raw}
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    """A JSON string as itself; any other value (missing, null, a number) as no text."""
-    return value if isinstance(value, str) else ""

@@ -183,7 +183,7 @@ def open_log(data_dir: Path, *, write: bool = False, nats_url: str | None = None
 
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """The file, read-only, and locked down: a user's SQL sees the log and nothing else."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = db.open_database(path, read_only=True)
     try:
         db.lock_down(con)
     except BaseException:
