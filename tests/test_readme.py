@@ -279,7 +279,7 @@ def _first_output(argv: list[str], setup: Setup, wanted: Callable[[str], bool],
                   command: Command) -> str:
     """Start a command that streams until stopped; its first line that is ``wanted``."""
     errors = setup.work / "stream.err"
-    with errors.open("w") as err, subprocess.Popen(
+    with errors.open("w") as err, proc.ctrl_c_as_from_a_terminal(), subprocess.Popen(
             argv, cwd=setup.work, env=setup.env, text=True, stdout=subprocess.PIPE,
             stderr=err) as child:
         lines: queue.Queue[str] = queue.Queue()
@@ -293,8 +293,13 @@ def _first_output(argv: list[str], setup: Setup, wanted: Callable[[str], bool],
                     return line
         finally:
             child.send_signal(signal.SIGINT)  # what Ctrl-C does
-            child.wait(timeout=30)
-            pump.join()  # it reads to the end before the pipe is closed
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # never hang the suite on a child that lives on
+                child.kill()
+                raise AssertionError(f"{command.where}: Ctrl-C did not stop it") from None
+            finally:
+                pump.join()  # it reads to the end before the pipe is closed
 
 
 def _pump(child: subprocess.Popen[str], lines: queue.Queue[str]) -> None:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +31,32 @@ def free_port() -> int:
 
 def voicecore(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start ``voicecore ARGS`` from the repo root (so ``tests.support.plugin`` imports)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "voicecore", *args], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "VOICECORE_LOG_LEVEL": "WARNING", **(env or {})},
-    )
+    with ctrl_c_as_from_a_terminal():
+        return subprocess.Popen(
+            [sys.executable, "-m", "voicecore", *args], cwd=ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "VOICECORE_LOG_LEVEL": "WARNING", **(env or {})},
+        )
+
+
+@contextmanager
+def ctrl_c_as_from_a_terminal() -> Iterator[None]:
+    """Children started meanwhile take Ctrl-C (SIGINT) as from a terminal, whoever started
+    the tests.
+
+    A process started in the background by a shell without job control ignores SIGINT,
+    and so does every child it starts (an ignored signal is inherited across exec): a
+    test's Ctrl-C then did not stop ``voicecore events`` or grpcurl, and the suite waited.
+    A handler, unlike an ignored signal, is reset to the default at exec.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers are set from the main thread only
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(*args: str, timeout: float = 60,
@@ -62,7 +84,12 @@ def stop(
     """Signal the process, collect its exit status and the rest of its output."""
     if proc.poll() is None:
         proc.send_signal(sig)
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # never leave it running behind the failure
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"signal {sig} did not stop {proc.args!r}") from None
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
