@@ -236,11 +236,9 @@ _HANDLERS: dict[str, Callable[..., None]] = {
 }
 
 
-
 def _list(value: Any) -> list[Any] | tuple[Any, ...]:
     """A JSON array (a tuple when the typed event's data was converted) as itself."""
     return value if isinstance(value, list | tuple) else []
-
 
 
 def _count(value: Any) -> int:

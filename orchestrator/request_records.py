@@ -102,5 +102,3 @@ def raw_data(event: Event | EnvelopeOnly) -> Any:
 def _data(event: Event | EnvelopeOnly) -> dict[str, Any]:
     raw = raw_data(event)
     return raw if isinstance(raw, dict) else {"value": raw}
-
-

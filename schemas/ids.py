@@ -36,7 +36,7 @@ def uuid7() -> str:
             _last_ms, _seq = ms, int.from_bytes(os.urandom(2), "big") & 0x3FF
         seq = _seq
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    return _text((ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand)
+    return _v7(ms, seq, rand)
 
 
 def derive_id(source_id: str, purpose: str) -> str:
@@ -44,7 +44,7 @@ def derive_id(source_id: str, purpose: str) -> str:
     digest = int.from_bytes(hashlib.sha256(f"{source_id}/{purpose}".encode()).digest()[:10], "big")
     seq = digest >> 68 & 0xFFF
     rand = digest & ((1 << 62) - 1)
-    return _text((_timestamp_ms(source_id) << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand)
+    return _v7(_timestamp_ms(source_id), seq, rand)
 
 
 def _timestamp_ms(source_id: str) -> int:
@@ -59,7 +59,9 @@ def _timestamp_ms(source_id: str) -> int:
         return 0
 
 
-def _text(value: int) -> str:
-    """``str(uuid.UUID(int=value))`` without the object (a third of the time; per event)."""
-    h = f"{value:032x}"
+def _v7(ms: int, seq: int, rand: int) -> str:
+    """The UUIDv7 text of 48-bit ``ms``, 12-bit ``seq`` and 62-bit ``rand`` (RFC 9562's
+    layout), formatted as ``str(uuid.UUID(int=…))`` does without the object (a third of
+    the time; per event)."""
+    h = f"{(ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
