@@ -191,17 +191,21 @@ def _domain(items: Sequence[str], lang: Language) -> tuple[str, float] | None:
     return (domain, cap) if len(domain) <= 253 and _DOMAIN_OK.fullmatch(domain) else None
 
 
-def _read_segment(segment: str, lang: Language) -> _Reading | None:
+def _read_segment(segment: str, lang: Language) -> tuple[_Reading | None, bool]:
+    """What ``segment`` says, and whether it names an address part ("@" or ".") even when
+    it cannot be read (a correction we could not read lowers the confidence)."""
     formatted = _FORMATTED.findall(segment)
     if formatted:
         local, _, domain = formatted[-1].partition("@")
         if _LOCAL_OK.fullmatch(local) and _DOMAIN_OK.fullmatch(domain):
-            return _Reading(local, domain, 0.95)
-    items, slipped = mend_slips(_spoken_items(segment, lang), lang)
+            return _Reading(local, domain, 0.95), True
+    spoken = _spoken_items(segment, lang)
+    mentions = "@" in spoken or "." in spoken
+    items, slipped = mend_slips(spoken, lang)
     reading = _read_items(items, lang)
     if reading is None or not slipped:
-        return reading
-    return reading._replace(confidence=min(reading.confidence, SLIP_CONFIDENCE))
+        return reading, mentions
+    return reading._replace(confidence=min(reading.confidence, SLIP_CONFIDENCE)), mentions
 
 
 def _read_items(items: Sequence[str], lang: Language) -> _Reading | None:
@@ -239,14 +243,14 @@ def _after_preamble(items: Sequence[str], lang: Language) -> Sequence[str]:
 def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
     text = prepare(transcript, lang)
     segments = split_corrections(text, lang, "punctuated")
-    readings = [_read_segment(s, lang) for s in segments]
+    readings, mentions = zip(*(_read_segment(s, lang) for s in segments), strict=True)
     full = [(i, r) for i, r in enumerate(readings) if r and r.local and r.domain]
     if not full:
         return None
     last, (local, domain, confidence, spelled) = full[-1]
-    for segment, later in zip(segments[last + 1 :], readings[last + 1 :], strict=True):
+    for later, named in zip(readings[last + 1 :], mentions[last + 1 :], strict=True):
         if later is None:
-            if _mentions_address(segment, lang):  # a correction we could not read
+            if named:  # a correction we could not read
                 confidence = min(confidence, _UNREAD_CORRECTION)
             continue
         local, domain = later.local or local, later.domain or domain
@@ -255,11 +259,6 @@ def _capture(transcript: str, lang: Language) -> tuple[str, float, bool] | None:
         confidence -= 0.1
     address = f"{local}@{domain}"
     return (address, confidence, spelled) if len(address) <= 254 else None
-
-
-def _mentions_address(segment: str, lang: Language) -> bool:
-    items = _spoken_items(segment, lang)
-    return "@" in items or "." in items
 
 
 def capture_email(transcript: str, language: Language = "en") -> CaptureResult | None:
