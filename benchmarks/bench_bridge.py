@@ -96,9 +96,10 @@ async def serve_baseline(port: int, primitive: str) -> None:
 # --- processes ----------------------------------------------------------------------
 
 
-def spawn(args: list[str], ready: str = "ready") -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOICECORE_LOG_LEVEL": "ERROR"}
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, text=True, env=env,
+def spawn(args: list[str], ready: str = "ready", root: Path = ROOT) -> subprocess.Popen[str]:
+    """``python ARGS`` run from the checkout ``root`` (this one by default)."""
+    env = {**os.environ, "PYTHONPATH": str(root), "VOICECORE_LOG_LEVEL": "ERROR"}
+    proc = subprocess.Popen([sys.executable, *args], cwd=root, text=True, env=env,
                             stdout=subprocess.PIPE)
     assert proc.stdout is not None
     line = proc.stdout.readline()

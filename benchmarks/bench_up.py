@@ -15,6 +15,12 @@ Python process; nats-server is its child and counted apart). Prints a table and 
 ``benchmarks/results/up.json`` with the same-run ratios ``up``/baseline.
 
 Run: ``python benchmarks/bench_up.py [--calls 10000] [--inflight 64] [--sequential 1000]``.
+
+``--root DIR --entry ARGS`` measure the ``up`` of another checkout instead (an older
+commit in a ``git worktree``) against the same baseline, for a same-machine comparison
+when the machine's speed is not the one a target was set on. ``--entry`` is what follows
+``python`` before ``up`` (``-m voicecore`` here; before the composition root existed,
+``-c "from core.cli import app; app()"``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +36,7 @@ from typing import Any
 
 import grpc
 import uvloop
-from bench_bridge import free_port, measure, report, spawn, stop
+from bench_bridge import ROOT, free_port, measure, report, spawn, stop
 
 RESULTS = Path(__file__).parent / "results"
 PRIMITIVE = "capture_email"
@@ -62,8 +69,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     me = os.getpid()
     with tempfile.TemporaryDirectory() as tmp:
         nats_port, grpc_port, base_port = free_port(), free_port(), free_port()
-        up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port", str(nats_port),
-                    "--grpc-addr", f"127.0.0.1:{grpc_port}"])
+        up = spawn([*shlex.split(args.entry), "up", "--data-dir", tmp,
+                    "--nats-port", str(nats_port), "--grpc-addr", f"127.0.0.1:{grpc_port}"],
+                   root=args.root.resolve())
         baseline = spawn([str(Path(__file__).parent / "bench_bridge.py"), "--serve-baseline",
                           str(base_port), "--primitive", PRIMITIVE], ready="baseline ready")
         try:
@@ -84,6 +92,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         result.setdefault("ratio_up_over_baseline", {})[phase] = {
             "throughput": round(r["calls_per_s"] / b["calls_per_s"], 3),
             "p50": round(r["p50_ms"] / b["p50_ms"], 2)}
+    result["up_checkout"] = {"root": str(args.root), "entry": args.entry}
     result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                          "grpcio": grpc.__version__, "loop": "uvloop"}
     return result
@@ -95,6 +104,8 @@ if __name__ == "__main__":
     parser.add_argument("--sequential", type=int, default=1000)
     parser.add_argument("--inflight", type=int, default=64)
     parser.add_argument("--output", type=Path, default=RESULTS / "up.json")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose up is measured")
+    parser.add_argument("--entry", default="-m voicecore", help="python ARGS before 'up'")
     cli = parser.parse_args()
     outcome = uvloop.run(main(cli))
     report(outcome, "up", " through voicecore up")
