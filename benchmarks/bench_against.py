@@ -21,7 +21,8 @@ What is measured, each round (the old checkout first in odd rounds, second in ev
 
 Run: ``git worktree add /tmp/then c8055ed`` (issue 8's day), then
 ``python benchmarks/bench_against.py /tmp/then [--rounds 2]``.
-Prints a table and writes ``benchmarks/results/against.json``.
+Prints a table and writes ``benchmarks/results/against.json``; the checkouts' own result
+files are left as they were.
 """
 
 from __future__ import annotations
@@ -79,18 +80,33 @@ def commit(root: Path) -> str:
     return done.stdout.strip() or "?"
 
 
+def results_of(root: Path, name: str, *args: str) -> dict[str, Any]:
+    """Run a checkout's benchmark that writes ``benchmarks/results/<name>``; its JSON. The
+    file is put back as it was: a comparison run is not that checkout's result."""
+    path = root / "benchmarks" / "results" / name
+    before = path.read_bytes() if path.exists() else None
+    try:
+        python(root, *args)
+        found: dict[str, Any] = json.loads(path.read_text())
+    finally:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
+    return found
+
+
 def worker(root: Path) -> dict[str, float]:
-    python(root, "benchmarks/bench_worker.py", "--latency-requests", "50")
-    backlog = json.loads((root / "benchmarks/results/worker.json").read_text())["backlog"]
+    backlog = results_of(root, "worker.json", "benchmarks/bench_worker.py",
+                         "--latency-requests", "50")["backlog"]
     return {"worker events/s": backlog["events_per_s"],
             "worker CPU µs/event": backlog["worker_cpu_us_per_event"]}
 
 
 def sink(root: Path) -> dict[str, float]:
     if "--only" in (root / "benchmarks/bench_eventlog.py").read_text():
-        python(root, "benchmarks/bench_eventlog.py", "--only", "ingest", "--ingest", "200000",
-               "--lag-events", "20")
-        ingest = json.loads((root / "benchmarks/results/eventlog.json").read_text())["ingest"]
+        ingest = results_of(root, "eventlog.json", "benchmarks/bench_eventlog.py", "--only",
+                            "ingest", "--ingest", "200000", "--lag-events", "20")["ingest"]
     else:
         ingest = json.loads(python(root, "-c", OLD_INGEST).splitlines()[-1])
     return {"sink events/s": round(ingest["steady_events_per_s"])}
