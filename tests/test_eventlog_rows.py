@@ -188,3 +188,28 @@ def test_chains_stay_whole_when_the_head_cache_is_emptied_mid_ingest(
     assert store.con.execute("SELECT count(quarantine_reason) FROM log_events").fetchall() == [(0,)]
     assert verify(store.con)["ok"]
     assert not [r for r in caplog.records if "already stored" in r.getMessage()]
+
+
+@pytest.mark.parametrize("cache_max", [store_module.HEAD_CACHE_MAX, 2])
+def test_a_reopened_log_continues_each_chain_from_its_stored_head(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_max: int) -> None:
+    """The heads are read back once on reopening (all of them when they fit, else per
+    batch): c1 goes on from its stored head and c9 starts at its genesis, so the chains
+    verify; a head read back wrong restarts a chain (verify fails) or inserts a second
+    head row (a constraint error, then a quarantine)."""
+    monkeypatch.setattr(store_module, "HEAD_CACHE_MAX", cache_max)
+    first = [e for c in ("c0", "c1") for e in email_pair(c, "a at b dot com", "a@b.com")]
+    store = LogStore.open(tmp_path / DB_FILE)
+    assert store.apply(messages(first)) == 4
+    store.close()
+    later = [e for c in ("c1", "c9") for e in email_pair(c, "b at c dot com", "b@c.com")]
+    store = LogStore.open(tmp_path / DB_FILE)
+    try:
+        assert store.apply(messages(later, first_seq=5)) == 4
+        assert store.con.execute(
+            "SELECT count(quarantine_reason) FROM log_events").fetchall() == [(0,)]
+        assert store.con.execute("SELECT conversation_id, events FROM log_heads "
+                                 "ORDER BY 1").fetchall() == [("c0", 2), ("c1", 4), ("c9", 2)]
+        assert verify(store.con)["ok"]
+    finally:
+        store.close()

@@ -76,6 +76,9 @@ class LogStore:
         self.last_pos: int = meta[2]
         self.log_head: str = meta[3]
         self._heads: dict[str, tuple[str, int]] = {}
+        # Every row of log_heads is in _heads (None: not known yet): a conversation missing
+        # from it is new, and a transaction need not read log_heads.
+        self._every_head_cached: bool | None = None
 
     @classmethod
     def open(cls, path: Path, wait_s: float = 10.0, views: Sequence[str] = ()) -> LogStore:
@@ -194,17 +197,33 @@ class LogStore:
                                        [heads[c][1] for c in cids]])
 
     def _load_heads(self, conversations: set[str]) -> None:
+        if self._every_head_cached is None:  # the first time: read them all if they fit
+            self._every_head_cached = self._cache_every_head(len(conversations))
         missing = [c for c in conversations if c not in self._heads]
         if not missing:
             return
         if len(self._heads) + len(missing) > HEAD_CACHE_MAX:
             self._heads.clear()  # then every conversation of the batch is read back
+            self._every_head_cached = False
             missing = list(conversations)
+        elif self._every_head_cached:
+            return  # new conversations: reading them back cost ~15 % of a transaction
         found = db.rows(self.con,
                         "SELECT conversation_id, head, events FROM log_heads "
                         "WHERE conversation_id IN (SELECT unnest(?::VARCHAR[]))", [missing])
         for cid, head, count in found:
             self._heads[cid] = (head, count)
+
+    def _cache_every_head(self, room: int) -> bool:
+        """Whether all of ``log_heads`` (read now) fits with ``room`` to spare; this process
+        is the log's only writer (DuckDB's lock), so the cache then stays whole."""
+        [(count,)] = db.rows(self.con, "SELECT count(*) FROM log_heads")
+        if count + room > HEAD_CACHE_MAX:
+            return False
+        for cid, head, events in db.rows(self.con,
+                                         "SELECT conversation_id, head, events FROM log_heads"):
+            self._heads[cid] = (head, events)
+        return True
 
     def _known_ids(self, event_ids: list[str]) -> set[str]:
         found = db.rows(self.con,
