@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,11 @@ def up(root: Path, entry: str) -> dict[str, float]:
 def one_round(checkouts: dict[str, tuple[Path, str]], order: list[str]
               ) -> dict[str, dict[str, float]]:
     measured: dict[str, dict[str, float]] = {name: {} for name in checkouts}
-    for bench in ("worker", "sink", "up"):
+    benches: dict[str, Callable[[Path, str], dict[str, float]]] = {
+        "worker": lambda root, _: worker(root), "sink": lambda root, _: sink(root), "up": up}
+    for bench, run in benches.items():
         for name in order:
-            root, entry = checkouts[name]
-            found = up(root, entry) if bench == "up" else worker(root) if bench == "worker" \
-                else sink(root)
+            found = run(*checkouts[name])
             measured[name].update(found)
             print(f"  {name:4s} {bench}: {found}", flush=True)
     return measured
