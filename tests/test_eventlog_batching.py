@@ -78,3 +78,30 @@ async def test_a_sink_whose_consumer_was_deleted_recreates_it_without_gap_or_dup
         await caught_up(sink, bus)
     assert read_back(data, "SELECT count(*), count(DISTINCT id), min(seq), max(seq) "
                            "FROM log_events") == [(40, 40, 1, 40)]
+
+
+def test_the_cadence_is_the_linger_for_light_traffic_and_longer_for_busy_traffic() -> None:
+    options = SinkOptions(linger_s=0.05, busy_batch=10, busy_linger_s=0.2)
+    assert [options.cadence(n) for n in (1, 9, 10, 5000)] == [0.05, 0.05, 0.2, 0.2]
+
+
+async def test_after_a_busy_transaction_the_next_waits_the_busy_linger(
+        bus: Bus, tmp_path: Path) -> None:
+    """Events that came in a crowd (a transaction of ``busy_batch``) make the next event wait
+    ``busy_linger_s`` (here: until the stop), where after a light one it waits ``linger_s``."""
+    first, *crowd, late = sent = bulk_events(8)
+    options = SinkOptions(fetch_timeout_s=0.1, linger_s=1.0, linger_batch=len(crowd),
+                          busy_batch=len(crowd), busy_linger_s=HOUR)
+    data = tmp_path / "data"
+    async with running_sink(bus, data, options) as sink:
+        await publish_many(bus, [first])  # stored at once; the next waits linger_s at most
+        await caught_up(sink, bus)
+        await publish_many(bus, crowd)  # a full linger_batch: stored at once, and busy
+        await caught_up(sink, bus)
+        assert sink.transactions == 2
+        await publish_many(bus, [late])
+        await asyncio.sleep(3 * options.linger_s)  # after a light transaction it was stored
+        assert sink.transactions == 2 and sink.applied == 1 + len(crowd)
+    assert sink.transactions == 3  # at the stop
+    assert read_back(data, "SELECT count(*), max(seq) FROM log_events") == [(8, 8)]
+    assert len(sent) == 8

@@ -60,12 +60,23 @@ class SinkOptions:
     """At most one transaction starts per ``linger_s`` unless ``linger_batch`` messages wait:
     light traffic costs at most 1/linger_s transactions per second, not one per event (a
     transaction costs milliseconds of CPU whatever its size: README, Event log), and no
-    event waits longer than ``linger_s`` plus the commit before it."""
+    event of light traffic waits longer than ``linger_s`` plus the commit before it."""
     linger_batch: int = 500
+    busy_batch: int = 10
+    """A transaction of at least this many messages means events arrive faster than one
+    transaction per ``linger_s`` can take them one by one (``busy_batch / linger_s``,
+    200 events/s): the next transaction then starts ``busy_linger_s`` after it instead."""
+    busy_linger_s: float = 0.2
+    """The cadence of busy traffic: at most 5 transactions a second whatever the rate.
+    Light traffic (20 events/s: a transaction each) keeps ``linger_s`` and its lag."""
     fetch_timeout_s: float = 1.0
     """Expiry of one pull request."""
     ack_wait_s: float = 60.0
     max_ack_pending: int = 30_000
+
+    def cadence(self, batch: int) -> float:
+        """Seconds from the start of a transaction of ``batch`` messages to the next one."""
+        return self.busy_linger_s if batch >= self.busy_batch else self.linger_s
 
 
 class Sink:
@@ -145,7 +156,8 @@ class Sink:
             ))
 
     async def _insert_loop(self) -> None:
-        """Commit what was delivered, at most once per ``linger_s`` (see :class:`SinkOptions`).
+        """Commit what was delivered, at most once per ``linger_s``, or ``busy_linger_s`` after
+        a busy transaction (see :class:`SinkOptions`).
 
         The cadence counts from the start of the previous transaction, so an event arriving
         after a quiet spell is committed at once (it used to wait ``linger_s`` for company
@@ -170,7 +182,7 @@ class Sink:
                     await writing
                     writing = None
                 if batch:
-                    next_commit = time.monotonic() + self.options.linger_s
+                    next_commit = time.monotonic() + self.options.cadence(len(batch))
                     writing = asyncio.create_task(self._apply(batch, decoded))
         finally:
             if writing is not None:
