@@ -30,13 +30,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from core import subjects
+from core import natsraw, subjects
 from core.consumer import PullConsumer
 from core.errors import NATS_ERRORS, nats_errors
 from core.ignoring import ignored
+from core.natsraw import RawMsg
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,9 @@ class Correlator:
         """Take results from core NATS subscriptions on ``on``."""
         with nats_errors():
             for subject in on:
-                self._subs.append(await self.nc.subscribe(
-                    subject, cb=self._on_message, pending_msgs_limit=1_000_000,
-                    pending_bytes_limit=512 * 1024 * 1024))
+                # Raw: each result straight from the parser, no Msg, queue or task hop per
+                # message (every bridge receives every call's result).
+                self._subs.append(await natsraw.subscribe(self.nc, subject, self._on_raw))
             await self.nc.flush()  # the server has our interest before any request is published
 
     async def follow(self, consumer: PullConsumer) -> None:
@@ -74,7 +74,7 @@ class Correlator:
         for sub in self._subs:
             with ignored(log, "correlator: unsubscribe at stop (the connection may be "
                          "closing)", *NATS_ERRORS, level=logging.DEBUG):
-                await sub.unsubscribe()
+                await natsraw.unsubscribe(self.nc, sub)
         self._subs.clear()
         for waiters in self._waiting.values():
             for fut, _ in waiters:
@@ -126,6 +126,10 @@ class Correlator:
                 fut.set_result(answer)
                 self.forget(result_id, fut)
 
-    async def _on_message(self, msg: Msg) -> None:
-        self.offer(msg.subject, msg.headers, msg.data)
+    def _on_raw(self, msg: RawMsg) -> None:
+        # Called inside the connection's read loop, which an exception would end: a reader's
+        # bug is logged and counted, and that call keeps waiting (then times out).
+        with ignored(log, "correlator: reading a result failed (its call keeps waiting)",
+                     Exception, level=logging.ERROR):
+            self.offer(msg.subject, msg.headers, msg.data)
 

@@ -257,6 +257,30 @@ async def test_results_are_routed_by_header_before_decoding(bridge: Bridge) -> N
     assert router.waiting == 0
 
 
+async def test_a_reader_that_raises_leaves_the_connection_and_other_calls_working(
+        bridge: Bridge) -> None:
+    """Results are read inside the connection's read loop (raw): a reader's exception is
+    logged and counted there, never let out to end the loop (and with it every call)."""
+    router = bridge.router
+
+    def broken(subject: str, body: bytes) -> bytes | None:
+        raise RuntimeError("a bug in a reader")
+
+    stuck = router.expect("result-broken", broken)
+    fine = router.expect("result-fine", lambda subject, body: body)
+    try:
+        subject = "vc.ev.c1.sleepy.completed"
+        for result_id in ("result-broken", "result-fine"):
+            await router.nc.publish(subject, result_id.encode(),
+                                    headers={subjects.HEADER_MSG_ID: result_id})
+        assert await asyncio.wait_for(fine, 20) == b"result-fine"
+        assert not stuck.done()
+        await router.nc.flush(timeout=5)  # the connection still reads (PONG)
+    finally:
+        router.forget("result-broken", stuck)
+        router.forget("result-fine", fine)
+
+
 async def _waiting(router: Correlator, count: int) -> None:
     await until(lambda: router.waiting == count, f"router holding {count} waiting call(s)")
 
