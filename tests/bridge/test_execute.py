@@ -230,6 +230,11 @@ def _requests_and_results(found: list[ev.Event]) -> tuple[set[str], list[str | N
     return requests, results
 
 
+async def publish_result(router: Correlator, subject: str, result_id: str, body: bytes) -> None:
+    """A message on a result subject carrying ``result_id`` as its id (what the router keys on)."""
+    await router.nc.publish(subject, body, headers={subjects.HEADER_MSG_ID: result_id})
+
+
 async def test_results_are_routed_by_header_before_decoding(bridge: Bridge) -> None:
     """Only a message whose header names the awaited result id reaches the call's reader;
     one the reader refuses leaves the call waiting for the next."""
@@ -244,12 +249,9 @@ async def test_results_are_routed_by_header_before_decoding(bridge: Bridge) -> N
     answer = router.expect("result-1", reader)
     try:
         await router.nc.publish(result_subject, b"no header at all")
-        await router.nc.publish(result_subject, b"another call's", headers={
-            subjects.HEADER_MSG_ID: "result-2"})
-        await router.nc.publish(result_subject, b"a forgery", headers={
-            subjects.HEADER_MSG_ID: "result-1"})
-        await router.nc.publish(result_subject, b"the result", headers={
-            subjects.HEADER_MSG_ID: "result-1"})
+        await publish_result(router, result_subject, "result-2", b"another call's")
+        await publish_result(router, result_subject, "result-1", b"a forgery")
+        await publish_result(router, result_subject, "result-1", b"the result")
         assert await asyncio.wait_for(answer, 20) == b"the result"
     finally:
         router.forget("result-1", answer)
@@ -271,8 +273,7 @@ async def test_a_reader_that_raises_leaves_the_connection_and_other_calls_workin
     try:
         subject = "vc.ev.c1.sleepy.completed"
         for result_id in ("result-broken", "result-fine"):
-            await router.nc.publish(subject, result_id.encode(),
-                                    headers={subjects.HEADER_MSG_ID: result_id})
+            await publish_result(router, subject, result_id, result_id.encode())
         assert await asyncio.wait_for(fine, 20) == b"result-fine"
         assert not stuck.done()
         await router.nc.flush(timeout=5)  # the connection still reads (PONG)
@@ -350,8 +351,7 @@ async def test_nats_restart_under_the_bridge(
     router = bridge.router
     answer = router.expect("after-restart", lambda subject, body: body)
     try:
-        await router.nc.publish("vc.ev.conv-r.sleepy.completed", b"heard",
-                                headers={subjects.HEADER_MSG_ID: "after-restart"})
+        await publish_result(router, "vc.ev.conv-r.sleepy.completed", "after-restart", b"heard")
         assert await asyncio.wait_for(answer, 20) == b"heard"
     finally:
         router.forget("after-restart", answer)
