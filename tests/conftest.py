@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 # Before anything imports grpc (see bridge/__init__.py: grpc/grpc#43055).
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,13 @@ async def bus(nats_server: EmbeddedNats) -> AsyncIterator[Bus]:
     await connected.ensure_streams(StreamLimits())
     yield connected
     await connected.drain()
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    """The test process's collector as it was (``voicecore.loop.settle_gc`` changes it for
+    the process, as a sink or a worker process calls it)."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,7 @@ import pytest
 from core.eventlog.sink import SinkOptions
 from core.natsauth import NatsAuth
 from voicecore import log_sink
-
-
-@pytest.fixture
-def restored_gc() -> Iterator[None]:
-    """The test process's collector as it was (``settle_gc`` changes it for the process)."""
-    thresholds = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*thresholds)
+from voicecore.loop import SETTLED_GC_THRESHOLDS
 
 
 def test_the_sink_process_runs_on_uvloop_with_the_collector_settled(
@@ -43,5 +34,5 @@ def test_the_sink_process_runs_on_uvloop_with_the_collector_settled(
     log_sink.main()
     assert seen["user"] == "voicecore-sink"
     assert seen["loop"].startswith("uvloop")  # was asyncio's own loop
-    assert seen["thresholds"] == log_sink.INGEST_GC_THRESHOLDS
+    assert seen["thresholds"] == SETTLED_GC_THRESHOLDS
     assert seen["frozen"] > 10_000  # the imports: out of every collection

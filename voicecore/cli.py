@@ -27,6 +27,7 @@ from voicecore.converse_command import register as register_converse_command
 from voicecore.flow_commands import register as register_flow_commands
 from voicecore.listen_command import register as register_listen_command
 from voicecore.log_commands import register as register_eventlog_commands
+from voicecore.loop import settle_gc
 from voicecore.model_commands import register as register_model_commands
 from voicecore.nats_commands import register as register_nats_commands
 from voicecore.options import (
@@ -133,6 +134,7 @@ def worker(
     load_plugins(plugin)
     TRANSCRIBER.configure(speech.stt)
     options = WorkerOptions(concurrency=concurrency, ack_wait_s=ack_wait, max_deliver=max_deliver)
+    settle_gc()  # after the imports and plugins, before the first event
     run_async(serve_until_signalled(
         settings(data_dir, nats_url, worker=options, nats_auth=nats_auth),
         select_primitives(primitives), ready_line, role="worker", tts=speech.tts))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import signal
 from pathlib import Path
@@ -24,25 +23,7 @@ from core.eventlog.database import LogDatabase
 from core.eventlog.sink import Sink, SinkOptions
 from core.natsauth import NatsAuth, identity
 from orchestrator.views import VIEWS
-from voicecore.loop import run_async
-
-INGEST_GC_THRESHOLDS = (50_000, 20, 100)
-"""Python's are (700, 10, 10): see :func:`settle_gc`."""
-
-
-def settle_gc() -> None:
-    """Take what startup built out of the cyclic collector's way, and run it less often.
-
-    Ingest allocates a few tracked objects per event (the NATS client's messages), nearly
-    all freed by reference counting; with the default thresholds the collector ran every
-    few hundred events, and its older generations walked the whole heap built by the
-    imports (DuckDB, Arrow, NATS): settled, the sink spends ~7% less CPU per event
-    (bench_eventlog: 25.5 → 23.6-23.9 µs). ``gc.freeze()`` moves everything alive now (the
-    imports) out of every later collection.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*INGEST_GC_THRESHOLDS)
+from voicecore.loop import run_async, settle_gc
 
 
 async def serve(nats_url: str, data_dir: Path, options: SinkOptions,
