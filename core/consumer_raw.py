@@ -14,7 +14,8 @@ from core.errors import nats_errors
 class RawPullConsumer(BasePullConsumer[natsraw.RawMsg]):
     """Deliveries as :class:`~core.natsraw.RawMsg` straight from the connection's parser
     (no ``Msg``, no header parsing, no task hop per message): the event-log sink's mode,
-    a third of its CPU per event less (README, Event log, Measured)."""
+    a fifth of its CPU per event less (README, Event log, Measured; the runs in
+    benchmarks/HISTORY.md)."""
 
     async def _subscribe(self, inbox: str) -> Subscription:
         return await natsraw.subscribe(self.bus.nc, inbox,

@@ -4,7 +4,7 @@ nats-py's parser tries a regular expression per operation on each control line
 (``MSG`` first, then ``HMSG``), cuts each message off the front of its buffer,
 parses every header block into a dict, builds a ``Msg`` and queues it for a task
 that calls the subscription's coroutine callback. For the event-log sink that was
-about half of its CPU per event (README, Event log, Measured).
+about half of its CPU per event (benchmarks/HISTORY.md, the event log's sink).
 
 :func:`install` makes a connection's parser a :class:`FastParser`: it reads the
 messages of one socket read in one pass (a ``find`` and a ``split`` per control
