@@ -31,17 +31,18 @@ import time
 from typing import Any
 
 import msgspec
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from core import subjects, tracing
 from core.bus import Bus, messaging_attributes
 from core.chunks import open_call
 from core.config import WorkerOptions
-from core.consumer import Durable, PullConsumer
+from core.consumer import Durable
+from core.consumer_raw import RawPullConsumer
 from core.deadletter import dead_letter, exhausted_advisory_subject, on_exhausted
 from core.errors import NATS_ERRORS, BusError, PrimitiveError
 from core.ignoring import ignored
+from core.natsraw import RawMsg
 from core.pause import pause, stop_tasks
 from core.presence import Announcer
 from core.primitive import Primitive
@@ -61,8 +62,8 @@ class Worker:
         self.completed = 0
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
-        self._consumer: PullConsumer | None = None
-        self._working: dict[int, tuple[Msg, float]] = {}
+        self._consumer: RawPullConsumer | None = None
+        self._working: dict[int, tuple[RawMsg, float]] = {}
         """Requests being executed (by ``id``), with when they started: for heartbeats."""
         self._heartbeat_loop: asyncio.Task[None] | None = None
         self._loop: asyncio.Task[None] | None = None
@@ -73,7 +74,7 @@ class Worker:
         if self.primitive.prepare is not None:
             await self.primitive.prepare(self.bus)
         name = await self._ensure_consumer()
-        self._consumer = PullConsumer(
+        self._consumer = RawPullConsumer(
             self.bus, Durable(name, ensure=self._ensure_consumer),
             # Half-size requests: a new one goes out once a quarter of the slots is free,
             # so the next work is on its way while the rest still runs.
@@ -112,6 +113,11 @@ class Worker:
                          *NATS_ERRORS, level=logging.DEBUG):
                 await self._exhausted.unsubscribe()
 
+    @property
+    def _acks(self) -> RawPullConsumer:  # it delivered every message handled here
+        assert self._consumer is not None
+        return self._consumer
+
     async def _ensure_consumer(self) -> str:
         return await self.bus.ensure_consumer(self.primitive.name, self.options)
 
@@ -132,7 +138,7 @@ class Worker:
         if self._consumer is not None:
             self._consumer.release()  # acked, nak'ed or terminated: its credit returns
 
-    async def _handle(self, msg: Msg) -> None:
+    async def _handle(self, msg: RawMsg) -> None:
         try:
             event = events.decode(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -157,10 +163,10 @@ class Worker:
             try:
                 await self._execute(msg, event, attempt)
             except asyncio.CancelledError:
-                await _quietly(msg.nak())
+                await _quietly(self._acks.nak(msg))
                 raise
 
-    async def _execute(self, msg: Msg, request: Event, attempt: int) -> None:
+    async def _execute(self, msg: RawMsg, request: Event, attempt: int) -> None:
         left = _time_left(request.data.deadline)
         if left is not None and left <= 0:
             # The caller has given up: answering costs one publish, running could cost seconds
@@ -198,7 +204,7 @@ class Worker:
             outcome = self._result(request, attempt, result)
         await self._answer(msg, outcome)
 
-    async def _run(self, msg: Msg, request: Event, attempt: int, timeout: float) -> Any:
+    async def _run(self, msg: RawMsg, request: Event, attempt: int, timeout: float) -> Any:
         """The handler's answer within ``timeout`` (in progress for :meth:`_heartbeats`)."""
         self._working[id(msg)] = (msg, time.monotonic())
         try:
@@ -235,25 +241,25 @@ class Worker:
             data=data,
         )
 
-    async def _answer(self, msg: Msg, outcome: Event) -> None:
+    async def _answer(self, msg: RawMsg, outcome: Event) -> None:
         try:
             await self.bus.publish(outcome)
         except BusError as exc:
             # Not stored, so not acked: JetStream redelivers and the derived id keeps one result.
             log.warning("%s: result not stored (%s); will be redelivered", self.primitive.name, exc)
-            await _quietly(msg.nak(delay=self.options.backoff_s[0]))
+            await _quietly(self._acks.nak(msg, self.options.backoff_s[0]))
             return
-        await _quietly(msg.ack())
+        await _quietly(self._acks.ack(msg))
         self.completed += 1
 
-    async def _retry_later(self, msg: Msg, attempt: int, why: str) -> bool:
+    async def _retry_later(self, msg: RawMsg, attempt: int, why: str) -> bool:
         if attempt >= self.options.max_deliver:
             return False
         backoff = self.options.backoff_s
         delay = backoff[min(attempt - 1, len(backoff) - 1)]
         log.warning("%s attempt %d failed (%s); retry in %gs", self.primitive.name, attempt, why,
                     delay)
-        await _quietly(msg.nak(delay=delay))
+        await _quietly(self._acks.nak(msg, delay))
         return True
 
     async def _heartbeats(self) -> None:
@@ -266,9 +272,9 @@ class Worker:
             since = time.monotonic() - period / 2
             for msg, started in list(self._working.values()):
                 if started <= since:
-                    await _quietly(msg.in_progress())
+                    await _quietly(self._acks.in_progress(msg))
 
-    async def _reject(self, msg: Msg, reason: str) -> None:
+    async def _reject(self, msg: RawMsg, reason: str) -> None:
         md = delivered(msg.reply)
         try:
             await dead_letter(
@@ -283,9 +289,9 @@ class Worker:
             )
         except BusError as exc:  # not copied yet: leave it to redelivery rather than lose it
             log.warning("dead-letter failed (%s); will retry", exc)
-            await _quietly(msg.nak(delay=self.options.backoff_s[0]))
+            await _quietly(self._acks.nak(msg, self.options.backoff_s[0]))
             return
-        await _quietly(msg.term())
+        await _quietly(self._acks.term(msg))
 
 
 def _time_left(deadline: dt.datetime | msgspec.UnsetType) -> float | None:
@@ -298,5 +304,5 @@ def _time_left(deadline: dt.datetime | msgspec.UnsetType) -> float | None:
 async def _quietly(ack: Any) -> None:
     """Acks are best effort: if the connection is gone, JetStream redelivers anyway."""
     with ignored(log, "worker: ack not sent (JetStream redelivers; the result id is derived, "
-                 "so no second result)", *NATS_ERRORS, level=logging.DEBUG):
+                 "so no second result)", BusError, *NATS_ERRORS, level=logging.DEBUG):
         await ack

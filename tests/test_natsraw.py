@@ -15,6 +15,7 @@ from core.bus import Bus
 from core.consumer import Durable
 from core.consumer_raw import RawPullConsumer
 from core.natsraw import FastParser, RawMsg, header_dict, header_lines
+from core.pullstatus import delivered
 from core.subjects import EVENTS_STREAM
 
 GUARD_S = 60.0
@@ -150,3 +151,37 @@ async def acked(bus: Bus, consumer: str, sequence: int) -> None:
     while info.ack_floor is None or info.ack_floor.stream_seq < sequence:
         await asyncio.sleep(0.02)
         info = await bus.js.consumer_info(EVENTS_STREAM, consumer)
+
+
+async def test_the_raw_consumers_nak_term_and_in_progress_do_what_jetstreams_acks_say(
+        bus: Bus) -> None:
+    """nak(delay) comes back after the delay, term never, in_progress holds a message past
+    its ack wait: the bytes nats-py's ``Msg`` sends, from the worker's consumer."""
+    await bus.js.add_consumer(EVENTS_STREAM, api.ConsumerConfig(
+        durable_name="acks", name="acks", ack_policy=api.AckPolicy.EXPLICIT, ack_wait=1.0,
+        filter_subject="vc.ev.c1.>"))
+    for name in ("nak", "term", "held"):
+        await bus.js.publish("vc.ev.c1.capture_email.requested", name.encode())
+    consumer = RawPullConsumer(bus, Durable("acks"), credit=8, batch=4, heartbeat_s=0.2)
+    await consumer.start()
+    loop = asyncio.get_running_loop()
+    try:
+        first = {m.data: m for m in [await asyncio.wait_for(consumer.next(), GUARD_S)
+                                     for _ in range(3)]}
+        naked_at = loop.time()
+        await consumer.nak(first[b"nak"], 0.6)
+        await consumer.term(first[b"term"])
+        again: list[tuple[bytes, float, int]] = []
+        while loop.time() - naked_at < 2.2:  # two ack waits: "held" is kept by progress only
+            await consumer.in_progress(first[b"held"])
+            try:
+                msg = await asyncio.wait_for(consumer.next(), 0.3)
+            except TimeoutError:
+                continue
+            again.append((msg.data, loop.time() - naked_at, delivered(msg.reply).deliveries))
+            await consumer.ack(msg)
+        await consumer.ack(first[b"held"])
+    finally:
+        await consumer.stop()
+    assert [(data, deliveries) for data, _, deliveries in again] == [(b"nak", 2)]
+    assert again[0][1] >= 0.5

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from core import tracing
 
@@ -69,3 +70,50 @@ def test_an_exception_inside_an_unrecorded_span_restores_the_context(unrecorded:
             "process", context=tracing.parent_context("t"), kind=SpanKind.CONSUMER):
         raise ValueError("boom")
     assert trace.get_current_span() is before
+
+
+SPAN = "00f067aa0ba902b7"
+HEADERS = {
+    "plain, sampled": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-01"},
+    "plain, not sampled": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-00"},
+    "with tracestate": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-01", "tracestate": "k=v"},
+    "upper-case hex": {"traceparent": f"00-{W3C_TRACE.upper()}-{SPAN}-01"},
+    "spaces around": {"traceparent": f" 00-{W3C_TRACE}-{SPAN}-01 "},
+    "a later version, more fields": {"traceparent": f"01-{W3C_TRACE}-{SPAN}-01-extra"},
+    "version 00, more fields": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-01-extra"},
+    "version ff": {"traceparent": f"ff-{W3C_TRACE}-{SPAN}-01"},
+    "zero span id": {"traceparent": f"00-{W3C_TRACE}-{'0' * 16}-01"},
+    "zero trace id": {"traceparent": f"00-{'0' * 32}-{SPAN}-01"},
+    "another trace": {"traceparent": f"00-{'1' * 32}-{SPAN}-01"},
+    "too short": {"traceparent": f"00-{W3C_TRACE}-{SPAN}"},
+    "no traceparent": {"other": "x"},
+}
+
+
+@pytest.mark.parametrize("headers", HEADERS.values(), ids=HEADERS.keys())
+def test_a_parent_read_from_headers_is_the_w3c_propagators(unrecorded: None,
+                                                            headers: dict[str, str]) -> None:
+    """parent_context parses the plain traceparent itself: what it continues is exactly
+    what the propagator's extract gives (or, off the trace, a parent of its own)."""
+    extracted = trace.get_current_span(
+        TraceContextTextMapPropagator().extract(headers)).get_span_context()
+    ours = trace.get_current_span(tracing.parent_context(W3C_TRACE, headers)).get_span_context()
+    if extracted.trace_id == int(W3C_TRACE, 16):
+        assert ours == extracted
+        assert ours.trace_state == extracted.trace_state
+    else:  # a remote parent on the event's trace, with a span id of its own
+        assert ours.trace_id == int(W3C_TRACE, 16)
+        assert ours.span_id not in (0, int(SPAN, 16))
+
+
+@pytest.mark.parametrize("name", ["plain, sampled", "plain, not sampled", "with tracestate"])
+def test_an_injected_traceparent_is_the_w3c_propagators(unrecorded: None, name: str) -> None:
+    headers = HEADERS[name]
+    with tracing.start_span("publish", context=tracing.parent_context(W3C_TRACE, headers),
+                            kind=SpanKind.PRODUCER):
+        ours: dict[str, str] = {}
+        tracing.inject(ours)
+        theirs: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(theirs)
+    assert ours == theirs
+    assert ours["traceparent"].split("-")[1] == W3C_TRACE

@@ -112,15 +112,19 @@ def spoken_address(address: str, lang: Language, spelled: bool) -> str:
     return " ".join(words)
 
 
+_VOWEL = re.compile("[aeiouy]")
+_CHUNK = re.compile(r"[a-z]+|[0-9]+|[^a-z0-9]")
+
+
 def _unpronounceable(chunk: str) -> bool:
     """Letter clusters TTS would mangle as a word: "uk", "de", "gmx" (but "co" reads fine)."""
-    return (len(chunk) <= 2 and chunk != "co") or not re.search("[aeiouy]", chunk)
+    return (len(chunk) <= 2 and chunk != "co") or not _VOWEL.search(chunk)
 
 
 def _say_part(part: str, lang: Language, spell: bool) -> list[str]:
     """Words as words, digits one by one, letter clusters TTS cannot say letter by letter."""
     said: list[str] = []
-    for chunk in re.findall(r"[a-z]+|[0-9]+|[^a-z0-9]", part):
+    for chunk in _CHUNK.findall(part):
         if chunk in SPOKEN_SYMBOLS[lang]:
             said.append(SPOKEN_SYMBOLS[lang][chunk])
         elif chunk.isdigit() or spell or _unpronounceable(chunk):
