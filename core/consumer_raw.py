@@ -6,7 +6,7 @@ import functools
 
 from nats.aio.subscription import Subscription
 
-from core import natsraw
+from core import natspub, natsraw
 from core.consumer import BasePullConsumer
 from core.errors import nats_errors
 
@@ -45,4 +45,4 @@ class RawPullConsumer(BasePullConsumer[natsraw.RawMsg]):
 
     async def _acknowledge(self, msg: natsraw.RawMsg, body: bytes) -> None:
         with nats_errors():
-            await self.bus.nc.publish(msg.reply, body)
+            await natspub.publish(self.bus.nc, msg.reply, body)

@@ -16,7 +16,7 @@ import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
-from core import natsraw
+from core import natspub, natsraw
 from core.natsraw import RawMsg
 
 
@@ -41,7 +41,7 @@ class PubAcks:
         self._waiting[token] = ack
         timer = loop.call_later(timeout, _time_out, ack)
         try:
-            await self.nc.publish(subject, body, reply=self._prefix + token, headers=headers)
+            await natspub.publish(self.nc, subject, body, self._prefix + token, headers)
             return await ack
         finally:
             timer.cancel()
