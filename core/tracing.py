@@ -135,6 +135,22 @@ def inject(headers: MutableMapping[str, str]) -> None:
         _propagator.inject(headers)
 
 
+def inject_unrecorded_child(headers: MutableMapping[str, str], trace_id: str) -> None:
+    """What :func:`inject` writes inside an unrecorded ``start_span(…,
+    context=parent_context(trace_id))``, without making the span: the parent's trace id
+    and trace state, a new span id, the parent's flags but "sampled" (a publish's span
+    records nothing, so only its ``traceparent`` is seen; a worker publishes per request)."""
+    wanted = otel_trace_id(trace_id)
+    parent = trace.get_current_span().get_span_context()
+    if parent.trace_id != wanted or not parent.is_valid:  # parent_context's own remote parent
+        flags, state = 0, None
+    else:
+        flags, state = parent.trace_flags & TraceFlags.RANDOM_TRACE_ID, parent.trace_state
+    headers["traceparent"] = f"00-{wanted:032x}-{_span_id():016x}-{flags:02x}"
+    if state:
+        headers["tracestate"] = state.to_header()
+
+
 def parent_context(trace_id: str, headers: Mapping[str, str] | None = None) -> otel_context.Context:
     """The context to start a span in, for an event with ``trace_id``.
 

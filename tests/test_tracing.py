@@ -76,6 +76,7 @@ SPAN = "00f067aa0ba902b7"
 HEADERS = {
     "plain, sampled": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-01"},
     "plain, not sampled": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-00"},
+    "sampled, random trace id": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-03"},
     "with tracestate": {"traceparent": f"00-{W3C_TRACE}-{SPAN}-01", "tracestate": "k=v"},
     "upper-case hex": {"traceparent": f"00-{W3C_TRACE.upper()}-{SPAN}-01"},
     "spaces around": {"traceparent": f" 00-{W3C_TRACE}-{SPAN}-01 "},
@@ -117,3 +118,32 @@ def test_an_injected_traceparent_is_the_w3c_propagators(unrecorded: None, name: 
         TraceContextTextMapPropagator().inject(theirs)
     assert ours == theirs
     assert ours["traceparent"].split("-")[1] == W3C_TRACE
+
+
+@pytest.mark.parametrize("current", [None, *HEADERS.values()],
+                         ids=["no current span", *HEADERS.keys()])
+def test_an_unrecorded_childs_traceparent_is_the_one_its_span_would_carry(
+        unrecorded: None, current: dict[str, str] | None) -> None:
+    """Bus.publish writes the traceparent without the unrecorded span it would carry."""
+    def published(write: Callable[[dict[str, str]], None]) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if current is None:
+            write(headers)
+            return headers
+        with tracing.start_span("process", context=tracing.parent_context(W3C_TRACE, current),
+                                kind=SpanKind.CONSUMER):
+            write(headers)
+        return headers
+
+    def through_a_span(headers: dict[str, str]) -> None:
+        with tracing.start_span("publish", context=tracing.parent_context(W3C_TRACE),
+                                kind=SpanKind.PRODUCER):
+            tracing.inject(headers)
+
+    ours = published(lambda h: tracing.inject_unrecorded_child(h, W3C_TRACE))
+    theirs = published(through_a_span)
+    assert ours.keys() == theirs.keys()
+    assert ours.get("tracestate") == theirs.get("tracestate")
+    ours_parts, their_parts = ours["traceparent"].split("-"), theirs["traceparent"].split("-")
+    assert [ours_parts[i] for i in (0, 1, 3)] == [their_parts[i] for i in (0, 1, 3)]
+    assert int(ours_parts[2], 16) != 0 and ours_parts[2] != their_parts[2]  # a new span
