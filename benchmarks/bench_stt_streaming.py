@@ -14,7 +14,7 @@ Per utterance and run:
 * **time to final**: from sending the last chunk to receiving the final ``STTResult``
   (the worker's last pass over the utterance, the completed event, the bridge);
 * **bare**: ``Transcriber.transcribe`` of the whole utterance (the 16-bit samples the
-  stream carries, with word times as the final's pass) in this process: the pass the
+  stream carries, without word times, as the final's pass) in this process: the pass the
   final needs, unless it started at the end of speech (see ``core/transcribe_stream.py``);
   whether its text is the final's;
 * **the worker's own account**, from the final event (read back through StreamEvents):
@@ -170,8 +170,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
                 worker = await worker_side(client, f"bench-{run}-{n}")
                 started = time.monotonic()
-                batch = await asyncio.to_thread(  # the final's pass: with word times
-                    bare_model.transcribe, pcm, word_timestamps=True)
+                batch = await asyncio.to_thread(  # the final's pass: no word times asked
+                    bare_model.transcribe, pcm)
                 alone = time.monotonic() - started
                 if run >= args.warmup:
                     for key, value in worker.items():

@@ -215,13 +215,13 @@ class StreamListener:
             tentative=text_of(agreement.tentative), stability=agreement.stability(),
             audio_end_s=audio_end_s))
 
-    async def _transcribe(self, hearing: Hearing, buffer: Pcm,
-                          beam_size: int | None = None) -> Pass:
+    async def _transcribe(self, hearing: Hearing, buffer: Pcm, beam_size: int | None = None,
+                          *, words: bool = True) -> Pass:
         params, offset_s = hearing.params, hearing.offset_s
 
         def run() -> Pass:
             found = self.transcriber().transcribe(
-                buffer, language=params.language, hint=params.hint, word_timestamps=True,
+                buffer, language=params.language, hint=params.hint, word_timestamps=words,
                 beam_size=beam_size or params.beam_size)
             took = found.real_time_factor * found.duration_s
             return Pass(found, offset_s, time.monotonic() - took)
@@ -236,7 +236,10 @@ class StreamListener:
             return await hearing.early.task
         if not whole.samples.size:  # nothing heard (abandoned at once): nothing to run
             return Pass(self._nothing_heard(hearing.params), 0.0, time.monotonic())
-        return await self._transcribe(hearing, hearing.utterance.pcm(hearing.offset_s))
+        # Started after the end: its word times only if asked (the early pass above keeps
+        # them, it may be shown as a partial; Hearing.final drops them unless asked).
+        return await self._transcribe(hearing, hearing.utterance.pcm(hearing.offset_s),
+                                      words=hearing.params.word_timestamps is True)
 
     async def _final(self, hearing: Hearing, call: Call) -> StreamTranscription:
         whole = hearing.utterance.pcm()

@@ -180,6 +180,11 @@ class TranscribeStreamParams(msgspec.Struct, frozen=True, kw_only=True):
     end_of_speech_s: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.0
     """Silence after speech (Silero VAD) that ends the utterance; 0 = only the end of the
     stream or the timeout end it."""
+    word_timestamps: bool | msgspec.UnsetType = msgspec.UNSET
+    """Words with times in the final's segments, as ``transcribe``'s ``word_timestamps``
+    (unset: false, and not written, so events of before it read and encode the same).
+    Partials use word times whatever this says (local agreement compares timed words);
+    the final's pass after the end computes them only when asked."""
 
 
 class TranscriptionPartial(msgspec.Struct, frozen=True, kw_only=True):

@@ -191,6 +191,18 @@ def test_a_deadline_is_written_only_when_set() -> None:
     assert read.data.deadline == when
 
 
+def test_word_times_of_a_streamed_final_are_written_only_when_asked() -> None:
+    """``word_timestamps`` came after the v1 golden: unset, it is not written (so the golden
+    still reads and encodes the same); set, it has its own golden shape."""
+    request = sample(ev.TranscribeStreamRequested)
+    assert b"word_timestamps" not in ev.encode(request)
+    params = msgspec.structs.replace(request.data.params, word_timestamps=True)
+    asked = msgspec.structs.replace(
+        request, data=msgspec.structs.replace(request.data, params=params))
+    read = golden_shape("transcribe_stream.requested.with_word_timestamps", asked)
+    assert read.data.params.word_timestamps is True
+
+
 def test_a_spoken_prompt_lists_every_part_of_its_audio() -> None:
     """``audio_parts`` is written only when there are parts (so the v1 golden, a prompt
     without it, still reads and encodes the same); ``audio`` stays the first part."""

@@ -163,11 +163,12 @@ class Hearing:
         found, offset_s = done.found, done.offset_s
         before = [w for w in self.agreement.committed if w.end <= offset_s]
         text = " ".join(t for t in (text_of(before), found.text) if t)
+        timed = self.params.word_timestamps is True  # an early pass has them regardless
         segments = tuple(msgspec.structs.replace(
             s, start=s.start + offset_s, end=s.end + offset_s,
             words=tuple(msgspec.structs.replace(w, start=w.start + offset_s,
                                                 end=w.end + offset_s)
-                        for w in s.words)) for s in found.segments)
+                        for w in s.words if timed)) for s in found.segments)
         fields = msgspec.structs.asdict(found)
         fields.update(text=text, segments=segments, duration_s=whole.duration_s,
                       usage=msgspec.structs.replace(found.usage,

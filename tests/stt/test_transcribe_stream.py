@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 import pytest
 
+from core import transcribe_stream
 from core.audio import Pcm, decode
 from core.audiostore import AudioStore
 from core.bus import Bus
@@ -58,10 +59,10 @@ def email() -> Pcm:
     return quantized(speak(EMAIL))
 
 
-def batch(transcriber: Transcriber, pcm: Pcm) -> str:
-    """The batch transcript with the settings of the stream's passes (word times on: they
-    also move where faster-whisper starts its next segment)."""
-    return transcriber.transcribe(pcm, word_timestamps=True).text
+def batch(transcriber: Transcriber, pcm: Pcm, *, words: bool = False) -> str:
+    """The batch transcript with the settings of the final's pass (word times as the
+    request asks: they also move where faster-whisper starts its next segment)."""
+    return transcriber.transcribe(pcm, word_timestamps=words).text
 
 
 async def test_partials_settle_before_the_final_which_is_the_batch_transcript(
@@ -89,9 +90,30 @@ async def test_partials_settle_before_the_final_which_is_the_batch_transcript(
     for before, after in itertools.pairwise(committed):
         assert after.startswith(before)  # what was committed never changes
     assert partials[0].data.audio_end_s < email.duration_s
+    assert final.segments and not any(s.words for s in final.segments)  # not asked for
     assert final.audio is not None
     stored = decode(await AudioStore(bus).get(final.audio))
     assert stored.duration_s == pytest.approx(email.duration_s, abs=0.01)
+
+
+async def test_the_final_has_timed_words_when_asked(
+        bus: Bus, tiny: Transcriber, email: Pcm, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No early pass (it has word times anyway): the final is a pass after the end, which
+    # has them only when asked.
+    monkeypatch.setattr(transcribe_stream, "EARLY_SILENCE_S", float("inf"))
+    request = start("c-words", "s1", email.rate, word_timestamps=True)
+    async with listening(bus, tiny):
+        await bus.publish(request)
+        await feed(bus, request, list(pieces(email)))
+        result, _ = await stream_answer(bus, request)
+    final = result.data
+    assert isinstance(final, StreamTranscription), final
+    assert heard_email(final.text) == heard_email(batch(tiny, email, words=True))
+    words = [w for s in final.segments for w in s.words]
+    assert heard_email("".join(w.word for w in words)) == heard_email(final.text)
+    assert all(w.start <= w.end for w in words)
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
+    assert words[-1].end <= email.duration_s + 0.05
 
 
 async def test_two_streams_of_one_conversation_do_not_interleave(
