@@ -33,7 +33,8 @@ def test_the_packaged_voice_is_found_and_speaks() -> None:
 
 
 def test_speed_changes_the_duration() -> None:
-    engine = PiperEngine(TtsSettings())
+    # without sampling noise: with it one synthesis varies by ~±5 % and crosses the line
+    engine = PiperEngine(TtsSettings(piper_noise_scale=0.0, piper_noise_w_scale=0.0))
     normal = engine.synthesize(SENTENCE, JOE, speed=1.0).duration_s
     assert engine.synthesize(SENTENCE, JOE, speed=2.0).duration_s < normal * 0.7
     assert engine.synthesize(SENTENCE, JOE, speed=0.5).duration_s > normal * 1.4
