@@ -239,7 +239,7 @@ class StreamListener:
         # Started after the end: its word times only if asked (the early pass above keeps
         # them, it may be shown as a partial; Hearing.final drops them unless asked).
         return await self._transcribe(hearing, hearing.utterance.pcm(hearing.offset_s),
-                                      words=hearing.params.word_timestamps is True)
+                                      words=hearing.timed_words)
 
     async def _final(self, hearing: Hearing, call: Call) -> StreamTranscription:
         whole = hearing.utterance.pcm()

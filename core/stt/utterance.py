@@ -134,6 +134,11 @@ class Hearing:
     passes: set[asyncio.Task[Pass]] = field(default_factory=set)
     """Early passes not finished (a dropped one runs on: the model cannot be interrupted)."""
 
+    @property
+    def timed_words(self) -> bool:
+        """The final carries word times (asked for in the params; off by default)."""
+        return self.params.word_timestamps is True
+
     def drop_early(self) -> None:
         self.early = None
 
@@ -163,7 +168,7 @@ class Hearing:
         found, offset_s = done.found, done.offset_s
         before = [w for w in self.agreement.committed if w.end <= offset_s]
         text = " ".join(t for t in (text_of(before), found.text) if t)
-        timed = self.params.word_timestamps is True  # an early pass has them regardless
+        timed = self.timed_words  # an early pass has them regardless
         segments = tuple(msgspec.structs.replace(
             s, start=s.start + offset_s, end=s.end + offset_s,
             words=tuple(msgspec.structs.replace(w, start=w.start + offset_s,
