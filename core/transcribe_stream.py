@@ -46,7 +46,7 @@ from core.stt.utterance import (
     Pass,
     Utterance,
 )
-from core.stt.whisper import ENGINE, Transcriber
+from core.stt.whisper import ENGINE, Transcriber, check_language
 from core.transcribe import TRANSCRIBER
 from schemas import events as ev
 from schemas.audio import (
@@ -104,6 +104,7 @@ class StreamListener:
     async def listen(self, params: TranscribeStreamParams,
                      call: Call) -> StreamTranscription:
         assert self._bus is not None, "the worker prepares the primitive before serving it"
+        check_language(params.language)  # refused at the start, not at the first pass
         hearing = Hearing(params, Utterance(params.sample_rate))
         reader = ChunkReader(self._bus, call.conversation_id, params.stream_id)
         await reader.open()

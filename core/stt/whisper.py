@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.audio import Pcm, resample
-from core.errors import EngineUnavailable
+from core.errors import EngineUnavailable, InvalidParams
 from core.stt import hints
 from core.stt.models import Resolved, resolve
 from core.stt.settings import SttSettings
@@ -103,6 +103,7 @@ class Transcriber:
                    word_timestamps: bool = False, vad_filter: bool = False,
                    beam_size: int = 5) -> Transcription:
         """``pcm`` as text (blocking). Language empty = detected."""
+        check_language(language)
         audio = pcm if pcm.rate == RATE else resample(pcm, RATE)
         with self._slots:
             model, resolved = self._acquire()
@@ -151,6 +152,20 @@ class Transcriber:
                 self._timer.cancel()
                 self._timer = None
             self._loaded = None
+
+
+def check_language(language: str) -> None:
+    """Empty (detect) or a language Whisper knows, else :class:`InvalidParams`: the caller's
+    mistake, said in one line, not faster-whisper's ``ValueError`` listing every code (which
+    a worker reports as the primitive failing). An English-only model hears English whatever
+    the code (faster-whisper's rule), but a code no Whisper model knows is refused by all."""
+    if not language:
+        return
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the codes its tokenizer accepts
+
+    if language not in _LANGUAGE_CODES:
+        raise InvalidParams(f"language {language!r}: not a language Whisper knows "
+                            f"(an ISO 639-1 code such as en, es, fr, de; empty = detect)")
 
 
 def _run(model: WhisperModel, audio: Pcm, language: str, hint: str, word_timestamps: bool,

@@ -112,6 +112,17 @@ async def test_audio_that_does_not_decode_is_invalid_audio(bus: Bus, tiny: Trans
     assert "\n" not in result.data.message
 
 
+async def test_a_language_whisper_does_not_know_is_invalid_params_in_one_line(
+        bus: Bus, tiny: Transcriber, email_speech: Pcm) -> None:
+    ref = await store(bus, "c-xx", email_speech, "wav", rate=16000)
+    async with transcribing(bus, tiny):
+        result = await transcribed(bus, "c-xx", ref, language="xx")
+    assert isinstance(result.data, Failure), result.data
+    assert result.data.code == "INVALID_PARAMS"  # the caller's mistake, not a failing model
+    assert result.data.message == ("language 'xx': not a language Whisper knows (an ISO "
+                                   "639-1 code such as en, es, fr, de; empty = detect)")
+
+
 async def test_audio_that_is_gone_is_audio_unavailable(bus: Bus, tiny: Transcriber) -> None:
     ref = AudioRef(bucket="VC_AUDIO", name="c-gone/upload/0.wav", size=10, sha256="0" * 64,
                    format="wav", sample_rate=16000, duration_s=1.0)

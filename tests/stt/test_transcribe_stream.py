@@ -187,3 +187,15 @@ async def test_a_missing_chunk_fails_the_stream_clearly(
     assert isinstance(result.data, Failure), result.data
     assert result.data.code == "INVALID_AUDIO"
     assert "chunk 1 is missing" in result.data.message
+
+
+async def test_a_language_whisper_does_not_know_fails_the_stream_at_its_start(
+        bus: Bus, tiny: Transcriber, email: Pcm) -> None:
+    request = start("c-xx", "s1", email.rate, language="xx")
+    async with listening(bus, tiny):
+        await bus.publish(request)  # no chunk at all: refused before the first one is awaited
+        result, partials = await stream_answer(bus, request)
+    assert isinstance(result.data, Failure), result.data
+    assert (result.data.code, partials) == ("INVALID_PARAMS", [])
+    assert "'xx': not a language Whisper knows" in result.data.message
+

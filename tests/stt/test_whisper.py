@@ -12,9 +12,10 @@ import pytest
 
 from core.audio import Pcm
 from core.capture import capture_email
+from core.errors import InvalidParams
 from core.stt.models import Resolved
 from core.stt.settings import SttSettings
-from core.stt.whisper import Transcriber, overall_confidence, segment_confidence
+from core.stt.whisper import Transcriber, check_language, overall_confidence, segment_confidence
 from schemas.audio import Segment
 from tests.stt.conftest import heard_email, speak
 
@@ -124,3 +125,19 @@ def test_segments_that_write_the_prompt_back_are_dropped() -> None:
     # an address that is the email example's is somebody's: kept
     emailed = transcriber.transcribe(silence, language="en", hint="email").text
     assert "john dot smith at gmail dot com" in emailed
+
+
+def test_only_languages_whisper_knows_are_taken() -> None:
+    for known in ("", "en", "es", "fr", "de", "yue", "haw"):
+        check_language(known)
+    for unknown in ("xx", "eng", "zz"):
+        with pytest.raises(InvalidParams, match=f"'{unknown}': not a language Whisper knows"):
+            check_language(unknown)
+
+
+def test_an_english_only_model_still_hears_english_with_another_known_code(
+        tiny: Transcriber) -> None:
+    # faster-whisper's rule for .en models: the code is a hint they cannot follow
+    heard = tiny.transcribe(speak("Thank you for calling."), language="es")
+    assert (heard.language, "thank you" in heard.text.lower()) == ("en", True), heard.text
+
