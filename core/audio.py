@@ -40,6 +40,7 @@ from core.audiocheck import (
 from core.audiocheck import AudioLimits as AudioLimits
 from core.errors import InvalidAudio, InvalidParams
 from core.text import one_line
+from schemas.audio import SPEECH_RATES
 
 MAX_RATE = 384_000
 CHEAP_SECONDS = 10.0
@@ -99,7 +100,10 @@ def decode_detected(source: bytes | Path, *, rate: int | None = None,
 def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
     if source_rate is None:
         raise InvalidParams("raw pcm_s16le audio needs its sample rate")
-    _check_rate(source_rate)
+    low, high = SPEECH_RATES  # headerless: a rate outside speech's is a wrong rate, not audio
+    if not low <= source_rate <= high:
+        raise InvalidParams(f"raw pcm_s16le audio at {source_rate} Hz: its rate must be "
+                            f"{low:,}-{high:,} Hz")
     if len(data) % 2:
         raise InvalidAudio("truncated pcm_s16le audio: an odd number of bytes")
     samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

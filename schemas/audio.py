@@ -23,6 +23,9 @@ Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}(?!\n)$")]
 ObjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 BucketName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 SampleRate = Annotated[int, msgspec.Meta(ge=0, le=384_000)]
+SPEECH_RATES = (8_000, 48_000)
+"""The rates speech is asked for or sent raw in (telephony's 8 kHz to 48 kHz): a synthesis's
+output rate (or 0, the engine's own), and raw ``pcm_s16le`` audio in."""
 Seconds = Annotated[float, msgspec.Meta(ge=0.0)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 VoiceName = Annotated[str, msgspec.Meta(max_length=128)]
@@ -69,8 +72,14 @@ class SynthesizeParams(msgspec.Struct, frozen=True, kw_only=True):
     language: SpeechLanguage = "en"
     format: SynthesisFormat = "wav"
     sample_rate: SampleRate = 0
-    """0 = the engine's own rate."""
+    """0 = the engine's own rate; else 8,000-48,000 Hz (:data:`SPEECH_RATES`)."""
     speed: Speed = 1.0
+
+    def __post_init__(self) -> None:
+        low, high = SPEECH_RATES
+        if self.sample_rate and not low <= self.sample_rate <= high:
+            raise ValueError(f"sample_rate: {self.sample_rate} Hz is not a speech rate "
+                             f"({low:,}-{high:,} Hz, or 0 for the voice's own)")
 
 
 class SynthesisChunk(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,7 +180,7 @@ class TranscribeStreamParams(msgspec.Struct, frozen=True, kw_only=True):
 
     stream_id: StreamId
     format: StreamFormat = "pcm_s16le"
-    sample_rate: Annotated[int, msgspec.Meta(ge=8_000, le=48_000)] = 16_000
+    sample_rate: Annotated[int, msgspec.Meta(ge=SPEECH_RATES[0], le=SPEECH_RATES[1])] = 16_000
     language: LanguageHint = ""
     hint: Annotated[str, msgspec.Meta(max_length=500)] = ""
     beam_size: Annotated[int, msgspec.Meta(ge=1, le=10)] = 5

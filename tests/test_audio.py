@@ -245,6 +245,10 @@ def test_raw_pcm_needs_its_rate_and_whole_samples() -> None:
         decode(b"\x00\x01\x02", fmt="pcm_s16le", source_rate=8000)
     with pytest.raises(InvalidParams, match="needs its sample rate"):
         decode(b"\x00\x01", fmt="pcm_s16le")
+    for rate in (1, 7_999, 48_001):  # headerless: a rate that is not speech's is a wrong one
+        with pytest.raises(InvalidParams, match=f"^raw pcm_s16le audio at {rate} Hz: its rate"):
+            decode(b"\x00\x01", fmt="pcm_s16le", source_rate=rate)
+    assert decode(b"\x00\x01", fmt="pcm_s16le", source_rate=48_000).rate == 48_000
 
 
 def test_the_byte_limit_is_checked_before_decoding(tmp_path: Path) -> None:

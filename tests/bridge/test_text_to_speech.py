@@ -102,6 +102,8 @@ async def test_an_unknown_voice_is_not_found_and_nothing_is_published(
     ({"text": "Hi.", "speed": float("nan")}, "speed"),
     ({"text": "Hi.", "language": "xx"}, "language"),
     ({"text": "Hi.", "sample_rate": -1}, "sample_rate"),
+    ({"text": "Hi.", "sample_rate": 7}, "sample_rate"),  # was a WAV of no samples at 7 Hz
+    ({"text": "Hi.", "sample_rate": 48_001}, "sample_rate"),
     ({"text": "Hi.", "voice_id": "v" * 200}, "voice_id"),
     ({"text": "Hi.", "conversation_id": "a.b"}, "conversation_id"),
     ({"text": "Hi.", "trace_id": "\n"}, "trace_id"),
