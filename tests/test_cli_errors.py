@@ -231,3 +231,16 @@ def _listening() -> Iterator[int]:
 ])
 def test_valid_nats_urls_are_accepted(url: str) -> None:
     assert nats_url_problem(url) is None
+
+
+def test_a_speech_model_directory_that_is_not_one_is_said_at_start(tmp_path: Path) -> None:
+    # up used to start and fail only at the first transcription, minutes later
+    gone = tmp_path / "no-model"
+    assert one_line_error(proc.run(*up(tmp_path / "data", "--stt-model", str(gone)))) == (
+        f"--stt-model {gone}: no such directory (a model name such as base or tiny.en, or a "
+        "directory holding model.bin, config.json, tokenizer.json)")
+    (gone / "config.json").parent.mkdir()
+    (gone / "config.json").write_text("{}")
+    line = one_line_error(proc.run(*up(tmp_path / "data"),
+                                   env={"VOICECORE_STT_MODEL": str(gone)}))
+    assert line.startswith(f"--stt-model {gone}: no model.bin, tokenizer.json (")

@@ -62,7 +62,7 @@ def resolve(name: str, cache_dir: Path, *, download: bool = True,
             downloader: Downloader | None = None) -> Resolved:
     """The directory of model ``name``, or :class:`ModelNotFound` saying where it looked."""
     looked: list[str] = []
-    if "/" in name or name.startswith(".") or Path(name).is_dir():
+    if is_directory_name(name) or Path(name).is_dir():
         return _from_directory(name)
     for find in (_from_package, _from_cache):
         found = find(name, cache_dir, looked)
@@ -99,11 +99,23 @@ def not_found_message(name: str, looked: list[str]) -> str:
             f"or {install}, or give a model directory (--stt-model /path/to/model)")
 
 
+def is_directory_name(name: str) -> bool:
+    """A model given as a path (``/models/x``, ``./x``), not as a name."""
+    return "/" in name or name.startswith(".")
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why ``path`` is not a model directory (None: it is one)."""
+    if not path.is_dir():
+        return "no such directory"
+    missing = [f for f in MODEL_FILES if not (path / f).is_file()]
+    return f"no {', '.join(missing)}" if missing else None
+
+
 def _from_directory(name: str) -> Resolved:
     path = Path(name).expanduser()
-    missing = [f for f in MODEL_FILES if not (path / f).is_file()]
-    if not path.is_dir() or missing:
-        why = "no such directory" if not path.is_dir() else f"no {', '.join(missing)}"
+    why = directory_problem(path)
+    if why is not None:
         raise ModelNotFound(not_found_message(name, [f"directory {path} ({why})"]))
     return Resolved(path.name, path.resolve(), "directory")
 

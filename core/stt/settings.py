@@ -15,6 +15,8 @@ from pathlib import Path
 from core import envvars
 from core.errors import ConfigError
 from core.paths import default_data_dir
+from core.stt.models import MODEL_FILES, directory_problem, is_directory_name
+from core.text import one_line
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_MODEL = "base"
@@ -50,6 +52,12 @@ class SttSettings:
                               f"{', '.join(DEVICES)}")
         if not self.model.strip():
             raise ConfigError("--stt-model: empty (a model name or directory)")
+        if is_directory_name(self.model):  # a wrong path is said at start, not at a request
+            problem = directory_problem(Path(self.model).expanduser())
+            if problem is not None:
+                raise ConfigError(f"--stt-model {one_line(self.model, 200)}: {problem} (a model "
+                                  f"name such as base or tiny.en, or a directory holding "
+                                  f"{', '.join(MODEL_FILES)})")
         if self.idle_unload_s < 0:
             raise ConfigError(f"--stt-idle-unload {self.idle_unload_s:g}: must be >= 0")
 

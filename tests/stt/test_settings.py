@@ -62,3 +62,13 @@ def test_ctranslate2_gets_the_usable_cores_shared_by_concurrent_passes(
     assert SttSettings().cpu_threads() == 4
     assert SttSettings(concurrency=4).cpu_threads() == 4
     assert SttSettings(concurrency=16).cpu_threads() == 2
+
+
+def test_a_model_given_as_a_path_must_be_a_model_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--stt-model \./gone: no such directory \("):
+        SttSettings(model="./gone")
+    with pytest.raises(ConfigError, match=r": no model\.bin, config\.json, tokenizer\.json \("):
+        SttSettings(model=str(tmp_path))
+    for name in ("small", "tiny.en", "base"):  # a name is resolved (or downloaded) when used
+        assert SttSettings(model=name).model == name
+
