@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-from core.audioin import AudioPiece, ChunkReader, publish_chunk
+from core.audioin import AudioPiece, ChunkReader
 from core.bus import Bus
+from tests.support.listen import feed, start
 
 CHUNK = b"\x00\x01" * 1600  # 100 ms of 16 kHz s16le
 IDLE_S = 10.0
@@ -16,10 +17,7 @@ IDLE_S = 10.0
 
 
 async def send(bus: Bus, conversation: str, stream: str, count: int) -> None:
-    for sequence in range(count):
-        await publish_chunk(bus, conversation, stream, sequence, CHUNK,
-                            final=sequence == count - 1, trace_id="t-audioin")
-        await asyncio.sleep(0)  # let the other streams' chunks in between
+    await feed(bus, start(conversation, stream, 16_000), [CHUNK] * count)
 
 
 async def read(bus: Bus, conversation: str, stream: str) -> list[AudioPiece]:
