@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ import pytest
 
 from core.errors import LogUnwritable
 from core.eventlog import readback, reading
-from core.eventlog import rows as rows_module
 from core.eventlog import store as store_module
+from core.eventlog.batch import RowBatch, decode
 from core.eventlog.rows import Incoming, raw_body, raw_text, row_from_message
 from core.eventlog.schema import DB_FILE, DDL
 from core.eventlog.store import LogStore
@@ -63,12 +63,12 @@ def test_a_row_the_file_refuses_is_quarantined_and_the_rest_of_its_batch_stored(
         column: str, value: Any) -> None:
     """The last resort: a row builder that let an unstorable value through (as before)."""
 
-    def builder_with_a_gap(seq: int, subject: str, body: bytes,
-                           headers: dict[str, str] | None) -> dict[str, Any]:
-        row = row_from_message(seq, subject, body, headers)
-        return {**row, column: value} if seq == 7 else row
+    def decode_with_a_gap(batch: Sequence[Incoming]) -> RowBatch:
+        decoded = decode(batch)
+        decoded.columns[column][decoded.seqs.index(7)] = value
+        return decoded
 
-    monkeypatch.setattr(rows_module, "row_from_message", builder_with_a_gap)
+    monkeypatch.setattr(store_module, "decode", decode_with_a_gap)
     sent = bulk_events(40)
     assert store.apply(messages(sent)) == 40
     assert store.last_seq == 40

@@ -71,21 +71,21 @@ def log_link(previous: str, row: dict[str, Any]) -> str:
     return link(previous, skeleton(row))
 
 
-def both_links(conversation_head: str, log_head: str, row: dict[str, Any]) -> tuple[str, str]:
-    """(conversation hash, log hash) of ``row``: the ingest path, once per stored row.
+def links(skeletons: list[str], rests: list[str], conversations: list[str],
+          heads: dict[str, str], log_head: str) -> tuple[list[str], list[str]]:
+    """(conversation hashes, log hashes) of consecutive rows: the ingest path.
 
-    The same bytes as :func:`conversation_link` and :func:`log_link` (a test holds them
-    equal), formatted in one pass each: building the field lists cost more than hashing.
+    A row is given as its *skeleton* text and the rest of its *content* text
+    (:func:`core.eventlog.batch.chain_texts`, built column by column); the bytes hashed
+    are those of :func:`conversation_link` and :func:`log_link` (a test holds them equal).
+    ``heads`` holds each conversation's head so far (missing: its genesis) and is moved on.
     """
-    skeleton_text = (
-        f"{row['pos']}\x1f{row['seq']}\x1f{row['sub']}\x1f{row['subject']}\x1f{row['id']}\x1f"
-        f"{row['type']}\x1f{row['conversation_id']}\x1f{row['trace_id']}\x1f"
-        f"{row['causation_id'] or ''}\x1f{row['occurred_us']}\x1f{row['producer']}\x1f"
-        f"{row['schema_version']}\x1f{row['attempt']}")
-    reason = row.get("quarantine_reason")
-    content_text = (f"{conversation_head}\x1e{skeleton_text}\x1f{row['headers']}\x1f{row['data']}"
-                    f"\x1f{row['raw'] or ''}\x1f{row['redacted_by'] or ''}")
-    if reason is not None:
-        content_text += _SEP + reason
-    return (sha256(content_text.encode()).hexdigest(),
-            sha256(f"{log_head}\x1e{skeleton_text}".encode()).hexdigest())
+    hashes, log_hashes = [], []
+    for conversation, skeleton_text, rest in zip(conversations, skeletons, rests, strict=True):
+        head = heads.get(conversation) or conversation_genesis(conversation)
+        heads[conversation] = head = sha256(
+            f"{head}\x1e{skeleton_text}\x1f{rest}".encode()).hexdigest()
+        log_head = sha256(f"{log_head}\x1e{skeleton_text}".encode()).hexdigest()
+        hashes.append(head)
+        log_hashes.append(log_head)
+    return hashes, log_hashes

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.eventlog.rows import Decoded, Incoming, decode
+from core.eventlog.batch import RowBatch, decode
+from core.eventlog.rows import Incoming
 from core.eventlog.schema import DB_FILE
 from core.eventlog.store import LogStore
 
@@ -31,10 +32,10 @@ class LogDatabase:
         store = await asyncio.to_thread(LogStore.open, data_dir / DB_FILE, wait_s, views)
         return cls(store)
 
-    async def decode(self, batch: list[Incoming]) -> list[Decoded]:
-        """:func:`~core.eventlog.rows.decode` on the decoding thread (the next batch is
+    async def decode(self, batch: list[Incoming]) -> RowBatch:
+        """:func:`~core.eventlog.batch.decode` on the decoding thread (the next batch is
         decoded there while the writer stores this one)."""
-        decoded: list[Decoded] = await asyncio.get_running_loop().run_in_executor(
+        decoded: RowBatch = await asyncio.get_running_loop().run_in_executor(
             self.decoder, decode, batch)
         return decoded
 

@@ -10,13 +10,13 @@ from nats.js.errors import NotFoundError
 
 from core import subjects
 from core.errors import nats_errors
-from core.eventlog.rows import Decoded, decode
+from core.eventlog.batch import RowBatch, decode
 
 log = logging.getLogger(__name__)
 
 
 async def with_gaps_filled(js: JetStreamContext, last_seq: int,
-                           incoming: list[Decoded]) -> list[Decoded]:
+                           incoming: RowBatch) -> RowBatch:
     """Add the messages between the last applied sequence (``last_seq``) and this batch
     that it lacks.
 
@@ -25,14 +25,14 @@ async def with_gaps_filled(js: JetStreamContext, last_seq: int,
     not be skipped: it is read from the stream directly. Sequences no longer in
     the stream (expired, purged, deleted) are skipped.
     """
-    have = {m[0][0] for m in incoming}
+    have = set(incoming.seqs)
     top = max(have)
     missing = [s for s in range(last_seq + 1, top) if s not in have]
     if not missing:
         return incoming
     with nats_errors():
         first = (await js.stream_info(subjects.EVENTS_STREAM)).state.first_seq
-    found = list(incoming)
+    found = []
     for seq in missing:
         if seq < first:
             continue
@@ -41,6 +41,6 @@ async def with_gaps_filled(js: JetStreamContext, last_seq: int,
                 raw = await js.get_msg(subjects.EVENTS_STREAM, seq)
             except NotFoundError:
                 continue
-        found += decode([(seq, raw.subject or "", raw.data or b"", raw.headers)])
-    log.info("event log: filled %d gap(s) from the stream", len(found) - len(incoming))
-    return found
+        found.append((seq, raw.subject or "", raw.data or b"", raw.headers))
+    log.info("event log: filled %d gap(s) from the stream", len(found))
+    return RowBatch.joined([incoming, decode(found)])

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -166,11 +165,3 @@ def redaction_row(conversation_id: str, redaction_id: str, data: str, *, pos: in
 
 Incoming = tuple[int, str, bytes, dict[str, str] | None]
 """(stream sequence, subject, body, headers) of one message."""
-Decoded = tuple[Incoming, dict[str, Any]]
-"""A message and its row, without position and hashes (:func:`decode`)."""
-
-
-def decode(batch: Sequence[Incoming]) -> list[Decoded]:
-    """Each message with its row: pure, so the sink decodes the next batch on another
-    thread while the log's thread writes this one (DuckDB releases the GIL meanwhile)."""
-    return [(message, row_from_message(*message)) for message in batch]

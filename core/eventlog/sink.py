@@ -34,10 +34,11 @@ from core.bus import Bus
 from core.consumer import Durable
 from core.consumer_raw import RawPullConsumer
 from core.errors import BusError, nats_errors
+from core.eventlog.batch import RowBatch
 from core.eventlog.database import LogDatabase
 from core.eventlog.gaps import with_gaps_filled
 from core.eventlog.progress import CONSUMER_PREFIX
-from core.eventlog.rows import Decoded, Incoming
+from core.eventlog.rows import Incoming
 from core.ignoring import ignored
 from core.natsraw import RawMsg
 from core.pause import pause
@@ -189,26 +190,26 @@ class Sink:
                 await writing
 
     async def _decode_while(self, writing: asyncio.Task[None] | None
-                            ) -> tuple[list[RawMsg], list[Decoded]]:
+                            ) -> tuple[list[RawMsg], RowBatch]:
         """Take and decode deliveries until ``writing`` is done (or ``max_batch`` are taken)."""
         puller = self._puller
         assert puller is not None
         batch: list[RawMsg] = []
-        decoded: list[Decoded] = []
+        decoded: list[RowBatch] = []
         while len(batch) < self.options.max_batch:
             taken = puller.take(self.options.max_batch - len(batch))
             if taken:
                 batch += taken
-                decoded += await self.db.decode([_incoming(m) for m in taken])
+                decoded.append(await self.db.decode([_incoming(m) for m in taken]))
             if writing is None or writing.done():
                 break
             if not taken:
                 arrived = asyncio.ensure_future(puller.ready.wait())
                 await asyncio.wait((writing, arrived), return_when=asyncio.FIRST_COMPLETED)
                 arrived.cancel()
-        return batch, decoded
+        return batch, RowBatch.joined(decoded)
 
-    async def _apply(self, batch: list[RawMsg], decoded: list[Decoded]) -> None:
+    async def _apply(self, batch: list[RawMsg], decoded: RowBatch) -> None:
         """Store ``batch`` (:meth:`_store`), then ack it; its credit returns either way."""
         puller = self._puller
         assert puller is not None
@@ -216,7 +217,7 @@ class Sink:
             inserted = await self._store(decoded)
             if inserted is None:
                 return
-            last = batch[max(range(len(batch)), key=lambda i: decoded[i][0][0])]
+            last = batch[max(range(len(batch)), key=decoded.seqs.__getitem__)]
             # AckPolicy.ALL: acks every sequence up to it, all of them stored. A lost ack only
             # means a redelivery, which the store skips (at or below its last sequence).
             with ignored(log, ACK_LOST, BusError):
@@ -228,7 +229,7 @@ class Sink:
         async with self._progress:
             self._progress.notify_all()
 
-    async def _store(self, decoded: list[Decoded]) -> int | None:
+    async def _store(self, decoded: RowBatch) -> int | None:
         """Rows inserted, retrying until the batch is stored; ``None`` when the sink stops
         first (not acked: the next start takes it from the stream).
 

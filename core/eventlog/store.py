@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import msgspec
+import pyarrow as pa
 
 from core.errors import (
     EventLogError,
@@ -29,15 +31,9 @@ from core.errors import (
     log_write_failure,
 )
 from core.eventlog import chain, db
+from core.eventlog.batch import RowBatch, chain_texts, decode, table
 from core.eventlog.redact import scrub_rows
-from core.eventlog.rows import (
-    Decoded,
-    Incoming,
-    decode,
-    headers_text,
-    quarantined_row,
-    redaction_row,
-)
+from core.eventlog.rows import Incoming, headers_text, quarantined_row, redaction_row
 from core.eventlog.schema import DDL, NAMES, VIEWS, to_arrow
 from schemas import ids
 from schemas.payloads import Redaction
@@ -110,38 +106,37 @@ class LogStore:
         """
         return self.apply_decoded(decode(batch))
 
-    def apply_decoded(self, batch: Sequence[Decoded]) -> int:
-        """:meth:`apply` of messages already decoded (:func:`decode`)."""
-        by_seq = {d[0][0]: d for d in batch if d[0][0] > self.last_seq}  # redeliveries once
-        return self._store(sorted(by_seq.values(), key=lambda d: d[0][0])) if by_seq else 0
+    def apply_decoded(self, batch: RowBatch) -> int:
+        """:meth:`apply` of messages already decoded (:func:`~core.eventlog.batch.decode`)."""
+        new = batch.after(self.last_seq)  # redeliveries skipped, in order, each once
+        return self._store(new) if new else 0
 
-    def _store(self, decoded: list[Decoded]) -> int:
-        rows, seen = [], set()
-        for _, row in decoded:
-            if row["id"] not in seen:
-                seen.add(row["id"])
-                rows.append(row)
+    def _store(self, batch: RowBatch) -> int:
+        first = batch.first_of_each_id()
         try:
-            return self._insert(rows, decoded[-1][0][0], len(decoded) - len(rows))
+            return self._insert(first, batch.seqs[-1], len(batch) - len(first))
         except Exception as exc:
             if (unwritable := log_write_failure(exc)) is not None:
                 raise unwritable from exc
             refused = exc
-        if len(decoded) == 1:
-            return self._quarantine(decoded[0][0], refused)
-        half = len(decoded) // 2
-        return self._store(decoded[:half]) + self._store(decoded[half:])
+        if len(batch) == 1:
+            return self._quarantine(batch.messages[0], refused)
+        half = len(batch) // 2
+        return (self._store(batch.take(range(half)))
+                + self._store(batch.take(range(half, len(batch)))))
 
-    def _insert(self, rows: list[dict[str, Any]], last_seq: int, duplicates: int) -> int:
+    def _insert(self, batch: RowBatch, last_seq: int, duplicates: int) -> int:
         try:
-            self._commit(rows, last_seq, duplicates)
+            self._commit(batch, last_seq, duplicates)
         except duckdb.ConstraintException:  # rolled back; find the ids already stored
-            known = self._known_ids([r["id"] for r in rows])
-            kept = [r for r in rows if r["id"] not in known]
-            log.warning("event log: %d event id(s) already stored, dropped", len(rows) - len(kept))
-            self._commit(kept, last_seq, duplicates + len(rows) - len(kept))
-            rows = kept
-        return len(rows)
+            ids_ = batch.columns["id"]
+            known = self._known_ids(ids_)
+            kept = batch.take([i for i, id_ in enumerate(ids_) if id_ not in known])
+            log.warning("event log: %d event id(s) already stored, dropped",
+                        len(batch) - len(kept))
+            self._commit(kept, last_seq, duplicates + len(batch) - len(kept))
+            batch = kept
+        return len(batch)
 
     def _quarantine(self, message: Incoming, refused: Exception) -> int:
         """Store one message whose event row the file refused, quarantined."""
@@ -150,35 +145,35 @@ class LogStore:
         log.warning("event log: stream sequence %d stored quarantined: %s", seq, reason)
         row = quarantined_row(seq, subject, body, headers_text(headers), reason)
         try:
-            self._commit([row], seq, 0)
+            self._commit(RowBatch.of_rows([message], [row]), seq, 0)
         except Exception as exc:  # even the quarantined row: the file, not the message
             raise log_write_failure(exc) or LogUnwritable(
                 f"the event log cannot be written: {type(exc).__name__}") from exc
         return 1
 
-    def _commit(self, rows: list[dict[str, Any]], last_seq: int, duplicates: int) -> None:
-        self._load_heads({r["conversation_id"] for r in rows})
-        heads: dict[str, tuple[str, int]] = {}
-        pos, log_head = self.last_pos, self.log_head
-        for row in rows:
-            pos += 1
-            row["pos"] = pos
-            cid = row["conversation_id"]
-            head, count = heads.get(cid) or self._heads.get(cid) or (
-                chain.conversation_genesis(cid), 0)
-            row["hash"], log_head = chain.both_links(head, log_head, row)
-            row["log_hash"] = log_head
-            heads[cid] = (row["hash"], count + 1)
-        self._write(rows, heads, last_seq, pos, log_head, duplicates)
-        self._heads.update(heads)
+    def _commit(self, batch: RowBatch, last_seq: int, duplicates: int) -> None:
+        """Number and chain the rows of ``batch``, then write them in one transaction."""
+        pos, log_head, rows, moved = self.last_pos, self.log_head, None, {}
+        if batch:
+            conversations = batch.columns["conversation_id"]
+            self._load_heads(set(conversations))
+            arrays = batch.arrays(pos + 1)
+            heads = {cid: self._heads[cid][0] for cid in set(conversations) if cid in self._heads}
+            hashes, log_hashes = chain.links(*chain_texts(arrays), conversations, heads, log_head)
+            moved = {cid: (heads[cid], self._heads.get(cid, ("", 0))[1] + count)
+                     for cid, count in Counter(conversations).items()}
+            pos, log_head = pos + len(batch), log_hashes[-1]
+            rows = table(arrays, hashes, log_hashes, now_us())
+        self._write(rows, moved, last_seq, pos, log_head, duplicates)
+        self._heads.update(moved)
         self.last_seq, self.last_pos, self.log_head = last_seq, pos, log_head
 
-    def _write(self, rows: list[dict[str, Any]], heads: dict[str, tuple[str, int]],
+    def _write(self, rows: pa.Table | None, heads: dict[str, tuple[str, int]],
                last_seq: int, pos: int, log_head: str, duplicates: int) -> None:
         con = self.con
         with db.transaction(con):
-            if rows:
-                db.insert_arrow(con, "log_events", to_arrow(rows, now_us()), NAMES)
+            if rows is not None:
+                db.insert_arrow(con, "log_events", rows, NAMES)
                 self._write_heads(heads, pos)
             db.run(con,
                    "UPDATE log_meta SET last_seq = ?, last_pos = ?, log_head = ?, "
@@ -272,8 +267,6 @@ class LogStore:
 
     def _write_redaction(self, rows: list[dict[str, Any]], record: dict[str, Any],
                          events: int) -> None:
-        import pyarrow as pa
-
         updates = pa.table({
             "pos": [r["pos"] for r in rows], "data": [r["data"] for r in rows],
             "raw": pa.array([r["raw"] for r in rows], pa.string()),
@@ -304,3 +297,4 @@ class LogStore:
     def erased(self, conversation_id: str, up_to_seq: int) -> None:
         db.run(self.con, "DELETE FROM log_erasures WHERE conversation_id = ? AND up_to_seq <= ?",
                [conversation_id, up_to_seq])
+
