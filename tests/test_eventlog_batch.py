@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from core.eventlog.batch import decode
+from core.eventlog.batch import RowBatch, decode
 from core.eventlog.rows import Incoming, row_from_message
 from schemas import events as ev
 from tests.support import hostile
@@ -83,3 +83,11 @@ def test_times_in_any_zone_are_epoch_microseconds() -> None:
     expected = (when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
     assert batch.columns["occurred_us"] == [expected, expected]
     assert batch.columns["quarantine_reason"] == [None, None]
+
+
+def test_batches_joined_are_the_batch_of_their_messages() -> None:
+    first, second = good(bulk_events(6), 1), odd_ones(100)
+    joined = RowBatch.joined([decode(first), decode(second), decode([])])
+    whole = decode([*first, *second])
+    assert joined.messages == whole.messages and joined.columns == whole.columns
+    assert RowBatch.joined([]).columns == decode([]).columns

@@ -17,6 +17,7 @@ Decoding, chaining and the Arrow table took 8.3-9.0 µs per message this way aga
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain as concatenated
 from itertools import pairwise
 from typing import Any
 
@@ -73,8 +74,9 @@ class RowBatch:
         batches = list(batches)
         if len(batches) == 1:
             return batches[0]
-        return cls([m for b in batches for m in b.messages],
-                   {key: [v for b in batches for v in b.columns[key]] for key in COLUMNS})
+        join = concatenated.from_iterable  # in C, not a Python step per value
+        return cls(list(join(b.messages for b in batches)),
+                   {key: list(join(b.columns[key] for b in batches)) for key in COLUMNS})
 
     def take(self, keep: Sequence[int]) -> RowBatch:
         """The rows at ``keep``, in that order."""
