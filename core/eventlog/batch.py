@@ -142,14 +142,15 @@ def decode(messages: Sequence[Incoming]) -> RowBatch:
         if subject != f"{_EVENT_SUBJECT}{conversation}.{type_}" or "." in conversation
         or id_.startswith(QUARANTINE_ID_PREFIX))
     parts = [type_.rpartition(".") for type_ in types]
-    none = [None] * len(messages)
+    count = len(messages)
     columns: dict[str, list[Any]] = {
-        "seq": [m[0] for m in messages], "sub": [0] * len(messages), "subject": subject_list,
+        "seq": [m[0] for m in messages], "sub": [0] * count, "subject": subject_list,
         "id": ids, "type": types, "source": [p[0] for p in parts], "kind": [p[2] for p in parts],
         "conversation_id": conversations, "trace_id": traces, "causation_id": causes,
         "occurred_us": _epoch_us(occurred), "producer": producers, "schema_version": versions,
         "attempt": attempts, "headers": [headers_text(m[3]) for m in messages], "data": texts,
-        "raw": none, "redacted_by": list(none), "quarantine_reason": list(none),
+        "raw": [None] * count, "redacted_by": [None] * count,
+        "quarantine_reason": [None] * count,
     }
     for i in odd:  # decided by the reference, quarantined or not
         for key, value in row_from_message(*messages[i]).items():
@@ -163,13 +164,13 @@ def _envelopes(messages: list[Incoming]) -> tuple[list[tuple[Any, ...]], set[int
     astuple = msgspec.structs.astuple
     try:
         return [astuple(events.decode_envelope(m[2])) for m in messages], set()
-    except Exception:
+    except Exception:  # some message's envelope does not: find which, one by one
         pass
     envelopes, odd = [], set()
     for i, message in enumerate(messages):
         try:
             envelopes.append(astuple(events.decode_envelope(message[2])))
-        except Exception:
+        except Exception:  # why (a reason for its row) is row_from_message's to say
             envelopes.append(_NOT_DECODED)
             odd.add(i)
     return envelopes, odd
