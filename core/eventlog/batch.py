@@ -16,6 +16,7 @@ Decoding, chaining and the Arrow table took 8.3-9.0 µs per message this way aga
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from itertools import chain as concatenated
 from itertools import pairwise
@@ -162,10 +163,8 @@ def _envelopes(messages: list[Incoming]) -> tuple[list[tuple[Any, ...]], set[int
     """Each message's envelope fields (``_ENVELOPE``), and the messages whose envelope does
     not decode (placeholders here)."""
     astuple = msgspec.structs.astuple
-    try:
+    with contextlib.suppress(Exception):  # else some envelope does not: find which below
         return [astuple(events.decode_envelope(m[2])) for m in messages], set()
-    except Exception:  # some message's envelope does not: find which, one by one
-        pass
     envelopes, odd = [], set()
     for i, message in enumerate(messages):
         try:
@@ -178,10 +177,8 @@ def _envelopes(messages: list[Incoming]) -> tuple[list[tuple[Any, ...]], set[int
 
 def _texts(data: list[msgspec.Raw], odd: set[int]) -> list[str]:
     """Each ``data`` as text; one that is not UTF-8 is left to the reference (``odd``)."""
-    try:
+    with contextlib.suppress(UnicodeDecodeError):  # else find which, one by one, below
         return [bytes(d).decode() for d in data]
-    except UnicodeDecodeError:
-        pass
     texts = []
     for i, d in enumerate(data):
         try:

@@ -156,9 +156,10 @@ class LogStore:
         pos, log_head, rows, moved = self.last_pos, self.log_head, None, {}
         if batch:
             conversations = batch.columns["conversation_id"]
-            self._load_heads(set(conversations))
+            present = set(conversations)
+            self._load_heads(present)
             arrays = batch.arrays(pos + 1)
-            heads = {cid: self._heads[cid][0] for cid in set(conversations) if cid in self._heads}
+            heads = {cid: self._heads[cid][0] for cid in present if cid in self._heads}
             hashes, log_hashes = chain.links(*chain_texts(arrays), conversations, heads, log_head)
             moved = {cid: (heads[cid], self._heads.get(cid, ("", 0))[1] + count)
                      for cid, count in Counter(conversations).items()}
