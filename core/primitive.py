@@ -83,8 +83,8 @@ class Primitive:
     chunk: type[Event] | None = None
     """``<name>.chunk``: the event :meth:`Call.emit` publishes (its data is the chunk's)."""
     volatile: tuple[str, ...] = ()
-    """Fields of the result (dotted paths) that differ on every run by nature: audio, its
-    timing. ``replay --rerun`` compares results without them."""
+    """Fields of the result (dotted paths; ``*`` for every item of a list) that differ on
+    every run by nature: audio, its timing. ``replay --rerun`` compares results without them."""
     prepare: Callable[[Bus], Awaitable[None]] | None = None
     """Awaited by each worker at start, before it takes a request, with its connection: for
     a primitive with resources of its own (``synthesize``: its audio bucket, and the

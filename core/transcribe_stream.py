@@ -24,6 +24,8 @@ new audio, and once speech is followed by ``EARLY_SILENCE_S`` of silence the fin
 silence follows until the stream ends, it IS the final: on clean audio Whisper writes the
 same text for speech + a little silence as for speech + more (not always on audio it
 hears on a knife edge: README); if speech resumes, it is dropped and partials go on.
+A partial still running when the stream ends stops at the model's next stage
+(:mod:`core.stt.abandon`), so the final's pass waits less for it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from core.audioin import ChunkReader
 from core.audiostore import AudioStore, object_name
 from core.bus import Bus
 from core.primitive import Call, Primitive, register
+from core.stt.abandon import Abandon, PassAbandoned
 from core.stt.agreement import LocalAgreement, TimedWord, text_of
 from core.stt.settings import SttSettings
 from core.stt.utterance import (
@@ -201,7 +204,11 @@ class StreamListener:
 
     async def _partial(self, hearing: Hearing, call: Call) -> None:
         buffer = hearing.utterance.pcm(hearing.offset_s)
-        done = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM)
+        try:
+            done = await self._transcribe(hearing, buffer, beam_size=PARTIAL_BEAM,
+                                          abandon=hearing.utterance.over)
+        except PassAbandoned:
+            return  # the stream ended meanwhile: the final's pass has the model sooner
         await self._show(call, hearing.agreement, done, done.offset_s + buffer.duration_s)
         hearing.trim(done.found)
 
@@ -217,13 +224,13 @@ class StreamListener:
             audio_end_s=audio_end_s))
 
     async def _transcribe(self, hearing: Hearing, buffer: Pcm, beam_size: int | None = None,
-                          *, words: bool = True) -> Pass:
+                          *, words: bool = True, abandon: Abandon | None = None) -> Pass:
         params, offset_s = hearing.params, hearing.offset_s
 
         def run() -> Pass:
             found = self.transcriber().transcribe(
                 buffer, language=params.language, hint=params.hint, word_timestamps=words,
-                beam_size=beam_size or params.beam_size)
+                beam_size=beam_size or params.beam_size, abandon=abandon)
             took = found.real_time_factor * found.duration_s
             return Pass(found, offset_s, time.monotonic() - took)
 
@@ -285,4 +292,7 @@ TRANSCRIBE_STREAM: Primitive = register(Primitive(
     requested=ev.TranscribeStreamRequested, completed=ev.TranscribeStreamCompleted,
     failed=ev.TranscribeStreamFailed, chunk=ev.TranscribeStreamChunk,
     handler=LISTENER.listen, prepare=LISTENER.prepare, timeout_s=TIMEOUT_S,
-    volatile=("real_time_factor", "time_to_final_ms", "final_pass_started_ms", "audio.name")))
+    # A final made at the end of speech has its segments' times from the word times its pass
+    # computed; one made after the last chunk, from Whisper's timestamps (tens of ms apart).
+    volatile=("real_time_factor", "time_to_final_ms", "final_pass_started_ms", "audio.name",
+              "segments.*.start", "segments.*.end")))

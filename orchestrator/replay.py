@@ -129,11 +129,17 @@ def _outcome(row: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _drop(data: Any, path: list[str]) -> None:
-    """Remove the field at ``path`` from nested dicts, if it is there."""
-    for key in path[:-1]:
-        data = data.get(key) if isinstance(data, dict) else None
-    if isinstance(data, dict):
-        data.pop(path[-1], None)
+    """Remove the field at ``path`` from nested dicts, if it is there; ``*`` in the path
+    is every item of a list there."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        for item in data if isinstance(data, list) and rest else ():
+            _drop(item, rest)
+    elif isinstance(data, dict):
+        if rest:
+            _drop(data.get(key), rest)
+        else:
+            data.pop(key, None)
 
 
 REJECTED = "INVALID_PARAMS"

@@ -60,6 +60,11 @@ class Utterance:
             raise InvalidAudio(f"stream longer than {MAX_UTTERANCE_S:g} s")
         self.changed.set()
 
+    def over(self) -> bool:
+        """The stream ended or failed: no partial is wanted any more (read on the model's
+        thread: a partial's pass stops at its next stage, :mod:`core.stt.abandon`)."""
+        return self.ended_by is not None or self.failure is not None
+
     def end(self, why: EndedBy) -> None:
         if self.ended_by is None:
             self.ended_by = why
@@ -132,7 +137,7 @@ class Hearing:
     early: EarlyPass | None = None
     """The final's pass started at the end of speech, while no speech came after it."""
     passes: set[asyncio.Task[Pass]] = field(default_factory=set)
-    """Early passes not finished (a dropped one runs on: the model cannot be interrupted)."""
+    """Early passes not finished (a dropped one runs on: README, *Streaming speech to text*)."""
 
     @property
     def timed_words(self) -> bool:

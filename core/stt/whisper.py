@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from core.audio import Pcm, resample
 from core.errors import EngineUnavailable, InvalidParams
 from core.stt import hints
+from core.stt.abandon import Abandon, abandonable, abandoned_when
 from core.stt.models import Resolved, resolve
 from core.stt.settings import SttSettings
 from core.text import one_line
@@ -72,6 +73,7 @@ def load_model(settings: SttSettings) -> tuple[WhisperModel, Resolved]:
         raise EngineUnavailable(f"speech model {resolved.name} ({resolved.path}) does not "
                                 f"load on {device}/{compute}: {one_line(str(exc), 200)}"
                                 ) from exc
+    abandonable(model)  # a streaming partial stops between stages once the stream ends
     log.info("stt: model %s loaded from %s (%s, %s/%s)", resolved.name, resolved.path,
              resolved.source, device, compute)
     return model, resolved
@@ -101,11 +103,12 @@ class Transcriber:
 
     def transcribe(self, pcm: Pcm, *, language: str = "", hint: str = "",
                    word_timestamps: bool = False, vad_filter: bool = False,
-                   beam_size: int = 5) -> Transcription:
-        """``pcm`` as text (blocking). Language empty = detected."""
+                   beam_size: int = 5, abandon: Abandon | None = None) -> Transcription:
+        """``pcm`` as text (blocking). Language empty = detected. ``abandon``: raises
+        :class:`~core.stt.abandon.PassAbandoned` at the model's next stage once it is true."""
         check_language(language)
         audio = pcm if pcm.rate == RATE else resample(pcm, RATE)
-        with self._slots:
+        with self._slots, abandoned_when(abandon):
             model, resolved = self._acquire()
             try:
                 started = time.monotonic()

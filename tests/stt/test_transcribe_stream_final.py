@@ -2,10 +2,13 @@
 nats-server and a real worker: the final's pass started at the end of speech is the final
 when only silence follows, and dropped when speech resumes (each piece of audio is sent
 as one chunk, so what the worker has heard when it looks is known, whatever the
-machine's pace); partials leave the model free half the time."""
+machine's pace); partials leave the model free half the time; a partial still running
+when the stream ends is given up."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from typing import Any
 
@@ -14,14 +17,16 @@ import numpy as np
 from core.audio import Pcm
 from core.audioin import AudioPiece
 from core.bus import Bus
+from core.stt.abandon import PassAbandoned
 from core.stt.settings import SttSettings
 from core.stt.utterance import Utterance
 from core.stt.vad import SpeechEnd
 from core.stt.whisper import Transcriber
+from core.transcribe_stream import PARTIAL_BEAM
 from schemas import events as ev
 from schemas.audio import StreamTranscription, Transcription, TranscriptionPartial
 from tests.stt.conftest import speak
-from tests.stt.test_transcribe_stream import CONFIRM, batch, listening
+from tests.stt.test_transcribe_stream import CONFIRM, EMAIL, batch, listening
 from tests.support.listen import (
     ANSWER_S,
     feed,
@@ -176,6 +181,53 @@ async def test_partials_leave_the_model_free_half_the_time_on_a_slow_machine(
     # The next partial waited for twice as much new audio as the first one's pass took
     # (audio comes at real-time pace), not for one step while that pass ran.
     assert heard[1] - heard[0] >= 2 * slow.took[0], (heard, slow.took)
+
+
+class HeldPartials(Transcriber):
+    """The real model; a partial's pass (greedy), once started, waits until its caller gives
+    up on it (at most 10 s: a caller that never does gets its pass) and keeps how it ended."""
+
+    def __init__(self, settings: SttSettings) -> None:
+        super().__init__(settings)
+        self.started = threading.Event()
+        self.ended: list[str] = []
+
+    def transcribe(self, pcm: Pcm, **options: Any) -> Transcription:
+        if options.get("beam_size") != PARTIAL_BEAM:
+            return super().transcribe(pcm, **options)
+        self.started.set()
+        abandon, waited_from = options.get("abandon"), time.monotonic()
+        while abandon is not None and not abandon() and time.monotonic() - waited_from < 10:
+            time.sleep(0.01)
+        try:
+            found = super().transcribe(pcm, **options)
+        except PassAbandoned:
+            self.ended.append("abandoned")
+            raise
+        self.ended.append("done")
+        return found
+
+
+async def test_a_partial_still_running_when_the_stream_ends_is_given_up(
+        bus: Bus, tiny: Transcriber) -> None:
+    speech = quantized(speak(EMAIL))
+    chunks = list(pieces(speech))
+    half = len(chunks) // 2
+    held = HeldPartials(tiny.settings)
+    held.load()
+    request = start("c-given-up", "s1", speech.rate)
+    async with listening(bus, held):
+        await bus.publish(request)
+        await feed(bus, request, chunks[:half], final=False)  # mid-speech: a partial starts
+        assert await asyncio.to_thread(held.started.wait, 30)
+        await feed(bus, request, chunks[half:], first=half)  # the end, while it runs
+        result, partials = await stream_answer(bus, request)
+    final = result.data
+    assert isinstance(final, StreamTranscription), final
+    assert held.ended == ["abandoned"]  # not run to its end after the stream's
+    assert not partials  # nothing published for it
+    assert final.text == batch(tiny, speech)  # the final's pass, as ever
+    assert (final.chunks, final.ended_by) == (len(chunks), "end_of_stream")
 
 
 def test_the_utterance_gives_the_samples_since_a_point_without_joining_the_rest() -> None:
