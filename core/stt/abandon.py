@@ -23,7 +23,7 @@ Abandon = Callable[[], bool]
 STAGES = ("generate_with_fallback", "add_word_timestamps")
 """faster-whisper's ``WhisperModel`` methods that run the decoder and the word alignment,
 each called on the instance by its ``transcribe`` (1.2, ``constraints.txt``;
-``tests/stt/test_whisper.py`` checks both on the real model)."""
+``tests/stt/test_abandon.py`` checks both on the real model)."""
 
 _ABANDON: ContextVar[Abandon | None] = ContextVar("voicecore_abandon", default=None)
 
