@@ -23,13 +23,14 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import nats
 
 from core import primitive as registry
 from core.errors import EmbeddedServerError
+from core.machine import usable_cpus
 from core.natsauth import NatsAuth, ensure_credentials, identity, write_private
 from core.natsperms import authorization
 
@@ -55,6 +56,23 @@ def stop_with_parent() -> None:
     """
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def server_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The embedded server's environment: ours, with Go's ``GOMAXPROCS`` at half the CPUs
+    this process may use (at least 1) unless it is set already.
+
+    The server shares the machine with ``up``'s Python processes (bridge, workers, sink),
+    which do most of the work per call. Go's scheduler keeps idle threads spinning for
+    work on every CPU it may use; on 2 cores that cost nats-server ~20 % more CPU per call
+    (346–361 µs against 264–292 µs through ``voicecore up`` at 64 calls in flight, with the
+    Python processes that much slower; README, *Benchmarks*). ``GOMAXPROCS`` in our own
+    environment wins, for a machine where the server should have every core.
+    """
+    env = dict(environ)
+    if "GOMAXPROCS" not in env:
+        env["GOMAXPROCS"] = str(max(1, usable_cpus() // 2))
+    return env
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -88,6 +106,11 @@ class EmbeddedNats:
         """How a process acting as ``role`` connects (anonymous without ``auth``)."""
         uses_data_dir = self.auth or self.tls  # the credentials, the TLS files
         return identity(role, NatsAuth(), self.data_dir if uses_data_dir else None)
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return None if self._proc is None else self._proc.pid
 
     @property
     def log_path(self) -> Path:
@@ -137,6 +160,7 @@ class EmbeddedNats:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=server_env(os.environ),
                 start_new_session=True,  # Ctrl-C goes to us; we stop the server in order
                 preexec_fn=stop_with_parent,
             )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core import envvars
 from core.errors import ConfigError
+from core.machine import usable_cpus
 from core.paths import default_data_dir
 from core.stt.models import MODEL_FILES, directory_problem, is_directory_name
 from core.text import one_line
@@ -66,9 +67,7 @@ class SttSettings:
         by the concurrent ones, at most 4. Its own default is 4 whatever the machine: on 2
         cores the surplus threads contend with each other and with the bridge and NATS (a
         pass took 0.64 s with 4, 0.55 s with 2 on this 2-core machine)."""
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-        return max(1, min(4, usable // self.concurrency))
+        return max(1, min(4, usable_cpus() // self.concurrency))
 
     def models_dir(self) -> Path:
         return self.cache_dir or default_data_dir() / "models"
