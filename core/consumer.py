@@ -15,6 +15,10 @@ Deliveries arrive on one inbox subscription (no task or timer per message) as na
 the caller takes them with :meth:`~PullConsumer.take` or :meth:`~PullConsumer.next`
 (:class:`core.pullbuffer.DeliveryBuffer`, the consumer's base).
 
+An ordered consumer's gap shows at the next delivery (its consumer sequence skips),
+or, when the lost one was the last, at the next idle heartbeat, which names the
+server's last delivery: either way it is re-created after the last sequence received.
+
 Status codes (:mod:`core.pullstatus`) are handled here only. The consumer is *lost*
 when the server deletes it (409), or no message nor idle heartbeat came for
 ``3 * heartbeat_s`` while a request was outstanding (server restart, network); it is
@@ -188,6 +192,7 @@ class BasePullConsumer(DeliveryBuffer[M], abc.ABC):
 
     def _on_status(self, status: Status) -> None:
         if status.action is Action.HEARTBEAT:
+            self._check_tail(status.last_delivered)
             return
         if status.action is Action.LOST:
             self._lost(f"{status.code} {status.description}")
@@ -201,6 +206,15 @@ class BasePullConsumer(DeliveryBuffer[M], abc.ABC):
             return
         self.credit.request_over(status.undelivered)
         self._pull_soon()
+
+    def _check_tail(self, last_delivered: int | None) -> None:
+        """Ordered: a gap shows at the next delivery, but a lost *last* delivery has no
+        next one (a stream's final chunk). The server's heartbeat names its last delivery,
+        and comes after it on the same inbox: one we never saw is lost."""
+        if isinstance(self.mode, Ordered) and last_delivered is not None \
+                and last_delivered >= self._expected:
+            self._lost(f"ordered consumer gap at the tail: the server delivered consumer "
+                       f"sequence {last_delivered}, the last received is {self._expected - 1}")
 
     def _lost(self, why: str, pause_s: float = 0.0) -> None:
         note_ignored(log, LOST, BusUnavailable(why))

@@ -3,7 +3,8 @@
 A pull request (``$JS.API.CONSUMER.MSG.NEXT``) is answered with messages, and with
 header-only *status* messages on the same inbox::
 
-    100 Idle Heartbeat           the request is alive, nothing to deliver yet
+    100 Idle Heartbeat           the request is alive, nothing to deliver yet; it names
+                                 the consumer's last delivery (Nats-Last-Consumer)
     404 No Messages              (no_wait requests only) the request is over
     408 Request Timeout          the request expired; Nats-Pending-Messages were not delivered
     409 Leadership Change        the request is over (the consumer moved); pull again
@@ -24,6 +25,7 @@ from typing import NamedTuple
 STATUS = "Status"
 DESCRIPTION = "Description"
 PENDING_MESSAGES = "Nats-Pending-Messages"
+LAST_CONSUMER = "Nats-Last-Consumer"
 
 
 class Action(Enum):
@@ -41,6 +43,8 @@ class Status:
     code: str
     description: str
     undelivered: int | None = None
+    last_delivered: int | None = None
+    """A heartbeat's consumer sequence of the last message the server delivered."""
 
     @property
     def noteworthy(self) -> bool:
@@ -52,12 +56,15 @@ def classify(headers: dict[str, str]) -> Status:
     code = headers.get(STATUS, "")
     description = headers.get(DESCRIPTION, "")
     if code == "100":
-        return Status(Action.HEARTBEAT, code, description)
+        return Status(Action.HEARTBEAT, code, description,
+                      last_delivered=_count(headers.get(LAST_CONSUMER)))
     if code == "409" and "consumer deleted" in description.lower():
         return Status(Action.LOST, code, description)
-    pending = headers.get(PENDING_MESSAGES)
-    undelivered = int(pending) if pending and pending.isdigit() else None
-    return Status(Action.REQUEST_OVER, code, description, undelivered)
+    return Status(Action.REQUEST_OVER, code, description, _count(headers.get(PENDING_MESSAGES)))
+
+
+def _count(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 class Delivered(NamedTuple):

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js import api
 
 from core import consumer as consumer_module
@@ -151,6 +152,38 @@ async def test_an_ordered_consumer_recreates_itself_on_a_sequence_gap(bus: Bus) 
     assert ignoring.IGNORED[consumer_module.LOST] == before + 1
 
 
+async def test_an_ordered_consumer_that_lost_its_last_delivery_recreates_itself(
+        bus: Bus) -> None:
+    # A stream's final chunk has no next delivery to show the gap: the heartbeat must.
+    await publish(bus, 3)
+    consumer = PullConsumer(bus, Ordered(("vc.ev.>",)), credit=8, heartbeat_s=0.2)
+    receive = consumer._on_delivery
+    lost: list[int] = []
+
+    def losing_the_last(msg: Msg) -> None:  # as if sequence 3 never reached this process
+        sequence = pullstatus.delivered(msg.reply).consumer_sequence
+        if sequence == 3 and not lost:
+            lost.append(sequence)
+            return
+        receive(msg)
+
+    consumer._on_delivery = losing_the_last  # type: ignore[method-assign]
+    before = ignoring.IGNORED[consumer_module.LOST]
+    await consumer.start()
+    first_name = consumer.name
+    try:
+        got = []
+        for _ in range(3):  # heartbeats every 0.2 s: the loss shows within a second
+            got.append((await asyncio.wait_for(consumer.next(), 10.0)).data)
+            consumer.release()
+    finally:
+        await consumer.stop()
+    assert lost == [3]
+    assert got == [b"m0", b"m1", b"m2"]  # re-created after sequence 2: m2 came again
+    assert consumer.name != first_name
+    assert ignoring.IGNORED[consumer_module.LOST] == before + 1
+
+
 async def test_a_refused_pull_is_logged_and_counted_not_a_silent_loop(
         bus: Bus, caplog: pytest.LogCaptureFixture) -> None:
     # nats-py's ConsumerConfig has no max_batch: create the durable through the API itself.
@@ -176,6 +209,9 @@ async def _counted(before: int) -> bool:
 def test_status_messages_are_classified_in_one_place() -> None:
     assert pullstatus.classify({"Status": "100", "Description": "Idle Heartbeat"}).action \
         is pullstatus.Action.HEARTBEAT
+    heartbeat = pullstatus.classify({"Status": "100", "Description": "Idle Heartbeat",
+                                     "Nats-Last-Consumer": "12", "Nats-Last-Stream": "40"})
+    assert (heartbeat.action, heartbeat.last_delivered) == (pullstatus.Action.HEARTBEAT, 12)
     expired = pullstatus.classify({"Status": "408", "Description": "Request Timeout",
                                    "Nats-Pending-Messages": "7"})
     assert (expired.action, expired.undelivered, expired.noteworthy) == \
