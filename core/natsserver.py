@@ -64,9 +64,9 @@ def server_env(environ: Mapping[str, str]) -> dict[str, str]:
 
     The server shares the machine with ``up``'s Python processes (bridge, workers, sink),
     which do most of the work per call. Go's scheduler keeps idle threads spinning for
-    work on every CPU it may use; on 2 cores that cost nats-server ~20 % more CPU per call
-    (346–361 µs against 264–292 µs through ``voicecore up`` at 64 calls in flight, with the
-    Python processes that much slower; README, *Benchmarks*). ``GOMAXPROCS`` in our own
+    work on every CPU it may use: on 2 cores, held to one, nats-server spent ~22 % less CPU
+    per call through ``voicecore up`` at 64 calls in flight (264–292 µs against 346–361),
+    CPU the Python processes then had (README, *Benchmarks*). ``GOMAXPROCS`` in our own
     environment wins, for a machine where the server should have every core.
     """
     env = dict(environ)
