@@ -156,7 +156,9 @@ async def test_an_ordered_consumer_that_lost_its_last_delivery_recreates_itself(
         bus: Bus) -> None:
     # A stream's final chunk has no next delivery to show the gap: the heartbeat must.
     await publish(bus, 3)
-    consumer = PullConsumer(bus, Ordered(("vc.ev.>",)), credit=8, heartbeat_s=0.2)
+    # Heartbeats every 0.5 s: the loss shows within a second, and a loaded machine's late
+    # heartbeat is not taken for silence (3 heartbeats, 1.5 s) and a second loss.
+    consumer = PullConsumer(bus, Ordered(("vc.ev.>",)), credit=8, heartbeat_s=0.5)
     receive = consumer._on_delivery
     lost: list[int] = []
 
@@ -173,7 +175,7 @@ async def test_an_ordered_consumer_that_lost_its_last_delivery_recreates_itself(
     first_name = consumer.name
     try:
         got = []
-        for _ in range(3):  # heartbeats every 0.2 s: the loss shows within a second
+        for _ in range(3):
             got.append((await asyncio.wait_for(consumer.next(), 10.0)).data)
             consumer.release()
     finally:
