@@ -129,9 +129,10 @@ def rtf_section(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     from bench_stt_streaming import utterances
 
     spoken = utterances()
-    model, _ = load_model(SttSettings(model=RTF_MODEL))
+    settings = SttSettings(model=RTF_MODEL)  # the worker's, and the bare model's
+    model, _ = load_model(settings)
     load_before = os.getloadavg()
-    rows = asyncio.run(_rtf_rows(args, model, spoken))
+    rows = asyncio.run(_rtf_rows(args, settings, model, spoken))
     audio_s = sum(r["duration_s"] for r in rows)
     pipeline_s, bare_s = sum(r["pipeline_s"] for r in rows), sum(r["bare_s"] for r in rows)
     # What the pipeline adds around the worker's own inference (its result's RTF x the
@@ -154,12 +155,12 @@ def rtf_section(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     return result
 
 
-async def _rtf_rows(args: argparse.Namespace, model: Any,
+async def _rtf_rows(args: argparse.Namespace, settings: SttSettings, model: Any,
                     spoken: list[tuple[str, str, Pcm]]) -> list[dict[str, Any]]:
     from bench_stt_streaming import up_audio_stub
 
     rows = []
-    async with up_audio_stub(RTF_MODEL) as (stub, _):
+    async with up_audio_stub(settings) as (stub, _):
         for run in range(args.warmup + args.runs):
             for n, (voice, text, pcm) in enumerate(spoken):
                 wav, turn = encode(pcm, "wav"), (run + n) % 2  # who goes first

@@ -26,7 +26,8 @@ Per utterance and run:
 Targets (issue 11, tiny.en on this 2-core machine): time to final p50 ≤ 0.5 s, p99 ≤ 1 s.
 Prints a table and writes ``benchmarks/results/stt_streaming.json``.
 
-Run: ``python benchmarks/bench_stt_streaming.py [--runs 2] [--warmup 1]``.
+Run: ``python benchmarks/bench_stt_streaming.py [--runs 2] [--warmup 1]
+[--decoder-threads N]``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import statistics
@@ -99,10 +101,10 @@ def sixteen_bit(pcm: Pcm) -> Pcm:
 
 
 @contextlib.asynccontextmanager
-async def up_audio_stub(model: str) -> AsyncIterator[tuple[Any, VoiceCoreClient]]:
+async def up_audio_stub(settings: SttSettings) -> AsyncIterator[tuple[Any, VoiceCoreClient]]:
     """An AudioService stub and a VoiceCore client on a fresh ``voicecore up`` (free
-    ports, a new data directory) whose worker runs ``model``, preloaded."""
-    os.environ.update({"VOICECORE_STT_MODEL": model, "VOICECORE_STT_PRELOAD": "1"})
+    ports, a new data directory) whose worker runs on ``settings``, preloaded."""
+    os.environ.update(dataclasses.replace(settings, preload=True).env())
     with tempfile.TemporaryDirectory() as tmp:
         grpc_port = free_port()
         up = spawn(["-m", "voicecore", "up", "--data-dir", tmp, "--nats-port",
@@ -160,11 +162,13 @@ def seconds(samples: list[float]) -> dict[str, float]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 minutes
     spoken = utterances()
-    bare_model = Transcriber(SttSettings(model="tiny.en", idle_unload_s=0))
+    settings = SttSettings(model="tiny.en", idle_unload_s=0,
+                           decoder_threads=args.decoder_threads)
+    bare_model = Transcriber(settings)
     bare_model.load()
     to_final, bare, partials, rows = [], [], [], []
     inside: dict[str, list[float]] = {}
-    async with up_audio_stub("tiny.en") as (stub, client):
+    async with up_audio_stub(settings) as (stub, client):
         for run in range(args.warmup + args.runs):
             for n, (voice, text, pcm) in enumerate(spoken):
                 waited, heard, final = await stream(stub, pcm, f"bench-{run}-{n}")
@@ -187,16 +191,28 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                  **({} if final == batch.text else {"bare_text": batch.text}),
                                  **{k: round(v, 3) for k, v in worker.items()}})
     return {"runs": args.runs, "warmup": args.warmup, "utterances": len(spoken),
-            "model": "tiny.en", "chunk_s": CHUNK_S, "time_to_final": seconds(to_final),
+            "model": "tiny.en", "decoder_threads": args.decoder_threads, "chunk_s": CHUNK_S,
+            "time_to_final": seconds(to_final),
             "bare_transcription": seconds(bare),
             **{f"worker_{k}": seconds(v) for k, v in inside.items()},
             "partials_per_utterance_p50": statistics.median(partials),
             "finals_equal_to_bare_text": sum(r["final_is_bare_text"] for r in rows),
             "rows": rows,
             "targets": {"p50_s": TARGET_P50_S, "p99_s": TARGET_P99_S},
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+            "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(),
+                        "python": sys.version.split()[0],
                         "load_average_before": load_before,
                         "load_average_after": [round(x, 2) for x in os.getloadavg()]}}
+
+
+def cpu_model() -> str:
+    """The processor's name (machines change from session to session, and the decoder's
+    threads were measured on one)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 def report(result: dict[str, Any]) -> None:
@@ -225,6 +241,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--decoder-threads", type=int, default=None,
+                        help="VOICECORE_STT_DECODER_THREADS for the worker and the bare "
+                             "model (0: one copy on the encoder's threads; default: by the "
+                             "model's size)")
     parser.add_argument("--output", type=Path, default=RESULTS / "stt_streaming.json")
     cli = parser.parse_args()
     outcome = uvloop.run(main(cli))

@@ -27,3 +27,11 @@ def number(name: str, default: float | None = None, *, what: str = "a number"
         return float(text)
     except ValueError:
         raise ConfigError(f"{name}={text[:40]!r}: not {what}") from None
+
+
+def whole_number(name: str, default: int, *, what: str = "a whole number") -> int:
+    """The variable ``name`` as an integer (``number``'s rules; ``1.5`` is an error)."""
+    value = number(name, default, what=what)
+    if not float(value).is_integer():  # 1.5, nan, inf
+        raise ConfigError(f"{name}={os.environ.get(name, '')[:40]!r}: not {what}")
+    return int(value)

@@ -15,6 +15,7 @@ from voicecore.option_groups import keyword, option_group
 from voicecore.stt_options import (
     SttCacheDir,
     SttComputeType,
+    SttDecoderThreads,
     SttDevice,
     SttIdleUnload,
     SttModel,
@@ -47,6 +48,7 @@ _FLAGS = [
     keyword("stt_compute_type", SttComputeType, "default"),
     keyword("stt_cache_dir", SttCacheDir), keyword("stt_preload", SttPreload, False),
     keyword("stt_idle_unload", SttIdleUnload, 600.0),
+    keyword("stt_decoder_threads", SttDecoderThreads),
 ]
 
 
@@ -64,6 +66,7 @@ def with_speech_settings(command: Callable[..., T]) -> Callable[..., T]:
             stt_settings(data_dir, model=given["stt_model"], device=given["stt_device"],
                          compute_type=given["stt_compute_type"],
                          cache_dir=given["stt_cache_dir"], preload=given["stt_preload"],
-                         idle_unload_s=given["stt_idle_unload"]))
+                         idle_unload_s=given["stt_idle_unload"],
+                         decoder_threads=given["stt_decoder_threads"]))
 
     return option_group(command, "speech", _FLAGS, speech, in_place=True)

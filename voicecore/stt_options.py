@@ -30,14 +30,21 @@ SttPreload = Annotated[bool, typer.Option(
 SttIdleUnload = Annotated[float, typer.Option(
     "--stt-idle-unload", envvar=stt.ENV_IDLE_UNLOAD, min=0.0,
     help="Seconds unused before the model is unloaded (0: never)")]
+SttDecoderThreads = Annotated[int | None, typer.Option(
+    "--stt-decoder-threads", envvar=stt.ENV_DECODER_THREADS, min=0, max=stt.MAX_THREADS,
+    help="CPU threads of the decoder, on a second copy of the model (0: one copy, on the "
+         "encoder's threads) [default: 1 for a model of up to 200 MB, else 0]",
+    show_default=False)]
 
 
 def stt_settings(data_dir: Path | None, *, model: str = stt.DEFAULT_MODEL,
                  device: str = "auto", compute_type: str = "default",
                  cache_dir: Path | None = None, preload: bool = False,
-                 idle_unload_s: float = 600.0) -> SttSettings:
+                 idle_unload_s: float = 600.0,
+                 decoder_threads: int | None = None) -> SttSettings:
     """The settings the flags chose; joined models live in ``<data-dir>/models`` unless
     ``--stt-cache-dir`` says otherwise."""
     return SttSettings(model=model, device=device, compute_type=compute_type,
                        cache_dir=cache_dir or (data_dir or default_data_dir()) / "models",
-                       preload=preload, idle_unload_s=idle_unload_s)
+                       preload=preload, idle_unload_s=idle_unload_s,
+                       decoder_threads=decoder_threads)

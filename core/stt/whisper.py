@@ -29,6 +29,7 @@ from core.stt import hints
 from core.stt.abandon import Abandon, abandonable, abandoned_when
 from core.stt.models import Resolved, resolve
 from core.stt.settings import SttSettings
+from core.stt.split import whisper_model
 from core.text import one_line
 from schemas.audio import Segment, Transcription, Usage, Word
 
@@ -61,14 +62,13 @@ def device_and_compute_type(settings: SttSettings) -> tuple[str, str]:
 
 def load_model(settings: SttSettings) -> tuple[WhisperModel, Resolved]:
     """The settings' model, resolved and loaded; any failure is ``EngineUnavailable``."""
-    from faster_whisper import WhisperModel
-
     resolved = resolve(settings.model, settings.models_dir())
     device, compute = device_and_compute_type(settings)
     try:
-        model = WhisperModel(str(resolved.path), device=device, compute_type=compute,
-                             num_workers=settings.concurrency,
-                             cpu_threads=settings.cpu_threads())
+        model = whisper_model(resolved.path, device=device, compute_type=compute,
+                              workers=settings.concurrency,
+                              encoder_threads=settings.cpu_threads(),
+                              decoder_threads=settings.decoder_threads)
     except (RuntimeError, ValueError, OSError) as exc:
         raise EngineUnavailable(f"speech model {resolved.name} ({resolved.path}) does not "
                                 f"load on {device}/{compute}: {one_line(str(exc), 200)}"

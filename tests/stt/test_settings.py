@@ -16,7 +16,8 @@ from core.stt.whisper import device_and_compute_type, load_model
 def test_settings_go_to_the_worker_through_the_environment_and_back(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     chosen = SttSettings(model="tiny.en", device="cpu", compute_type="int8_float32",
-                         cache_dir=tmp_path, preload=True, idle_unload_s=30)
+                         cache_dir=tmp_path, preload=True, idle_unload_s=30,
+                         decoder_threads=2)
     for name, value in chosen.env().items():
         monkeypatch.setenv(name, value)
     assert SttSettings.from_env() == chosen  # concurrency is not one: the default both ways
@@ -72,3 +73,20 @@ def test_a_model_given_as_a_path_must_be_a_model_directory(tmp_path: Path) -> No
     for name in ("small", "tiny.en", "base"):  # a name is resolved (or downloaded) when used
         assert SttSettings(model=name).model == name
 
+
+
+def test_the_decoders_threads_are_chosen_by_the_model_unless_told_and_bad_counts_are_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SttSettings().decoder_threads is None  # by the model's size (test_split.py)
+    assert SttSettings.from_env().decoder_threads is None
+    assert stt.ENV_DECODER_THREADS not in SttSettings().env()
+    monkeypatch.setenv(stt.ENV_DECODER_THREADS, "0")
+    assert SttSettings.from_env().decoder_threads == 0
+    for bad in ("two", "1.5", "nan", "inf"):
+        monkeypatch.setenv(stt.ENV_DECODER_THREADS, bad)
+        with pytest.raises(ConfigError, match=rf"^VOICECORE_STT_DECODER_THREADS='{bad}': not "
+                                              r"a whole number of threads$"):
+            SttSettings.from_env()
+    with pytest.raises(ConfigError, match=r"^--stt-decoder-threads 5: from 0 \(the "
+                                          r"encoder's\) to 4$"):
+        SttSettings(decoder_threads=5)

@@ -26,6 +26,7 @@ from core.audio import Pcm, decode, encode, resample
 from core.capture import capture_confirmation, capture_date, capture_email, capture_phone
 from core.stt import hints, models
 from core.stt.settings import SttSettings
+from core.stt.split import whisper_model
 from core.tts.engine import EngineVoice, create_engine
 from core.tts.settings import TtsSettings
 from schemas.payloads import CaptureResult
@@ -119,12 +120,12 @@ class RoundTrip:
         return pcm.samples
 
     def model(self, name: str) -> WhisperModel:
-        if name not in self._models:
-            from faster_whisper import WhisperModel
-
-            self._models[name] = WhisperModel(  # the cores the process may use: more contend
-                str(model_dir(name, self.cache)), device="cpu", compute_type="int8",
-                cpu_threads=SttSettings().cpu_threads())
+        if name not in self._models:  # as the worker loads it: the same transcripts
+            settings = SttSettings()
+            self._models[name] = whisper_model(
+                model_dir(name, self.cache), device="cpu", compute_type="int8", workers=1,
+                encoder_threads=settings.cpu_threads(),
+                decoder_threads=settings.decoder_threads)
         return self._models[name]
 
     def transcript(self, utterance: Utterance, voice: str, model: str, hinted: bool) -> str:
