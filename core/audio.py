@@ -39,6 +39,7 @@ from core.audiocheck import (
 )
 from core.audiocheck import AudioLimits as AudioLimits
 from core.errors import InvalidAudio, InvalidParams
+from core.pcmwav import plain_wav
 from core.text import one_line
 from schemas.audio import SPEECH_RATES
 
@@ -87,6 +88,12 @@ def decode_detected(source: bytes | Path, *, rate: int | None = None,
         pcm = _from_s16le(data, source_rate)
         check_duration(pcm.duration_s, limits)
         return (pcm if rate is None else resample(pcm, rate)), fmt
+    plain = plain_wav(data)
+    if plain is not None:  # the common case, ~50x faster than FFmpeg's frames
+        samples, found_rate = plain
+        check_duration(len(samples) / found_rate, limits)
+        pcm = Pcm(samples.astype(np.float32) / 32768.0, found_rate)
+        return (pcm if rate is None else resample(pcm, rate)), "wav"
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="replace",
                             options={"format_whitelist": DEMUXERS})
@@ -106,8 +113,7 @@ def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
                             f"{low:,}-{high:,} Hz")
     if len(data) % 2:
         raise InvalidAudio("truncated pcm_s16le audio: an odd number of bytes")
-    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-    return Pcm(samples, source_rate)
+    return Pcm(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0, source_rate)
 
 
 def _decode_stream(data: bytes, container: av.container.InputContainer, rate: int | None,
