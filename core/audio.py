@@ -92,7 +92,7 @@ def decode_detected(source: bytes | Path, *, rate: int | None = None,
     if plain is not None:  # the common case, ~50x faster than FFmpeg's frames
         samples, found_rate = plain
         check_duration(len(samples) / found_rate, limits)
-        pcm = Pcm(samples.astype(np.float32) / 32768.0, found_rate)
+        pcm = Pcm(_from_int16(samples), found_rate)
         return (pcm if rate is None else resample(pcm, rate)), "wav"
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="replace",
@@ -113,7 +113,12 @@ def _from_s16le(data: bytes, source_rate: int | None) -> Pcm:
                             f"{low:,}-{high:,} Hz")
     if len(data) % 2:
         raise InvalidAudio("truncated pcm_s16le audio: an odd number of bytes")
-    return Pcm(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0, source_rate)
+    return Pcm(_from_int16(np.frombuffer(data, dtype="<i2")), source_rate)
+
+
+def _from_int16(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
+    """16-bit samples in [-1, 1), as FFmpeg's ``s16`` → ``flt`` gives them."""
+    return samples.astype(np.float32) / np.float32(32768.0)
 
 
 def _decode_stream(data: bytes, container: av.container.InputContainer, rate: int | None,
